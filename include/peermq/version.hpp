@@ -1,0 +1,8 @@
+#pragma once
+
+namespace peermq {
+
+// The library's version, "MAJOR.MINOR.PATCH".
+const char* version() noexcept;
+
+}  // namespace peermq

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package peermq needs to build, test and run. Idempotent: when
+# everything is present it changes nothing and does not touch the network.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config git
+  # libraries
+  libsodium-dev libuv1-dev libmsgpack-cxx-dev
+  # tests: doctest runs the unit tests; nlohmann-json reads the Noise test vectors
+  doctest-dev nlohmann-json3-dev
+  # fuzzing (libFuzzer ships with clang) and sanitizer runtimes
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: run as root (or install sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update
+$sudo apt-get install -y --no-install-recommends "${missing[@]}"
