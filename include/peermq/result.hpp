@@ -50,7 +50,10 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  std::error_code error() const noexcept { return ok() ? std::error_code{} : *std::get_if<1>(&v_); }
+  std::error_code error() const noexcept {
+    const std::error_code* e = std::get_if<1>(&v_);
+    return e != nullptr ? *e : std::error_code{};
+  }
 
  private:
   std::variant<T, std::error_code> v_;

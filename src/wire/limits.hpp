@@ -1,0 +1,222 @@
+// Every protocol constant and limit of peermq, in one place (WireGuard messages.h style).
+//
+// A number that two peers must agree on, or that bounds what a peer will accept from the
+// network, lives here and nowhere else; later layers include this header instead of
+// writing their own literals. Each value says why it is what it is.
+//
+//   packets   udp_payload_initial, udp_payload_max, udp_receive_max
+//   crypto    key_size, signature_size, hash_size, aead_tag_size, aead_nonce_size,
+//             counter_size, session_index_size, mac_size, cookie_size,
+//             noise_ik_initiation_min, noise_ik_response_min
+//   session   replay_window_packets, rekey_after_time, rekey_after_messages,
+//             reject_after_time, reject_after_messages, keepalive_interval,
+//             session_idle_timeout, handshake_retry_initial, handshake_retry_max,
+//             handshake_retry_backoff, handshake_retry_jitter, max_handshake_attempts,
+//             cookie_secret_lifetime, handshakes_per_second_per_source
+//   channel   max_message_size, min_fragment_payload, max_fragment_count,
+//             initial_rtt, max_ack_delay, timer_granularity, loss_packet_threshold,
+//             loss_time_threshold_num/den, initial_congestion_window_packets,
+//             min_congestion_window_packets, persistent_congestion_threshold,
+//             max_ack_ranges, initial_flow_window
+//   overlay   relay_keepalive_interval, max_relays, max_endpoint_candidates,
+//             address_lookup_timeout, hole_punch_probe_interval, hole_punch_timeout,
+//             direct_path_failover_timeout, relay_forward_packets_per_second,
+//             relay_forward_burst, local_discovery_interval
+//   mq        max_command_name, max_headers, max_header_name, max_header_value,
+//             max_subscriptions, max_priority, broker_max_deliveries,
+//             broker_visibility_timeout, broker_prefetch_default,
+//             broker_queue_max_messages, broker_queue_max_bytes, dedupe_window,
+//             answer_ttl_default, publish_retry_interval
+//   storage   log_segment_size, log_record_header_size, sync_batch_interval_default
+//   msgpack   msgpack_max_depth, msgpack_max_depth_cap, msgpack_max_entries,
+//             msgpack_max_str, msgpack_max_bin, msgpack_max_ext
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace peermq::limits {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+inline constexpr std::size_t KiB = 1024;
+inline constexpr std::size_t MiB = 1024 * KiB;
+
+// ---- packets -------------------------------------------------------------------------
+// QUIC's minimum: fits the IPv6 minimum MTU (1280) minus headers, so it crosses any path.
+inline constexpr std::size_t udp_payload_initial = 1200;
+// Ethernet MTU 1500 minus IPv6 (40) and UDP (8): the most path MTU probing may raise to.
+inline constexpr std::size_t udp_payload_max = 1452;
+// Largest datagram a socket read accepts; anything longer is truncated by the kernel anyway.
+inline constexpr std::size_t udp_receive_max = 65535;
+
+// ---- crypto (Noise IK, 25519_ChaChaPoly_BLAKE2b) --------------------------------------
+// X25519 and Ed25519 public and secret scalars are 32 bytes.
+inline constexpr std::size_t key_size = 32;
+// Ed25519 signatures.
+inline constexpr std::size_t signature_size = 64;
+// BLAKE2b output, Noise HASHLEN.
+inline constexpr std::size_t hash_size = 64;
+// ChaCha20-Poly1305 authentication tag.
+inline constexpr std::size_t aead_tag_size = 16;
+// IETF ChaCha20-Poly1305 nonce: 4 zero bytes then the 64-bit little-endian counter.
+inline constexpr std::size_t aead_nonce_size = 12;
+// Explicit 64-bit packet counters: they never wrap within a session's life.
+inline constexpr std::size_t counter_size = 8;
+// Receiver session index in the cleartext header, so lookup needs no key trial.
+inline constexpr std::size_t session_index_size = 4;
+// mac1/mac2 on handshake messages (keyed BLAKE2b-128), as in WireGuard.
+inline constexpr std::size_t mac_size = 16;
+// Stateless cookie handed to a source while the responder is under load.
+inline constexpr std::size_t cookie_size = 16;
+// IK message 1 Noise body: e, encrypted s (+tag), encrypted empty payload (tag).
+inline constexpr std::size_t noise_ik_initiation_min = key_size + key_size + 2 * aead_tag_size;
+// IK message 2 Noise body: e, encrypted empty payload (tag).
+inline constexpr std::size_t noise_ik_response_min = key_size + aead_tag_size;
+
+// ---- session ---------------------------------------------------------------------------
+// Packets tolerated out of order before being taken for replays; RFC 6479-style bitmap.
+inline constexpr std::uint64_t replay_window_packets = 8192;
+// Start a new handshake after this long, so a key's exposure stays short (WireGuard).
+inline constexpr seconds rekey_after_time{120};
+// ...or after this many packets, far below the nonce space and the AEAD's safe limits.
+inline constexpr std::uint64_t rekey_after_messages = std::uint64_t{1} << 60;
+// Never use a key older than this, even if a rekey has not completed yet.
+inline constexpr seconds reject_after_time{180};
+// Stop before the counter can wrap, leaving room for the replay window.
+inline constexpr std::uint64_t reject_after_messages =
+    ~std::uint64_t{0} - replay_window_packets - 1;
+// Send an empty encrypted packet after this much silence so the peer knows we are alive.
+inline constexpr seconds keepalive_interval{10};
+// Three missed keepalives plus slack for a handshake retry: the peer is gone.
+inline constexpr seconds session_idle_timeout{35};
+// First handshake retransmission; doubled each attempt up to handshake_retry_max.
+inline constexpr milliseconds handshake_retry_initial{1000};
+inline constexpr milliseconds handshake_retry_max{16000};
+inline constexpr unsigned handshake_retry_backoff = 2;
+// Random delay up to this much added to each retry, so peers that lost a packet together
+// do not retry in lockstep (WireGuard uses up to 1/3 s).
+inline constexpr milliseconds handshake_retry_jitter{333};
+// 1+2+4+8+16+16+16+16 s is about 80 s, near WireGuard's 90 s of trying before giving up.
+inline constexpr unsigned max_handshake_attempts = 8;
+// The secret behind DoS cookies rotates so a leaked cookie stops working (WireGuard: 2 min).
+inline constexpr seconds cookie_secret_lifetime{120};
+// Handshakes a single source address may start per second before it gets only cookies.
+inline constexpr unsigned handshakes_per_second_per_source = 20;
+
+// ---- channel -----------------------------------------------------------------------------
+// Largest message a channel carries; peers may configure less, never more.
+inline constexpr std::size_t max_message_size = 16 * MiB;
+// The smallest fragment payload a sender may use once headers and tag are taken off.
+inline constexpr std::size_t min_fragment_payload = 1024;
+// Fragments of one message: the largest message in the smallest fragments.
+inline constexpr std::uint32_t max_fragment_count =
+    static_cast<std::uint32_t>(max_message_size / min_fragment_payload);
+// RFC 9002 kInitialRtt: the RTT assumed before the first sample.
+inline constexpr milliseconds initial_rtt{333};
+// Longest a receiver holds an ACK back to coalesce it (QUIC default).
+inline constexpr milliseconds max_ack_delay{25};
+// RFC 9002 kGranularity: timers finer than this only burn CPU.
+inline constexpr milliseconds timer_granularity{1};
+// RFC 9002 kPacketThreshold: a packet is lost once this many later ones are acknowledged.
+inline constexpr unsigned loss_packet_threshold = 3;
+// RFC 9002 kTimeThreshold 9/8: lost when older than 9/8 RTT behind an acknowledged packet.
+inline constexpr unsigned loss_time_threshold_num = 9;
+inline constexpr unsigned loss_time_threshold_den = 8;
+// RFC 9002 initial window: 10 full packets.
+inline constexpr unsigned initial_congestion_window_packets = 10;
+// RFC 9002 minimum window: 2 packets, so the ACK clock never stops.
+inline constexpr unsigned min_congestion_window_packets = 2;
+// RFC 9002 kPersistentCongestionThreshold, in probe timeouts.
+inline constexpr unsigned persistent_congestion_threshold = 3;
+// ACK ranges per ACK frame: bounds the frame size and the receiver's bookkeeping.
+inline constexpr unsigned max_ack_ranges = 32;
+// Bytes a sender may have unread at the receiver before waiting for window updates.
+inline constexpr std::size_t initial_flow_window = 1 * MiB;
+
+// ---- overlay -----------------------------------------------------------------------------
+// Below the 30 s after which many NATs forget an idle UDP mapping.
+inline constexpr seconds relay_keepalive_interval{15};
+// Relays a node registers with at once; more only multiplies keepalive traffic.
+inline constexpr std::size_t max_relays = 8;
+// Endpoints (public, local) a relay returns for one address.
+inline constexpr std::size_t max_endpoint_candidates = 8;
+// Wait this long for a relay's "where is ADDR" answer before asking the next relay.
+inline constexpr seconds address_lookup_timeout{5};
+// Gap between simultaneous hole punching probes.
+inline constexpr milliseconds hole_punch_probe_interval{200};
+// Give up punching and stay on the relay after this long.
+inline constexpr seconds hole_punch_timeout{10};
+// A direct path silent this long (while the relay path works) falls back to the relay.
+inline constexpr seconds direct_path_failover_timeout{3};
+// Per-peer token bucket on a relay, so one peer cannot use a relay as a flood amplifier.
+inline constexpr unsigned relay_forward_packets_per_second = 2000;
+inline constexpr unsigned relay_forward_burst = 200;
+// How often a node announces itself to others on the same host or link.
+inline constexpr seconds local_discovery_interval{5};
+
+// ---- mq ----------------------------------------------------------------------------------
+// Command names are identifiers ("users.get"), not data.
+inline constexpr std::size_t max_command_name = 64;
+// Headers are metadata; data belongs in the payload.
+inline constexpr std::size_t max_headers = 32;
+inline constexpr std::size_t max_header_name = 64;
+inline constexpr std::size_t max_header_value = 1 * KiB;
+// Commands one consumer may subscribe to.
+inline constexpr std::size_t max_subscriptions = 256;
+// Priorities 0..max_priority; RabbitMQ advises at most 10 levels.
+inline constexpr std::uint8_t max_priority = 9;
+// Deliveries before a message moves to the dead-letter queue (poison message guard).
+inline constexpr std::uint32_t broker_max_deliveries = 5;
+// A delivered message not answered within this time goes to another consumer.
+inline constexpr seconds broker_visibility_timeout{30};
+// Unanswered deliveries a consumer holds by default: keeps it busy without hoarding work.
+inline constexpr std::uint32_t broker_prefetch_default = 16;
+// Queue bounds before producers are told to slow down.
+inline constexpr std::uint64_t broker_queue_max_messages = 1'000'000;
+inline constexpr std::uint64_t broker_queue_max_bytes = std::uint64_t{1} << 30;
+// Message ids remembered for duplicate detection (NATS JetStream's default window).
+inline constexpr seconds dedupe_window{120};
+// Answers kept for an offline producer this long.
+inline constexpr seconds answer_ttl_default{3600};
+// A producer resends an unconfirmed publish after this long.
+inline constexpr seconds publish_retry_interval{1};
+
+// ---- storage -------------------------------------------------------------------------------
+// Segments are deleted whole once acknowledged, so this bounds disk left over.
+inline constexpr std::size_t log_segment_size = 64 * MiB;
+// Each record: 32-bit length then CRC32C, both little-endian.
+inline constexpr std::size_t log_record_header_size = 8;
+// `batch` sync policy: fsync at least this often.
+inline constexpr milliseconds sync_batch_interval_default{10};
+
+// ---- msgpack decoding ------------------------------------------------------------------------
+// Our messages nest at most a few levels; deep nesting only serves stack and CPU attacks.
+inline constexpr std::uint32_t msgpack_max_depth = 8;
+// Hard ceiling for a configured depth: the decoder keeps one fixed slot per level.
+inline constexpr std::uint32_t msgpack_max_depth_cap = 32;
+// Entries of one array or map; a decoder may reserve this much before reading them.
+inline constexpr std::uint32_t msgpack_max_entries = 65536;
+// Strings carry names, headers and error texts, never bulk data.
+inline constexpr std::uint32_t msgpack_max_str = 64 * KiB;
+// Binary carries payloads: up to a whole message.
+inline constexpr std::uint32_t msgpack_max_bin = max_message_size;
+// peermq defines no ext types; small ones are tolerated for forward compatibility.
+inline constexpr std::uint32_t msgpack_max_ext = 256;
+
+// Relations the numbers above must keep.
+static_assert(udp_payload_initial <= udp_payload_max);
+static_assert(min_fragment_payload < udp_payload_initial);
+static_assert(std::uint64_t{max_fragment_count} * min_fragment_payload >= max_message_size);
+static_assert(rekey_after_time < reject_after_time);
+static_assert(rekey_after_messages < reject_after_messages);
+static_assert(keepalive_interval < session_idle_timeout);
+static_assert(handshake_retry_initial <= handshake_retry_max);
+static_assert(relay_keepalive_interval < seconds{30});
+static_assert(msgpack_max_depth <= msgpack_max_depth_cap);
+static_assert(msgpack_max_bin <= max_message_size);
+static_assert(max_headers <= msgpack_max_entries && max_header_value <= msgpack_max_str);
+
+}  // namespace peermq::limits
