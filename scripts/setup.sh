@@ -12,6 +12,8 @@ packages=(
   doctest-dev nlohmann-json3-dev
   # fuzzing (libFuzzer ships with clang) and sanitizer runtimes
   clang libclang-rt-14-dev
+  # network tests: namespaces, veth, tc (run as root)
+  iproute2
 )
 
 missing=()

@@ -1,0 +1,124 @@
+#include "runtime/endpoint.hpp"
+
+#include <netinet/in.h>
+
+#include <ostream>  // doctest prints std::error_code through it
+#include <string>
+#include <unordered_set>
+
+#include <doctest/doctest.h>
+
+using peermq::runtime::Endpoint;
+using peermq::runtime::EndpointError;
+
+TEST_CASE("endpoints parse and format back to the same text") {
+  for (const char* text : {"127.0.0.1:9000", "0.0.0.0:0", "255.255.255.255:65535", "[::1]:1",
+                           "[2001:db8::1]:443", "[::]:0", "[fe80::1%2]:9000"}) {
+    CAPTURE(text);
+    auto endpoint = Endpoint::parse(text);
+    REQUIRE(endpoint.ok());
+    CHECK(endpoint->to_string() == text);
+    CHECK(Endpoint::parse(endpoint->to_string()).value() == *endpoint);
+  }
+}
+
+TEST_CASE("a parsed endpoint knows its family, address bytes and port") {
+  Endpoint v4 = Endpoint::parse("192.0.2.7:9000").value();
+  CHECK(v4.is_v4());
+  CHECK(v4.port() == 9000);
+  REQUIRE(v4.address().size() == 4);
+  CHECK(v4.address()[0] == 192);
+  CHECK(v4.address()[3] == 7);
+  CHECK(v4 == Endpoint::v4({192, 0, 2, 7}, 9000));
+
+  Endpoint v6 = Endpoint::parse("[2001:db8::5]:80").value();
+  CHECK(v6.is_v6());
+  CHECK(v6.address().size() == 16);
+  CHECK(v6.address()[0] == 0x20);
+  CHECK(v6.address()[15] == 5);
+  CHECK(v6.with_port(81).port() == 81);
+}
+
+TEST_CASE("each malformed endpoint is rejected with the error that says what to fix") {
+  struct Case {
+    const char* text;
+    EndpointError error;
+  };
+  const Case cases[] = {
+      /* 1 */ {"127.0.0.1", EndpointError::missing_port},
+      /* 2 */ {"127.0.0.1:", EndpointError::missing_port},
+      /* 3 */ {"[::1]", EndpointError::missing_port},
+      /* 4 */ {"[::1]:", EndpointError::missing_port},
+      /* 5 */ {"", EndpointError::missing_port},
+      /* 6 */ {"127.0.0.1:65536", EndpointError::bad_port},
+      /* 7 */ {"127.0.0.1:-1", EndpointError::bad_port},
+      /* 8 */ {"127.0.0.1:+80", EndpointError::bad_port},
+      /* 9 */ {"127.0.0.1:80a", EndpointError::bad_port},
+      /* 10 */ {"127.0.0.1: 80", EndpointError::bad_port},
+      /* 11 */ {"127.0.0.1:99999999999999999999", EndpointError::bad_port},
+      /* 12 */ {"localhost:80", EndpointError::bad_address},
+      /* 13 */ {"256.0.0.1:80", EndpointError::bad_address},
+      /* 14 */ {"1.2.3:80", EndpointError::bad_address},
+      /* 15 */ {":80", EndpointError::bad_address},
+      /* 16 */ {"[::1:80", EndpointError::bad_address},
+      /* 17 */ {"[::1]80", EndpointError::bad_address},
+      /* 18 */ {"[1.2.3.4]:80", EndpointError::bad_address},
+      /* 19 */ {"[fe80::1%eth0]:80", EndpointError::bad_address},
+      /* 20 */ {"[]:80", EndpointError::bad_address},
+      /* 21 */ {"::1:80", EndpointError::ipv6_without_brackets},
+      /* 22 */ {"2001:db8::1:80", EndpointError::ipv6_without_brackets},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.text);
+    auto endpoint = Endpoint::parse(c.text);
+    REQUIRE_FALSE(endpoint.ok());
+    CHECK(endpoint.error() == c.error);
+    CHECK(std::string(endpoint.error().category().name()) == "peermq.runtime.endpoint");
+  }
+  CHECK(std::string(describe(EndpointError::bad_address)).find("host names") != std::string::npos);
+  CHECK(std::string(describe(EndpointError::missing_port)).find("IP:PORT") != std::string::npos);
+}
+
+TEST_CASE("endpoints round trip through sockaddr_storage") {
+  for (const char* text : {"10.1.2.3:5353", "[2001:db8::9]:5353", "[fe80::1%3]:7"}) {
+    CAPTURE(text);
+    Endpoint endpoint = Endpoint::parse(text).value();
+    sockaddr_storage storage{};
+    socklen_t length = endpoint.to_sockaddr(storage);
+    CHECK(length == (endpoint.is_v4() ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)));
+    auto back = Endpoint::from_sockaddr(storage);
+    REQUIRE(back.has_value());
+    CHECK(*back == endpoint);
+  }
+  sockaddr_storage unix_like{};
+  unix_like.ss_family = AF_UNIX;
+  CHECK_FALSE(Endpoint::from_sockaddr(unix_like).has_value());
+  sockaddr_storage none{};
+  CHECK(Endpoint{}.to_sockaddr(none) == 0);
+}
+
+TEST_CASE("an IPv4-mapped IPv6 address is the IPv4 endpoint, and maps back for v6 sockets") {
+  Endpoint mapped = Endpoint::parse("[::ffff:192.0.2.1]:53").value();
+  CHECK(mapped.is_v4());
+  CHECK(mapped == Endpoint::parse("192.0.2.1:53").value());
+
+  sockaddr_storage storage{};
+  CHECK(mapped.to_sockaddr(storage, true) == sizeof(sockaddr_in6));
+  CHECK(storage.ss_family == AF_INET6);
+  CHECK(Endpoint::from_sockaddr(storage).value() == mapped);
+}
+
+TEST_CASE("equal endpoints hash equally and different ones usually do not") {
+  std::unordered_set<Endpoint> set;
+  set.insert(Endpoint::parse("127.0.0.1:1").value());
+  set.insert(Endpoint::parse("127.0.0.1:1").value());
+  set.insert(Endpoint::parse("127.0.0.1:2").value());
+  set.insert(Endpoint::parse("127.0.0.2:1").value());
+  set.insert(Endpoint::parse("[::1]:1").value());
+  set.insert(Endpoint::parse("[fe80::1%1]:1").value());
+  set.insert(Endpoint::parse("[fe80::1%2]:1").value());
+  CHECK(set.size() == 6);
+  CHECK(Endpoint::parse("[::1]:1").value().hash() != Endpoint::parse("[::1]:2").value().hash());
+  CHECK(Endpoint{}.to_string() == "(none)");
+  CHECK(Endpoint{} != Endpoint::v4({0, 0, 0, 0}, 0));
+}
