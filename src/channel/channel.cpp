@@ -1,0 +1,249 @@
+#include "channel/channel.hpp"
+
+#include <algorithm>
+
+#include "channel/varint.hpp"
+
+namespace peermq::channel {
+
+Channel::Channel(const ChannelConfig& config)
+    : config_(config),
+      congestion_(config.max_packet_size),
+      pacer_(config.max_packet_size),
+      send_(config.send_buffer_limit, config.max_message_size, limits::initial_flow_window),
+      receive_(config.receive_window, limits::initial_flow_window, config.max_message_size) {}
+
+Result<void> Channel::send(std::span<const std::uint8_t> message) {
+  if (closed_) return ChannelError::closed;
+  auto r = send_.push(message);
+  if (r) ++stats_.messages_sent;
+  return r;
+}
+
+std::size_t Channel::max_datagram_size() const noexcept {
+  // Worst case: an 8-byte packet number and a 2-byte length field.
+  return config_.max_packet_size - 8 - 1 - 2;
+}
+
+Result<void> Channel::send_datagram(std::span<const std::uint8_t> datagram) {
+  if (closed_) return ChannelError::closed;
+  if (datagram.size() > max_datagram_size()) return ChannelError::datagram_too_large;
+  if (datagrams_out_.size() >= max_queued_datagrams) return ChannelError::would_block;
+  datagrams_out_.emplace_back(datagram.begin(), datagram.end());
+  return {};
+}
+
+void Channel::close(std::uint64_t code) {
+  if (closed_) return;
+  closed_ = true;
+  close_pending_ = true;
+  close_code_ = code;
+}
+
+Result<void> Channel::on_packet(std::span<const std::uint8_t> plaintext, Instant now) {
+  if (peer_close_code_) return ChannelError::closed;
+  bool eliciting = false;
+  if (auto e = validate_packet(plaintext, eliciting); e != ChannelError{}) {
+    ++stats_.packets_malformed;
+    return e;
+  }
+  PacketReader r(plaintext);
+  std::uint64_t pn = 0;
+  (void)r.read_packet_number(pn);
+  if (!acks_.on_packet(pn, eliciting, now)) {
+    ++stats_.packets_duplicate;
+    return {};
+  }
+  ++stats_.packets_received;
+  stats_.bytes_received += plaintext.size();
+  while (r.more()) {
+    (void)r.next(frame_scratch_);  // validated above
+    if (auto e = apply_frame(frame_scratch_, now); e != ChannelError{}) return e;
+  }
+  return {};
+}
+
+ChannelError Channel::apply_frame(const Frame& f, Instant now) {
+  switch (f.type) {
+    case FrameType::ack:
+      on_ack_frame(f.ack, now);
+      break;
+    case FrameType::message:
+      if (closed_) break;
+      if (auto e = receive_.on_fragment(f.message); e != ChannelError{}) {
+        // The peer broke the protocol (credit or lengths): nothing more it sends is trusted.
+        ++stats_.protocol_violations;
+        close(close_code_protocol_violation);
+        return e;
+      }
+      break;
+    case FrameType::max_data:
+      send_.set_peer_max_data(f.value);
+      break;
+    case FrameType::datagram:
+      if (datagrams_in_.size() >= max_queued_datagrams) {
+        ++stats_.datagrams_dropped;
+      } else {
+        datagrams_in_.emplace_back(f.datagram.begin(), f.datagram.end());
+        ++stats_.datagrams_received;
+      }
+      break;
+    case FrameType::close:
+      peer_close_code_ = f.value;
+      closed_ = true;
+      close_pending_ = false;
+      break;
+    case FrameType::padding:
+    case FrameType::ping:
+      break;
+  }
+  return ChannelError{};
+}
+
+void Channel::recycle(SentPacket& p) {
+  p.chunks.clear();
+  spare_chunks_.push_back(std::move(p.chunks));
+}
+
+void Channel::on_ack_frame(const AckFrame& a, Instant now) {
+  if (a.largest() >= next_pn_) return;  // acks a packet never sent: ignore the frame
+  loss_.on_ack(a, now, rtt_, outcome_);
+  for (SentPacket& p : outcome_.acked) {
+    congestion_.on_packet_acked(p.bytes, p.time_sent);
+    for (const Chunk& c : p.chunks) send_.on_acked(c);
+    recycle(p);
+  }
+  handle_outcome(now);
+}
+
+void Channel::handle_outcome(Instant now) {
+  if (outcome_.lost.empty()) return;
+  for (SentPacket& p : outcome_.lost) {
+    ++stats_.packets_lost;
+    congestion_.on_packet_removed(p.bytes);
+    for (const Chunk& c : p.chunks) send_.on_lost(c);
+    if (p.has_max_data) receive_.on_max_data_lost();
+    if (p.has_close) close_pending_ = true;
+    recycle(p);
+  }
+  congestion_.on_congestion_event(outcome_.lost.back().time_sent, now);
+  if (outcome_.persistent_congestion) congestion_.on_persistent_congestion();
+}
+
+void Channel::on_timeout(Instant now) {
+  if (loss_.on_timeout(now, rtt_, outcome_)) {
+    probes_ = pto_probe_packets;
+    probe_due_ = now;
+    ++stats_.pto_count;
+  }
+  handle_outcome(now);
+}
+
+bool Channel::has_ack_eliciting_work() const noexcept {
+  if (close_pending_) return true;
+  if (closed_) return false;
+  return receive_.max_data_due() || !datagrams_out_.empty() || send_.has_retransmit() ||
+         send_.has_new();
+}
+
+// Everything but the ACK: control first (small, urgent), then datagrams, then message data.
+bool Channel::write_eliciting(PacketWriter& w, SentPacket& p, bool probe) {
+  const std::size_t start = w.size();
+  if (close_pending_ && w.put_close(close_code_)) {
+    close_pending_ = false;
+    p.has_close = true;
+  }
+  if (!closed_) {
+    if (receive_.max_data_due() && w.put_max_data(receive_.max_data())) {
+      receive_.on_max_data_sent();
+      receive_.clear_resend();
+      p.has_max_data = true;
+    }
+    while (!datagrams_out_.empty() && w.put_datagram(datagrams_out_.front())) {
+      datagrams_out_.pop_front();
+      ++stats_.datagrams_sent;
+    }
+    const std::uint64_t resent = send_.write(w, p.chunks);
+    if (resent > 0) {
+      ++stats_.packets_retransmitted;
+      stats_.bytes_retransmitted += resent;
+    }
+  }
+  if (probe && w.size() == start) (void)w.put_ping();
+  return w.size() > start;
+}
+
+std::size_t Channel::poll_packet(std::span<std::uint8_t> out, Instant now) {
+  if (out.size() < config_.max_packet_size) return 0;
+  pacer_.update(now, congestion_.congestion_window(), rtt_.smoothed_rtt());
+  const bool probe = probes_ > 0;
+  const bool may_send = probe || (congestion_.can_send() && pacer_.can_send());
+  const bool eliciting_work = may_send && (probe || has_ack_eliciting_work());
+  const bool ack_now = acks_.ack_due(now);
+  if (!eliciting_work && !ack_now) return 0;
+
+  PacketWriter w(out.first(config_.max_packet_size));
+  const std::uint64_t pn = next_pn_;
+  (void)w.put_packet_number(pn);
+  if (ack_now || (eliciting_work && acks_.has_new())) {
+    acks_.fill(ack_scratch_, now);
+    if (ack_scratch_.range_count > 0 && w.put_ack(ack_scratch_)) acks_.on_ack_sent();
+  }
+  SentPacket p;
+  if (!spare_chunks_.empty()) {
+    p.chunks = std::move(spare_chunks_.back());
+    spare_chunks_.pop_back();
+  }
+  const bool eliciting = eliciting_work && write_eliciting(w, p, probe);
+  if (w.size() == varint_size(pn)) {
+    recycle(p);
+    return 0;
+  }
+  ++next_pn_;
+  ++stats_.packets_sent;
+  stats_.bytes_sent += w.size();
+  if (eliciting) {
+    if (probe) --probes_;
+    p.pn = pn;
+    p.time_sent = now;
+    p.bytes = static_cast<std::uint32_t>(w.size());
+    congestion_.on_packet_sent(w.size());
+    pacer_.on_sent(w.size());
+    loss_.on_packet_sent(std::move(p));
+  } else {
+    recycle(p);
+  }
+  return w.size();
+}
+
+Instant Channel::next_deadline() const noexcept {
+  Instant t = std::min(loss_.deadline(rtt_), acks_.deadline());
+  if (probes_ > 0) return probe_due_;
+  if (has_ack_eliciting_work() && congestion_.can_send()) {
+    t = std::min(t, pacer_.next_send_time());
+  }
+  return t;
+}
+
+std::optional<std::vector<std::uint8_t>> Channel::poll_message() {
+  auto m = receive_.pop();
+  if (m) ++stats_.messages_received;
+  return m;
+}
+
+std::optional<std::vector<std::uint8_t>> Channel::poll_datagram() {
+  if (datagrams_in_.empty()) return std::nullopt;
+  auto d = std::move(datagrams_in_.front());
+  datagrams_in_.pop_front();
+  return d;
+}
+
+ChannelStats Channel::stats() const noexcept {
+  ChannelStats s = stats_;
+  s.smoothed_rtt = rtt_.smoothed_rtt();
+  s.congestion_window = congestion_.congestion_window();
+  s.bytes_in_flight = congestion_.bytes_in_flight();
+  return s;
+}
+
+}  // namespace peermq::channel

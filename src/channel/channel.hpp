@@ -1,0 +1,140 @@
+// Channel: reliable, ordered, exactly-once messages and unreliable datagrams over one
+// session, in the spirit of QUIC (RFC 9000 frames, RFC 9002 recovery and congestion control).
+//
+// No I/O: the owner feeds it each decrypted packet plaintext with on_packet(), asks for
+// packets to seal with poll_packet() until it returns 0, and calls on_timeout() at
+// next_deadline(). All calls come from one thread (the node's loop); the Channel owns
+// copies of everything it is given.
+//
+// Timers (all folded into next_deadline()):
+//   loss timer  a packet crosses the 9/8 RTT time threshold          (LossDetector)
+//   PTO         no ACK for a while: send up to two probes             (LossDetector)
+//   ack delay   an ACK owed for at most max_ack_delay (25 ms)          (AckTracker)
+//   pacing      the next packet may leave at the pacer's rate          (Pacer)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include <peermq/clock.hpp>
+#include <peermq/result.hpp>
+
+#include "channel/ack_tracker.hpp"
+#include "channel/channel_limits.hpp"
+#include "channel/loss_detector.hpp"
+#include "channel/new_reno.hpp"
+#include "channel/pacer.hpp"
+#include "channel/receive_buffer.hpp"
+#include "channel/rtt_estimator.hpp"
+#include "channel/send_buffer.hpp"
+
+namespace peermq::channel {
+
+// CLOSE code sent when the peer broke flow control or contradicted itself.
+inline constexpr std::uint64_t close_code_protocol_violation = 1;
+
+struct ChannelConfig {
+  std::size_t max_message_size = limits::max_message_size;
+  std::size_t send_buffer_limit = default_send_buffer_limit;
+  // Credit this side gives beyond what its reader has taken. Both sides start from
+  // limits::initial_flow_window; a larger window is announced at once.
+  std::uint64_t receive_window = limits::initial_flow_window;
+  std::size_t max_packet_size = channel::max_packet_size;
+};
+
+struct ChannelStats {
+  std::uint64_t packets_sent = 0;
+  std::uint64_t packets_received = 0;
+  std::uint64_t packets_lost = 0;
+  std::uint64_t packets_retransmitted = 0;  // packets that carried resent data (never resent whole)
+  std::uint64_t packets_duplicate = 0;
+  std::uint64_t packets_malformed = 0;
+  std::uint64_t protocol_violations = 0;  // the channel closed because of them
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_retransmitted = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_received = 0;
+  std::uint64_t datagrams_sent = 0;
+  std::uint64_t datagrams_received = 0;
+  std::uint64_t datagrams_dropped = 0;  // receive queue full
+  std::uint64_t pto_count = 0;
+  Duration smoothed_rtt{};
+  std::size_t congestion_window = 0;
+  std::size_t bytes_in_flight = 0;
+};
+
+class Channel {
+ public:
+  explicit Channel(const ChannelConfig& config = {});
+
+  // Queues a copy of `message`. would_block when the send buffer is full (wait for the peer
+  // to read), message_too_large over the limit, closed after close().
+  Result<void> send(std::span<const std::uint8_t> message);
+  // Queues a copy of an unreliable datagram: sent once, never retransmitted.
+  Result<void> send_datagram(std::span<const std::uint8_t> datagram);
+  // Closes the channel; a CLOSE frame with `code` goes out with the next packets.
+  void close(std::uint64_t code);
+
+  // One decrypted packet from the peer. A malformed packet is dropped whole (error
+  // returned, nothing changed); a peer breaking flow control closes the channel.
+  Result<void> on_packet(std::span<const std::uint8_t> plaintext, Instant now);
+  // Writes the next packet to send into `out` (at least max_packet_size bytes are used if
+  // given) and returns its size; 0 when nothing may go now (pacing, congestion window,
+  // nothing to send).
+  std::size_t poll_packet(std::span<std::uint8_t> out, Instant now);
+  void on_timeout(Instant now);
+  // The next time on_timeout() (or poll_packet()) has work; Instant::max() when idle. It may
+  // lie in the past (an ACK or probe is due now): then call on_timeout() and poll at once.
+  Instant next_deadline() const noexcept;
+
+  std::optional<std::vector<std::uint8_t>> poll_message();
+  std::optional<std::vector<std::uint8_t>> poll_datagram();
+
+  bool is_closed() const noexcept { return closed_; }
+  std::optional<std::uint64_t> peer_close_code() const noexcept { return peer_close_code_; }
+  // Messages sent but not yet acknowledged, and whether everything has been acknowledged.
+  std::size_t send_buffered_bytes() const noexcept { return send_.buffered_bytes(); }
+  bool all_acked() const noexcept { return send_.queued_messages() == 0; }
+  std::size_t receive_buffered_bytes() const noexcept { return receive_.buffered_bytes(); }
+  ChannelStats stats() const noexcept;
+  // Largest datagram send_datagram() accepts.
+  std::size_t max_datagram_size() const noexcept;
+
+ private:
+  bool has_ack_eliciting_work() const noexcept;
+  ChannelError apply_frame(const Frame& f, Instant now);
+  void on_ack_frame(const AckFrame& a, Instant now);
+  void handle_outcome(Instant now);
+  void recycle(SentPacket& p);
+  bool write_eliciting(PacketWriter& w, SentPacket& p, bool probe);
+
+  ChannelConfig config_;
+  RttEstimator rtt_;
+  NewReno congestion_;
+  Pacer pacer_;
+  LossDetector loss_;
+  AckTracker acks_;
+  SendBuffer send_;
+  ReceiveBuffer receive_;
+  LossOutcome outcome_;
+  std::vector<std::vector<Chunk>> spare_chunks_;
+  std::deque<std::vector<std::uint8_t>> datagrams_out_;
+  std::deque<std::vector<std::uint8_t>> datagrams_in_;
+  AckFrame ack_scratch_;
+  Frame frame_scratch_;
+  std::uint64_t next_pn_ = 0;
+  unsigned probes_ = 0;     // PTO probes still to send, bypassing the congestion window
+  Instant probe_due_{};     // when the PTO that asked for them fired
+  bool closed_ = false;
+  bool close_pending_ = false;
+  std::uint64_t close_code_ = 0;
+  std::optional<std::uint64_t> peer_close_code_;
+  ChannelStats stats_;
+};
+
+}  // namespace peermq::channel

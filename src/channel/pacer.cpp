@@ -1,0 +1,40 @@
+#include "channel/pacer.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "channel/channel_limits.hpp"
+
+namespace peermq::channel {
+
+Pacer::Pacer(std::size_t packet_size) noexcept
+    : max_packet_(packet_size),
+      tokens_(static_cast<double>(pacing_burst_packets * packet_size)),
+      capacity_(tokens_) {}
+
+void Pacer::update(Instant now, std::size_t cwnd, Duration srtt) noexcept {
+  const double ns = static_cast<double>(std::max(srtt, Duration(1)).count());
+  rate_per_ns_ = static_cast<double>(cwnd) * pacing_gain_num / pacing_gain_den / ns;
+  // A small window must not shrink the burst below two packets, or pacing stalls the ACK
+  // clock; a large one still gets no more than the configured burst.
+  capacity_ = static_cast<double>(
+      std::clamp(cwnd, 2 * max_packet_, std::size_t{pacing_burst_packets} * max_packet_));
+  if (started_ && now > last_) {
+    tokens_ += rate_per_ns_ * static_cast<double>((now - last_).count());
+  }
+  tokens_ = std::min(tokens_, capacity_);
+  last_ = std::max(now, last_);
+  started_ = true;
+}
+
+void Pacer::on_sent(std::size_t bytes) noexcept {
+  tokens_ = std::max(tokens_ - static_cast<double>(bytes), -static_cast<double>(max_packet_));
+}
+
+Instant Pacer::next_send_time() const noexcept {
+  if (can_send() || rate_per_ns_ <= 0) return last_;
+  const double wait = (static_cast<double>(max_packet_) - tokens_) / rate_per_ns_;
+  return last_ + Duration(static_cast<Duration::rep>(std::ceil(wait)));
+}
+
+}  // namespace peermq::channel

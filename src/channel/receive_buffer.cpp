@@ -1,0 +1,101 @@
+#include "channel/receive_buffer.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "channel/channel_limits.hpp"
+
+namespace peermq::channel {
+
+ReceiveBuffer::ReceiveBuffer(std::uint64_t window, std::uint64_t initial_credit,
+                             std::size_t max_message_size)
+    : window_(window), max_message_size_(max_message_size), advertised_(initial_credit) {}
+
+bool ReceiveBuffer::max_data_due() const noexcept {
+  if (resend_) return true;
+  return max_data() > advertised_ && max_data() - advertised_ >= window_ / max_data_update_divisor;
+}
+
+ChannelError ReceiveBuffer::grow(Partial& p, std::uint64_t end, bool is_new) {
+  const std::uint64_t have = p.data.size();
+  const std::uint64_t charge = (is_new ? message_credit_overhead : 0) + (end > have ? end - have : 0);
+  if (seen_ + charge > std::max(advertised_, max_data())) {
+    return ChannelError::flow_control_violation;
+  }
+  seen_ += charge;
+  if (end > have) {
+    // Grow geometrically, but never past the message's length, so a message's buffer
+    // is at most its size.
+    if (end > p.data.capacity()) {
+      const std::uint64_t cap = p.total_known ? p.total : max_message_size_;
+      p.data.reserve(static_cast<std::size_t>(std::min(cap, std::max(end, 2 * have))));
+    }
+    p.data.resize(static_cast<std::size_t>(end));
+    buffered_ += static_cast<std::size_t>(end - have);
+  }
+  return ChannelError{};
+}
+
+ChannelError ReceiveBuffer::on_fragment(const MessageFrame& f) {
+  if (f.id < next_id_) return ChannelError{};  // delivered already: a late copy
+  const std::uint64_t end = f.offset + f.data.size();
+  if (end > max_message_size_ || (f.offset == 0 && f.total > max_message_size_)) {
+    return ChannelError::message_too_large;
+  }
+  auto [it, is_new] = partial_.try_emplace(f.id);
+  Partial& p = it->second;
+  if (f.offset == 0) {
+    if ((p.total_known && p.total != f.total) || p.data.size() > f.total) {
+      if (is_new) partial_.erase(it);
+      return ChannelError::fragment_out_of_bounds;
+    }
+    p.total = f.total;
+    p.total_known = true;
+  } else if (p.total_known && end > p.total) {
+    return ChannelError::fragment_out_of_bounds;
+  }
+  if (auto e = grow(p, end, is_new); e != ChannelError{}) {
+    if (is_new) partial_.erase(it);
+    return e;
+  }
+  if (!f.data.empty()) {
+    std::memcpy(p.data.data() + f.offset, f.data.data(), f.data.size());
+    p.have.insert(f.offset, end);
+  }
+  deliver_complete();
+  release_head_early();
+  return ChannelError{};
+}
+
+void ReceiveBuffer::deliver_complete() {
+  for (auto it = partial_.begin(); it != partial_.end() && it->first == next_id_;
+       it = partial_.begin()) {
+    Partial& p = it->second;
+    if (!p.total_known || !p.have.contains(0, p.total)) return;
+    ready_.push_back(Ready{std::move(p.data), head_released_});
+    head_released_ = 0;
+    partial_.erase(it);
+    ++next_id_;
+  }
+}
+
+void ReceiveBuffer::release_head_early() {
+  if (!ready_.empty()) return;
+  auto it = partial_.find(next_id_);
+  if (it == partial_.end()) return;
+  const std::uint64_t charge = message_credit_overhead + it->second.data.size();
+  released_ += charge - head_released_;
+  head_released_ = charge;
+}
+
+std::optional<std::vector<std::uint8_t>> ReceiveBuffer::pop() {
+  if (ready_.empty()) return std::nullopt;
+  Ready r = std::move(ready_.front());
+  ready_.pop_front();
+  buffered_ -= r.data.size();
+  released_ += message_credit_overhead + r.data.size() - r.early_credit;
+  release_head_early();
+  return std::move(r.data);
+}
+
+}  // namespace peermq::channel

@@ -1,0 +1,41 @@
+#include "channel/rtt_estimator.hpp"
+
+#include <algorithm>
+
+#include "channel/channel_limits.hpp"
+
+namespace peermq::channel {
+
+RttEstimator::RttEstimator() noexcept
+    : smoothed_(limits::initial_rtt), rttvar_(Duration(limits::initial_rtt) / 2) {}
+
+void RttEstimator::on_sample(Duration latest, Duration ack_delay) noexcept {
+  latest_ = latest;
+  if (!has_sample_) {
+    has_sample_ = true;
+    min_ = latest;
+    smoothed_ = latest;
+    rttvar_ = latest / 2;
+    return;
+  }
+  min_ = std::min(min_, latest);
+  ack_delay = std::min(ack_delay, Duration(limits::max_ack_delay));
+  Duration adjusted = latest;
+  if (latest >= min_ + ack_delay) adjusted = latest - ack_delay;
+  const Duration deviation = smoothed_ > adjusted ? smoothed_ - adjusted : adjusted - smoothed_;
+  rttvar_ = (3 * rttvar_ + deviation) / 4;
+  smoothed_ = (7 * smoothed_ + adjusted) / 8;
+}
+
+Duration RttEstimator::pto_base() const noexcept {
+  return smoothed_ + std::max(4 * rttvar_, Duration(limits::timer_granularity)) +
+         Duration(limits::max_ack_delay);
+}
+
+Duration RttEstimator::loss_delay() const noexcept {
+  const Duration base = std::max(smoothed_, latest_);
+  return std::max(base * limits::loss_time_threshold_num / limits::loss_time_threshold_den,
+                  Duration(limits::timer_granularity));
+}
+
+}  // namespace peermq::channel

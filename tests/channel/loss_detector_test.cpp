@@ -1,0 +1,136 @@
+#include "channel/loss_detector.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+using namespace peermq::channel;
+using namespace std::chrono_literals;
+using peermq::Instant;
+
+namespace {
+
+const Instant t0 = Instant(1h);
+
+void send(LossDetector& d, std::uint64_t pn, Instant at) {
+  SentPacket p;
+  p.pn = pn;
+  p.time_sent = at;
+  p.bytes = 1000;
+  d.on_packet_sent(std::move(p));
+}
+
+AckFrame ack(std::uint64_t smallest, std::uint64_t largest) {
+  AckFrame a;
+  a.range_count = 1;
+  a.ranges[0] = {smallest, largest};
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("a packet is lost once three later packets are acknowledged") {
+  LossDetector d;
+  RttEstimator rtt;
+  LossOutcome out;
+  for (std::uint64_t pn = 0; pn < 5; ++pn) send(d, pn, t0 + std::chrono::milliseconds(pn));
+  // Packets 2 and 3 acked: 3 >= 0 + 3, so packet 0 is lost; packet 1 is only two behind
+  // and younger than the time threshold (9/8 * 27 ms = 30.375 ms).
+  d.on_ack(ack(2, 3), t0 + 30ms, rtt, out);
+  CHECK(out.acked.size() == 2);
+  REQUIRE(out.lost.size() == 1);
+  CHECK(out.lost[0].pn == 0);
+  CHECK(rtt.latest_rtt() == 27ms);
+  // The loss timer is armed at packet 1's time threshold.
+  CHECK(d.deadline(rtt) == t0 + 1ms + 30375us);
+  // Packet 4 acked: 4 >= 1 + 3, packet 1 is now lost by count.
+  d.on_ack(ack(4, 4), t0 + 31ms, rtt, out);
+  REQUIRE(out.lost.size() == 1);
+  CHECK(out.lost[0].pn == 1);
+  CHECK(d.outstanding() == 0);
+}
+
+TEST_CASE("the loss timer declares a packet lost by the time threshold") {
+  LossDetector d;
+  RttEstimator rtt;
+  LossOutcome out;
+  send(d, 0, t0);
+  send(d, 1, t0 + 1ms);
+  d.on_ack(ack(1, 1), t0 + 21ms, rtt, out);  // RTT 20 ms; packet 0 only one behind
+  CHECK(out.lost.empty());
+  const Instant deadline = d.deadline(rtt);
+  CHECK(deadline == t0 + 22500us);  // 9/8 * 20 ms after it was sent
+  CHECK_FALSE(d.on_timeout(deadline - 1us, rtt, out));
+  CHECK(out.lost.empty());
+  CHECK_FALSE(d.on_timeout(deadline, rtt, out));
+  REQUIRE(out.lost.size() == 1);
+  CHECK(out.lost[0].pn == 0);
+  CHECK(d.deadline(rtt) == Instant::max());
+}
+
+TEST_CASE("the probe timeout doubles with each unanswered probe and resets on an ack") {
+  LossDetector d;
+  RttEstimator rtt;
+  LossOutcome out;
+  send(d, 0, t0);
+  d.on_ack(ack(0, 0), t0 + 100ms, rtt, out);  // srtt 100, rttvar 50
+  const auto pto = 100ms + 4 * 50ms + 25ms;
+  send(d, 1, t0 + 200ms);
+  CHECK(d.deadline(rtt) == t0 + 200ms + pto);
+  CHECK(d.on_timeout(t0 + 200ms + pto, rtt, out));
+  CHECK(d.pto_count() == 1);
+  CHECK(d.deadline(rtt) == t0 + 200ms + 2 * pto);
+  CHECK(d.on_timeout(t0 + 200ms + 2 * pto, rtt, out));
+  CHECK(d.deadline(rtt) == t0 + 200ms + 4 * pto);
+  send(d, 2, t0 + 2s);
+  CHECK(d.deadline(rtt) == t0 + 2s + 4 * pto);
+  d.on_ack(ack(2, 2), t0 + 2100ms, rtt, out);
+  CHECK(d.pto_count() == 0);
+}
+
+TEST_CASE("losses spanning three PTOs with nothing acked between are persistent congestion") {
+  LossDetector d;
+  RttEstimator rtt;
+  LossOutcome out;
+  send(d, 0, t0);
+  d.on_ack(ack(0, 0), t0 + 10ms, rtt, out);  // srtt 10, rttvar 5: pto base 55 ms
+  for (std::uint64_t pn = 1; pn <= 10; ++pn) {
+    send(d, pn, t0 + 20ms + std::chrono::milliseconds(20 * pn));
+  }
+  send(d, 11, t0 + 400ms);
+  d.on_ack(ack(11, 11), t0 + 410ms, rtt, out);
+  CHECK(out.lost.size() == 10);
+  CHECK(out.persistent_congestion);  // 40..220 ms spans 180 > 3 * 55 ms
+}
+
+TEST_CASE("an acknowledged packet in the middle of the losses is not persistent congestion") {
+  LossDetector d;
+  RttEstimator rtt;
+  LossOutcome out;
+  send(d, 0, t0);
+  d.on_ack(ack(0, 0), t0 + 10ms, rtt, out);
+  for (std::uint64_t pn = 1; pn <= 10; ++pn) {
+    send(d, pn, t0 + 20ms + std::chrono::milliseconds(20 * pn));
+  }
+  AckFrame a;
+  a.range_count = 2;
+  a.ranges[0] = {10, 10};
+  a.ranges[1] = {5, 5};
+  d.on_ack(a, t0 + 300ms, rtt, out);
+  CHECK(out.lost.size() == 8);
+  CHECK_FALSE(out.persistent_congestion);
+}
+
+TEST_CASE("an absurd ack delay from the peer is capped, not overflowed") {
+  LossDetector d;
+  RttEstimator rtt;
+  LossOutcome out;
+  send(d, 0, t0);
+  send(d, 1, t0 + 1ms);
+  d.on_ack(ack(0, 0), t0 + 100ms, rtt, out);
+  AckFrame a = ack(1, 1);
+  a.ack_delay_us = (std::uint64_t{1} << 62) - 1;
+  d.on_ack(a, t0 + 201ms, rtt, out);
+  // 200 ms sample minus at most 25 ms of ack delay: srtt = (7 * 100 + 175) / 8.
+  CHECK(rtt.smoothed_rtt() == 109375us);
+}

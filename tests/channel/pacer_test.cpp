@@ -1,0 +1,43 @@
+#include "channel/pacer.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+using namespace peermq::channel;
+using namespace std::chrono_literals;
+using peermq::Instant;
+
+TEST_CASE("pacer allows a burst, then spreads packets at 5/4 of cwnd per RTT") {
+  constexpr std::size_t P = 1000;
+  Pacer p(P);
+  const Instant t0 = Instant(1h);
+  // cwnd 100 packets per 100 ms: 1.25 packets per ms at 5/4 gain.
+  p.update(t0, 100 * P, 100ms);
+  int burst = 0;
+  while (p.can_send()) {
+    p.on_sent(P);
+    ++burst;
+  }
+  CHECK(burst == 10);
+  // Empty bucket: the next packet's worth arrives after 1 / 1.25 ms = 800 us.
+  CHECK(p.next_send_time() == t0 + 800us);
+  p.update(t0 + 799us, 100 * P, 100ms);
+  CHECK_FALSE(p.can_send());
+  p.update(t0 + 800us, 100 * P, 100ms);
+  CHECK(p.can_send());
+}
+
+TEST_CASE("pacer burst never falls below two packets with a tiny window") {
+  constexpr std::size_t P = 1000;
+  Pacer p(P);
+  const Instant t0 = Instant(1h);
+  p.update(t0, 2 * P, 100ms);
+  p.update(t0 + 10s, 2 * P, 100ms);
+  int burst = 0;
+  while (p.can_send()) {
+    p.on_sent(P);
+    ++burst;
+  }
+  CHECK(burst == 2);
+}
