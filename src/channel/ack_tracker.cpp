@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "channel/channel_limits.hpp"
+#include "wire/limits.hpp"
 
 namespace peermq::channel {
 
@@ -45,7 +45,7 @@ bool AckTracker::on_packet(std::uint64_t pn, bool ack_eliciting, Instant now) {
   if (!ack_eliciting) return true;
   ++unacked_eliciting_;
   if (ack_deadline_ == Instant::max()) ack_deadline_ = now + limits::max_ack_delay;
-  if (out_of_order || unacked_eliciting_ >= ack_eliciting_threshold) {
+  if (out_of_order || unacked_eliciting_ >= limits::ack_eliciting_threshold) {
     ack_deadline_ = std::min(ack_deadline_, now);
     immediate_ = true;
   }

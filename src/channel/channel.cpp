@@ -28,7 +28,7 @@ std::size_t Channel::max_datagram_size() const noexcept {
 Result<void> Channel::send_datagram(std::span<const std::uint8_t> datagram) {
   if (closed_) return ChannelError::closed;
   if (datagram.size() > max_datagram_size()) return ChannelError::datagram_too_large;
-  if (datagrams_out_.size() >= max_queued_datagrams) return ChannelError::would_block;
+  if (datagrams_out_.size() >= limits::max_queued_datagrams) return ChannelError::would_block;
   datagrams_out_.emplace_back(datagram.begin(), datagram.end());
   return {};
 }
@@ -81,7 +81,7 @@ ChannelError Channel::apply_frame(const Frame& f, Instant now) {
       send_.set_peer_max_data(f.value);
       break;
     case FrameType::datagram:
-      if (datagrams_in_.size() >= max_queued_datagrams) {
+      if (datagrams_in_.size() >= limits::max_queued_datagrams) {
         ++stats_.datagrams_dropped;
       } else {
         datagrams_in_.emplace_back(f.datagram.begin(), f.datagram.end());
@@ -132,7 +132,7 @@ void Channel::handle_outcome(Instant now) {
 
 void Channel::on_timeout(Instant now) {
   if (loss_.on_timeout(now, rtt_, outcome_)) {
-    probes_ = pto_probe_packets;
+    probes_ = limits::pto_probe_packets;
     probe_due_ = now;
     ++stats_.pto_count;
   }

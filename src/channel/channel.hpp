@@ -24,7 +24,7 @@
 #include <peermq/result.hpp>
 
 #include "channel/ack_tracker.hpp"
-#include "channel/channel_limits.hpp"
+#include "wire/limits.hpp"
 #include "channel/loss_detector.hpp"
 #include "channel/new_reno.hpp"
 #include "channel/pacer.hpp"
@@ -39,11 +39,11 @@ inline constexpr std::uint64_t close_code_protocol_violation = 1;
 
 struct ChannelConfig {
   std::size_t max_message_size = limits::max_message_size;
-  std::size_t send_buffer_limit = default_send_buffer_limit;
+  std::size_t send_buffer_limit = limits::default_send_buffer_limit;
   // Credit this side gives beyond what its reader has taken. Both sides start from
   // limits::initial_flow_window; a larger window is announced at once.
   std::uint64_t receive_window = limits::initial_flow_window;
-  std::size_t max_packet_size = channel::max_packet_size;
+  std::size_t max_packet_size = limits::max_packet_size;
 };
 
 struct ChannelStats {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "channel/channel_limits.hpp"
+#include "wire/limits.hpp"
 
 namespace peermq::channel {
 
@@ -105,7 +105,7 @@ void LossDetector::pop_resolved() {
 
 Instant LossDetector::pto_deadline(const RttEstimator& rtt) const noexcept {
   if (outstanding_ == 0) return Instant::max();
-  const unsigned shift = std::min(pto_count_, max_pto_backoff_exponent);
+  const unsigned shift = std::min(pto_count_, limits::max_pto_backoff_exponent);
   return last_sent_ + rtt.pto_base() * (std::int64_t{1} << shift);
 }
 

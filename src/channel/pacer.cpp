@@ -3,22 +3,22 @@
 #include <algorithm>
 #include <cmath>
 
-#include "channel/channel_limits.hpp"
+#include "wire/limits.hpp"
 
 namespace peermq::channel {
 
 Pacer::Pacer(std::size_t packet_size) noexcept
     : max_packet_(packet_size),
-      tokens_(static_cast<double>(pacing_burst_packets * packet_size)),
+      tokens_(static_cast<double>(limits::pacing_burst_packets * packet_size)),
       capacity_(tokens_) {}
 
 void Pacer::update(Instant now, std::size_t cwnd, Duration srtt) noexcept {
   const double ns = static_cast<double>(std::max(srtt, Duration(1)).count());
-  rate_per_ns_ = static_cast<double>(cwnd) * pacing_gain_num / pacing_gain_den / ns;
+  rate_per_ns_ = static_cast<double>(cwnd) * limits::pacing_gain_num / limits::pacing_gain_den / ns;
   // A small window must not shrink the burst below two packets, or pacing stalls the ACK
   // clock; a large one still gets no more than the configured burst.
   capacity_ = static_cast<double>(
-      std::clamp(cwnd, 2 * max_packet_, std::size_t{pacing_burst_packets} * max_packet_));
+      std::clamp(cwnd, 2 * max_packet_, std::size_t{limits::pacing_burst_packets} * max_packet_));
   if (started_ && now > last_) {
     tokens_ += rate_per_ns_ * static_cast<double>((now - last_).count());
   }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "channel/channel_limits.hpp"
+#include "wire/limits.hpp"
 
 namespace peermq::channel {
 
@@ -13,12 +13,12 @@ ReceiveBuffer::ReceiveBuffer(std::uint64_t window, std::uint64_t initial_credit,
 
 bool ReceiveBuffer::max_data_due() const noexcept {
   if (resend_) return true;
-  return max_data() > advertised_ && max_data() - advertised_ >= window_ / max_data_update_divisor;
+  return max_data() > advertised_ && max_data() - advertised_ >= window_ / limits::max_data_update_divisor;
 }
 
 ChannelError ReceiveBuffer::grow(Partial& p, std::uint64_t end, bool is_new) {
   const std::uint64_t have = p.data.size();
-  const std::uint64_t charge = (is_new ? message_credit_overhead : 0) + (end > have ? end - have : 0);
+  const std::uint64_t charge = (is_new ? limits::message_credit_overhead : 0) + (end > have ? end - have : 0);
   if (seen_ + charge > std::max(advertised_, max_data())) {
     return ChannelError::flow_control_violation;
   }
@@ -83,7 +83,7 @@ void ReceiveBuffer::release_head_early() {
   if (!ready_.empty()) return;
   auto it = partial_.find(next_id_);
   if (it == partial_.end()) return;
-  const std::uint64_t charge = message_credit_overhead + it->second.data.size();
+  const std::uint64_t charge = limits::message_credit_overhead + it->second.data.size();
   released_ += charge - head_released_;
   head_released_ = charge;
 }
@@ -93,7 +93,7 @@ std::optional<std::vector<std::uint8_t>> ReceiveBuffer::pop() {
   Ready r = std::move(ready_.front());
   ready_.pop_front();
   buffered_ -= r.data.size();
-  released_ += message_credit_overhead + r.data.size() - r.early_credit;
+  released_ += limits::message_credit_overhead + r.data.size() - r.early_credit;
   release_head_early();
   return std::move(r.data);
 }

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "channel/channel_limits.hpp"
+#include "wire/limits.hpp"
 
 namespace peermq::channel {
 

@@ -17,7 +17,10 @@
 //             initial_rtt, max_ack_delay, timer_granularity, loss_packet_threshold,
 //             loss_time_threshold_num/den, initial_congestion_window_packets,
 //             min_congestion_window_packets, persistent_congestion_threshold,
-//             max_ack_ranges, initial_flow_window
+//             max_ack_ranges, initial_flow_window, session_overhead, max_packet_size,
+//             message_credit_overhead, default_send_buffer_limit, max_queued_datagrams,
+//             ack_eliciting_threshold, pacing_gain_num/den, pacing_burst_packets,
+//             pto_probe_packets, max_pto_backoff_exponent, max_data_update_divisor
 //   overlay   relay_keepalive_interval, max_relays, max_endpoint_candidates,
 //             address_lookup_timeout, hole_punch_probe_interval, hole_punch_timeout,
 //             direct_path_failover_timeout, relay_forward_packets_per_second,
@@ -135,6 +138,34 @@ inline constexpr unsigned persistent_congestion_threshold = 3;
 inline constexpr unsigned max_ack_ranges = 32;
 // Bytes a sender may have unread at the receiver before waiting for window updates.
 inline constexpr std::size_t initial_flow_window = 1 * MiB;
+// The session's data packet: 16-byte cleartext header (type 4, receiver index 4, counter 8)
+// plus the 16-byte AEAD tag. The channel sees only what is left of the UDP payload.
+inline constexpr std::size_t session_overhead =
+    4 + session_index_size + counter_size + aead_tag_size;
+inline constexpr std::size_t max_packet_size = udp_payload_initial - session_overhead;
+static_assert(max_packet_size == 1168);
+// Flow-control credit charged per message on top of its bytes, so a peer cannot make the
+// receiver track an unbounded number of zero-length messages.
+inline constexpr std::uint64_t message_credit_overhead = 32;
+// Bytes of messages a sender holds (queued or unacknowledged) before send() blocks. One
+// message larger than this is still accepted when the buffer is empty.
+inline constexpr std::size_t default_send_buffer_limit = 4 * MiB;
+// Datagrams queued for sending; more are refused, since a late probe is worthless anyway.
+inline constexpr std::size_t max_queued_datagrams = 64;
+// ACK at once after this many ack-eliciting packets (RFC 9000 §13.2.2: every second).
+inline constexpr unsigned ack_eliciting_threshold = 2;
+// RFC 9002 §7.7: pace at 5/4 of cwnd per RTT so that pacing never limits the window.
+inline constexpr unsigned pacing_gain_num = 5;
+inline constexpr unsigned pacing_gain_den = 4;
+// Packets the pacer lets out back to back after an idle period (RFC 9002 allows up to the
+// initial window).
+inline constexpr unsigned pacing_burst_packets = 10;
+// Probe packets sent when a PTO fires (RFC 9002 §6.2.4 allows up to two).
+inline constexpr unsigned pto_probe_packets = 2;
+// PTO backoff stops doubling here, so a long outage does not push the probe out to hours.
+inline constexpr unsigned max_pto_backoff_exponent = 16;
+// The receiver sends a MAX_DATA once its reader has freed this fraction of the window.
+inline constexpr unsigned max_data_update_divisor = 4;
 
 // ---- overlay -----------------------------------------------------------------------------
 // Below the 30 s after which many NATs forget an idle UDP mapping.

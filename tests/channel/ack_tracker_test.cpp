@@ -4,9 +4,10 @@
 
 #include <chrono>
 
-#include "channel/channel_limits.hpp"
+#include "wire/limits.hpp"
 
 using namespace peermq::channel;
+namespace limits = peermq::limits;
 using namespace std::chrono_literals;
 using peermq::Instant;
 

@@ -13,6 +13,7 @@
 
 using namespace peermq;
 using namespace peermq::channel;
+namespace limits = peermq::limits;
 using namespace peermq::test;
 using namespace std::chrono_literals;
 
@@ -58,7 +59,7 @@ TEST_CASE("a clean link delivers messages in order at a high rate") {
 TEST_CASE("the channel core alone moves messages fast when packets are handed over directly") {
   Channel a, b;
   Instant now = ManualClock::kDefaultStart;
-  Bytes buf(max_packet_size);
+  Bytes buf(limits::max_packet_size);
   constexpr std::size_t count = 50000, size = 1000;
   const Bytes payload = make_pattern(size, 2, 0);
   std::size_t sent = 0, received = 0, refused = 0;
@@ -108,7 +109,7 @@ TEST_CASE("a reader that stops reading stops the sender within the window, and r
   // Nothing was read: at most the initial credit crossed the link.
   CHECK(pair.b.channel.receive_buffered_bytes() <= window);
   CHECK(pair.b.channel.receive_buffered_bytes() > window / 2);
-  CHECK(pair.a.channel.send_buffered_bytes() <= default_send_buffer_limit);
+  CHECK(pair.a.channel.send_buffered_bytes() <= limits::default_send_buffer_limit);
   const auto before = pair.a.channel.stats().packets_sent;
   (void)pair.sim.run_until(fill, 60s);
   CHECK(pair.a.channel.stats().packets_sent == before);  // the sender stays quiet
@@ -244,7 +245,7 @@ TEST_CASE("a peer that sends beyond its credit breaks the channel") {
   CHECK(c.on_packet(p, now).error() == ChannelError::flow_control_violation);
   CHECK(c.is_closed());
   CHECK(c.stats().protocol_violations == 1);
-  Bytes out(max_packet_size);
+  Bytes out(limits::max_packet_size);
   CHECK(c.poll_packet(out, now) > 0);  // the CLOSE goes out
 }
 

@@ -7,10 +7,11 @@
 #include <functional>
 #include <vector>
 
-#include "channel/channel_limits.hpp"
+#include "wire/limits.hpp"
 #include "channel/varint.hpp"
 
 using namespace peermq::channel;
+namespace limits = peermq::limits;
 
 namespace {
 
@@ -22,7 +23,7 @@ ChannelError validate(const Bytes& b) {
 }
 
 Bytes one_frame_packet(const std::function<bool(PacketWriter&)>& put) {
-  Bytes out(max_packet_size);
+  Bytes out(limits::max_packet_size);
   PacketWriter w(out);
   REQUIRE(w.put_packet_number(300));
   REQUIRE(put(w));
@@ -44,7 +45,7 @@ AckFrame three_ranges() {
 
 TEST_CASE("every frame type survives an encode and decode round trip") {
   const Bytes payload{1, 2, 3, 4, 5};
-  Bytes out(max_packet_size);
+  Bytes out(limits::max_packet_size);
   PacketWriter w(out);
   REQUIRE(w.put_packet_number(1ull << 40));
   REQUIRE(w.put_padding(3));
