@@ -12,7 +12,9 @@
 //             reject_after_time, reject_after_messages, keepalive_interval,
 //             session_idle_timeout, handshake_retry_initial, handshake_retry_max,
 //             handshake_retry_backoff, handshake_retry_jitter, max_handshake_attempts,
-//             cookie_secret_lifetime, handshakes_per_second_per_source
+//             cookie_secret_lifetime, handshakes_per_second_per_source, rekey_timeout,
+//             max_queued_per_peer, handshake_burst_per_source, rate_limiter_sources,
+//             max_peers, under_load_handshakes_per_second, cookie_latency
 //   channel   max_message_size, min_fragment_payload, max_fragment_count,
 //             initial_rtt, max_ack_delay, timer_granularity, loss_packet_threshold,
 //             loss_time_threshold_num/den, initial_congestion_window_packets,
@@ -108,6 +110,26 @@ inline constexpr unsigned max_handshake_attempts = 8;
 inline constexpr seconds cookie_secret_lifetime{120};
 // Handshakes a single source address may start per second before it gets only cookies.
 inline constexpr unsigned handshakes_per_second_per_source = 20;
+// WireGuard REKEY_TIMEOUT: how long a sender waits for any answer before it suspects the
+// session is dead and starts a new handshake (also its "new handshake" timer).
+inline constexpr seconds rekey_timeout{5};
+// Messages held per peer while no session is up (WireGuard MAX_STAGED_PACKETS).
+inline constexpr std::size_t max_queued_per_peer = 128;
+// Handshakes one source IP may start back to back before its per-second rate applies
+// (WireGuard's ratelimiter burst).
+inline constexpr unsigned handshake_burst_per_source = 5;
+// Source IPs the handshake rate limiter tracks; beyond it new sources are refused until
+// idle ones age out, so a spoofed flood cannot grow memory.
+inline constexpr std::size_t rate_limiter_sources = 8192;
+// Peers with a session (or its remembered timestamp). Sessions without keys, handshake or
+// queued data are forgotten to make room; live ones are never evicted.
+inline constexpr std::size_t max_peers = 65536;
+// Handshake initiations with a valid mac1 per second above which the endpoint considers
+// itself under load and demands cookies (mac2) from everyone.
+inline constexpr unsigned under_load_handshakes_per_second = 1000;
+// A cookie is used only while it is this much younger than the secret's lifetime, so it is
+// not refused for having expired in flight (WireGuard COOKIE_SECRET_LATENCY).
+inline constexpr seconds cookie_latency{5};
 
 // ---- channel -----------------------------------------------------------------------------
 // Largest message a channel carries; peers may configure less, never more.

@@ -1,0 +1,14 @@
+#include "session/index_table.hpp"
+
+#include <sodium.h>
+
+namespace peermq::session {
+
+std::uint32_t IndexTable::insert(const PublicKey& peer) {
+  for (;;) {
+    const std::uint32_t index = randombytes_random();
+    if (index != 0 && table_.emplace(index, peer).second) return index;
+  }
+}
+
+}  // namespace peermq::session

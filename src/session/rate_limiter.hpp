@@ -1,0 +1,49 @@
+// RateLimiter: a token bucket per source IP for handshake processing (WireGuard
+// ratelimiter.c).
+//
+// Each source IP (the port is ignored: one host, one allowance) may start `per_second`
+// handshakes per second with bursts up to `burst`. The table is bounded: when it holds
+// `max_sources` IPs, those whose bucket has refilled are forgotten; if none has, new
+// sources are refused until one does, so a spoofed flood cannot grow memory. Buckets are
+// found through a keyed hash (SipHash, random key), so a flood of chosen addresses cannot
+// pile into one bucket. Single-threaded.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+
+#include <peermq/clock.hpp>
+
+#include "session/source_address.hpp"
+
+namespace peermq::session {
+
+class RateLimiter {
+ public:
+  RateLimiter(unsigned per_second, unsigned burst, std::size_t max_sources);
+
+  // Takes one token from the source's bucket; false (drop) when it has none.
+  bool allow(const SourceAddress& source, Instant now);
+  std::size_t tracked() const noexcept { return buckets_.size(); }
+
+ private:
+  using Ip = std::array<std::uint8_t, 16>;
+  struct KeyedHash {
+    std::array<std::uint8_t, 16> key{};
+    std::size_t operator()(const Ip& ip) const noexcept;
+  };
+  struct Bucket {
+    Duration tokens{};  // credit, in time: one packet costs cost_
+    Instant last{};
+  };
+  void forget_full_buckets(Instant now);
+
+  Duration cost_;
+  Duration capacity_;
+  std::size_t max_sources_;
+  std::unordered_map<Ip, Bucket, KeyedHash> buckets_;
+};
+
+}  // namespace peermq::session

@@ -1,0 +1,231 @@
+#include "session/session_endpoint.hpp"
+
+#include <chrono>
+
+#include "session/packet.hpp"
+
+namespace peermq::session {
+namespace {
+
+using Bytes = std::span<const std::uint8_t>;
+
+LocalKeys local_keys(const Identity& identity) {
+  LocalKeys k;
+  k.ed25519 = identity.public_key();
+  k.x25519_public = identity.x25519_public();
+  k.x25519_secret = Secret<32>(identity.x25519_secret().span());
+  return k;
+}
+
+// Decoders and the handshake return SessionErrors; anything else would be a bug below us,
+// and is counted as a failed handshake rather than misread as another reason.
+SessionError reason_of(std::error_code e) {
+  if (e.category() != EnumCategory<SessionError>::instance()) return SessionError::handshake_failed;
+  return static_cast<SessionError>(e.value());
+}
+
+}  // namespace
+
+SessionEndpoint::SessionEndpoint(const Identity& identity, const SessionConfig& config,
+                                 Instant now, WallTime wall_now)
+    : local_(local_keys(identity)),
+      config_(config),
+      wall_offset_(wall_now.time_since_epoch() -
+                   std::chrono::duration_cast<WallTime::duration>(now.time_since_epoch())),
+      checker_(local_.x25519_public, config.cookie_secret_lifetime),
+      limiter_(config.handshakes_per_second_per_source, config.handshake_burst_per_source,
+               config.rate_limiter_sources),
+      window_start_(now) {}
+
+SessionContext SessionEndpoint::context(std::vector<SessionEvent>& events) {
+  return SessionContext{local_, config_, indices_, transmit_, events, stats_, wall_offset_};
+}
+
+Session* SessionEndpoint::session_for(const PublicKey& peer, const X25519PublicKey& peer_x25519,
+                                      Instant now) {
+  auto it = sessions_.find(peer);
+  if (it != sessions_.end()) return &it->second;
+  if (sessions_.size() >= config_.max_peers &&
+      (!last_sweep_ || now - *last_sweep_ >= std::chrono::seconds(1))) {
+    last_sweep_ = now;
+    std::erase_if(sessions_, [](const auto& entry) { return entry.second.dormant(); });
+  }
+  if (sessions_.size() >= config_.max_peers) return nullptr;
+  return &sessions_.try_emplace(peer, peer, peer_x25519, config_).first->second;
+}
+
+const Session* SessionEndpoint::session(const PublicKey& peer) const {
+  auto it = sessions_.find(peer);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+Session* SessionEndpoint::session_at(std::uint32_t index) {
+  const PublicKey* peer = indices_.find(index);
+  if (peer == nullptr) return nullptr;
+  auto it = sessions_.find(*peer);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+Result<void> SessionEndpoint::connect(const PublicKey& peer, Instant now) {
+  const auto peer_x25519 = x25519_of(peer);
+  if (!peer_x25519 || peer == local_.ed25519) return SessionError::invalid_peer_key;
+  std::vector<SessionEvent> events;
+  SessionContext ctx = context(events);
+  Session* s = session_for(peer, *peer_x25519, now);
+  if (s == nullptr) return SessionError::too_many_peers;
+  s->connect(ctx, now);
+  return {};
+}
+
+Result<void> SessionEndpoint::send(const PublicKey& peer, Bytes plaintext, Instant now) {
+  if (plaintext.size() > kMaxPlaintext) return SessionError::message_too_long;
+  const auto peer_x25519 = x25519_of(peer);
+  if (!peer_x25519 || peer == local_.ed25519) return SessionError::invalid_peer_key;
+  std::vector<SessionEvent> events;
+  SessionContext ctx = context(events);
+  Session* s = session_for(peer, *peer_x25519, now);
+  if (s == nullptr) return SessionError::too_many_peers;
+  return s->send(ctx, plaintext, now);
+}
+
+std::optional<Datagram> SessionEndpoint::poll_transmit() {
+  if (transmit_.empty()) return std::nullopt;
+  Datagram d = std::move(transmit_.front());
+  transmit_.pop_front();
+  return d;
+}
+
+Instant SessionEndpoint::next_deadline() const noexcept {
+  Instant next = Instant::max();
+  for (const auto& [peer, s] : sessions_) next = std::min(next, s.next_deadline());
+  return next;
+}
+
+std::vector<SessionEvent> SessionEndpoint::on_timeout(Instant now) {
+  std::vector<SessionEvent> events;
+  SessionContext ctx = context(events);
+  for (auto& [peer, s] : sessions_) {
+    if (s.next_deadline() <= now) s.on_timeout(ctx, now);
+  }
+  return events;
+}
+
+// ---- receiving ---------------------------------------------------------------------------------
+
+std::vector<SessionEvent> SessionEndpoint::on_datagram(Bytes bytes, const SourceAddress& source,
+                                                       Instant now) {
+  std::vector<SessionEvent> events;
+  SessionContext ctx = context(events);
+  auto type = packet_type(bytes);
+  if (!type) {
+    ctx.drop(reason_of(type.error()), source);
+    return events;
+  }
+  switch (*type) {
+    case PacketType::initiation:
+      on_initiation(ctx, bytes, source, now);
+      break;
+    case PacketType::response:
+      on_response(ctx, bytes, source, now);
+      break;
+    case PacketType::cookie_reply:
+      on_cookie_reply(ctx, bytes, source, now);
+      break;
+    case PacketType::transport:
+      on_transport(ctx, bytes, source, now);
+      break;
+  }
+  return events;
+}
+
+void SessionEndpoint::count_handshake(Instant now) {
+  const auto second = std::chrono::seconds(1);
+  if (now - window_start_ >= second) {
+    last_window_count_ = now - window_start_ < 2 * second ? window_count_ : 0;
+    window_count_ = 0;
+    window_start_ = now;
+  }
+  ++window_count_;
+}
+
+bool SessionEndpoint::under_load() const noexcept {
+  return forced_load_ || window_count_ > config_.under_load_handshakes_per_second ||
+         last_window_count_ > config_.under_load_handshakes_per_second;
+}
+
+bool SessionEndpoint::admit_handshake(SessionContext& ctx, Bytes packet,
+                                      std::uint32_t sender_index, const SourceAddress& source,
+                                      Instant now) {
+  // Proof that the sender knows our key, before any expensive work or any answer.
+  if (!checker_.mac1_valid(packet)) {
+    ctx.drop(SessionError::bad_mac1, source);
+    return false;
+  }
+  count_handshake(now);
+  // Under load, only senders that proved they receive at their source get X25519 work.
+  if (under_load() && !checker_.mac2_valid(packet, source, now)) {
+    transmit_.push_back(
+        Datagram{std::nullopt, source, checker_.make_reply(packet, sender_index, source, now)});
+    ++stats_.cookie_replies_sent;
+    ctx.drop(SessionError::cookie_needed, source);
+    return false;
+  }
+  if (!limiter_.allow(source, now)) {
+    ctx.drop(SessionError::rate_limited, source);
+    return false;
+  }
+  return true;
+}
+
+void SessionEndpoint::on_initiation(SessionContext& ctx, Bytes bytes, const SourceAddress& source,
+                                    Instant now) {
+  auto packet = decode_initiation(bytes);
+  if (!packet) return ctx.drop(reason_of(packet.error()), source);
+  if (!admit_handshake(ctx, bytes, packet->sender_index, source, now)) return;
+  auto known_or_convert = [this](const PublicKey& peer) -> std::optional<X25519PublicKey> {
+    auto it = sessions_.find(peer);
+    if (it != sessions_.end()) return it->second.remote_x25519();
+    return x25519_of(peer);
+  };
+  auto consumed =
+      consume_initiation(local_, packet->noise, stats_.scalar_mults, known_or_convert);
+  if (!consumed) return ctx.drop(reason_of(consumed.error()), source);
+  if (consumed->initiator == local_.ed25519) {
+    return ctx.drop(SessionError::identity_mismatch, source);
+  }
+  const PublicKey peer = consumed->initiator;
+  const X25519PublicKey peer_x25519 = consumed->initiator_x25519;
+  Session* s = session_for(peer, peer_x25519, now);
+  if (s == nullptr) return ctx.drop(SessionError::too_many_peers, source);
+  s->on_initiation(ctx, std::move(*consumed), packet->sender_index, source, now);
+}
+
+void SessionEndpoint::on_response(SessionContext& ctx, Bytes bytes, const SourceAddress& source,
+                                  Instant now) {
+  auto packet = decode_response(bytes);
+  if (!packet) return ctx.drop(reason_of(packet.error()), source);
+  if (!admit_handshake(ctx, bytes, packet->sender_index, source, now)) return;
+  Session* s = session_at(packet->receiver_index);
+  if (s == nullptr) return ctx.drop(SessionError::unknown_index, source);
+  s->on_response(ctx, *packet, source, now);
+}
+
+void SessionEndpoint::on_cookie_reply(SessionContext& ctx, Bytes bytes,
+                                      const SourceAddress& source, Instant now) {
+  auto packet = decode_cookie_reply(bytes);
+  if (!packet) return ctx.drop(reason_of(packet.error()), source);
+  Session* s = session_at(packet->receiver_index);
+  if (s == nullptr) return ctx.drop(SessionError::unknown_index, source);
+  s->on_cookie_reply(ctx, *packet, source, now);
+}
+
+void SessionEndpoint::on_transport(SessionContext& ctx, Bytes bytes, const SourceAddress& source,
+                                   Instant now) {
+  auto packet = decode_transport(bytes);
+  if (!packet) return ctx.drop(reason_of(packet.error()), source);
+  Session* s = session_at(packet->receiver_index);
+  if (s == nullptr) return ctx.drop(SessionError::unknown_index, source);
+  s->on_transport(ctx, *packet, source, now);
+}
+
+}  // namespace peermq::session

@@ -1,0 +1,42 @@
+#include "session/rate_limiter.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+using namespace peermq;
+using namespace peermq::session;
+using namespace std::chrono_literals;
+
+namespace {
+const Instant t0 = ManualClock::kDefaultStart;
+}
+
+TEST_CASE("a source gets its burst, then its rate, and other sources are unaffected") {
+  RateLimiter limiter(20, 5, 100);
+  const auto a = SourceAddress::ipv4(10, 0, 0, 1, 1);
+  const auto b = SourceAddress::ipv4(10, 0, 0, 2, 1);
+  for (int i = 0; i < 5; ++i) CHECK(limiter.allow(a, t0));
+  CHECK_FALSE(limiter.allow(a, t0));
+  CHECK(limiter.allow(b, t0));
+  // The port does not make a new source.
+  auto a_other_port = a;
+  a_other_port.port = 2;
+  CHECK_FALSE(limiter.allow(a_other_port, t0));
+  // One token per 50 ms.
+  CHECK_FALSE(limiter.allow(a, t0 + 49ms));
+  CHECK(limiter.allow(a, t0 + 50ms));
+  CHECK_FALSE(limiter.allow(a, t0 + 51ms));
+  // Idle time refills up to the burst, no further.
+  for (int i = 0; i < 5; ++i) CHECK(limiter.allow(a, t0 + 10s));
+  CHECK_FALSE(limiter.allow(a, t0 + 10s));
+}
+
+TEST_CASE("the table of sources is bounded and forgets idle ones") {
+  RateLimiter limiter(20, 5, 4);
+  for (std::uint8_t i = 0; i < 4; ++i) CHECK(limiter.allow(SourceAddress::ipv4(10, 0, 0, i, 1), t0));
+  CHECK(limiter.tracked() == 4);
+  CHECK_FALSE(limiter.allow(SourceAddress::ipv4(10, 0, 1, 0, 1), t0));  // full, all busy
+  CHECK(limiter.allow(SourceAddress::ipv4(10, 0, 1, 0, 1), t0 + 1s));  // refilled ones go
+  CHECK(limiter.tracked() <= 4);
+}
