@@ -40,6 +40,8 @@ bool AckTracker::on_packet(std::uint64_t pn, bool ack_eliciting, Instant now) {
   // gap (or its repair) one ack delay sooner.
   const bool out_of_order = !ranges_.empty() && (!largest || pn != ranges_[0].high + 1);
   insert(pn);
+  // A late packet in a gap the peer already heard about: its range must be sent again.
+  ack_from_ = std::min(ack_from_, pn);
   if (largest) largest_time_ = now;
   new_since_ack_ = true;
   if (!ack_eliciting) return true;
@@ -62,10 +64,17 @@ Instant AckTracker::deadline() const noexcept {
 }
 
 void AckTracker::fill(AckFrame& a, Instant now) const noexcept {
-  a.range_count = ranges_.size();
-  for (std::size_t i = 0; i < ranges_.size(); ++i) a.ranges[i] = {ranges_[i].low, ranges_[i].high};
+  std::size_t n = 0;
+  for (; n < ranges_.size() && ranges_[n].high >= ack_from_; ++n) {
+    a.ranges[n] = {ranges_[n].low, ranges_[n].high};
+  }
+  a.range_count = n;
   const auto delay = std::chrono::duration_cast<std::chrono::microseconds>(now - largest_time_);
   a.ack_delay_us = static_cast<std::uint64_t>(std::max<std::int64_t>(delay.count(), 0));
+}
+
+void AckTracker::on_ack_acknowledged(std::uint64_t largest) noexcept {
+  ack_from_ = std::max(ack_from_, largest + 1);
 }
 
 void AckTracker::on_ack_sent() noexcept {

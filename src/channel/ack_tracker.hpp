@@ -3,6 +3,8 @@
 // Remembers which packet numbers arrived, as up to max_ack_ranges ranges; packets below the
 // oldest range it still holds count as seen, so a very late copy is dropped as a duplicate
 // (its data, if any, is retransmitted in a new packet anyway).
+// Ranges wholly below ack_from_ are not sent again: the peer acknowledged an ACK frame that
+// covered them, so it knows (RFC 9000 §13.2.4). They are still kept to spot duplicates.
 // An ACK is due at once after ack_eliciting_threshold ack-eliciting packets or on any
 // out-of-order arrival, otherwise max_ack_delay after the first unacknowledged one.
 #pragma once
@@ -31,6 +33,8 @@ class AckTracker {
   // Builds the ACK frame for the packets seen so far.
   void fill(AckFrame& a, Instant now) const noexcept;
   void on_ack_sent() noexcept;
+  // The peer acknowledged a packet whose ACK frame had `largest` as its largest packet.
+  void on_ack_acknowledged(std::uint64_t largest) noexcept;
 
  private:
   struct Range {
@@ -41,6 +45,7 @@ class AckTracker {
 
   std::vector<Range> ranges_;  // descending: ranges_[0] holds the largest packet number
   std::uint64_t floor_ = 0;    // every packet number below is treated as seen
+  std::uint64_t ack_from_ = 0; // ranges ending below are known to the peer
   Instant largest_time_{};
   unsigned unacked_eliciting_ = 0;
   bool immediate_ = false;

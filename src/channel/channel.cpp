@@ -65,9 +65,7 @@ Result<void> Channel::on_packet(std::span<const std::uint8_t> plaintext, Instant
 
 ChannelError Channel::apply_frame(const Frame& f, Instant now) {
   switch (f.type) {
-    case FrameType::ack:
-      on_ack_frame(f.ack, now);
-      break;
+    case FrameType::ack: on_ack_frame(f.ack, now); break;
     case FrameType::message:
       if (closed_) break;
       if (auto e = receive_.on_fragment(f.message); e != ChannelError{}) {
@@ -77,9 +75,7 @@ ChannelError Channel::apply_frame(const Frame& f, Instant now) {
         return e;
       }
       break;
-    case FrameType::max_data:
-      send_.set_peer_max_data(f.value);
-      break;
+    case FrameType::max_data: send_.set_peer_max_data(f.value); break;
     case FrameType::datagram:
       if (datagrams_in_.size() >= limits::max_queued_datagrams) {
         ++stats_.datagrams_dropped;
@@ -94,8 +90,7 @@ ChannelError Channel::apply_frame(const Frame& f, Instant now) {
       close_pending_ = false;
       break;
     case FrameType::padding:
-    case FrameType::ping:
-      break;
+    case FrameType::ping: break;
   }
   return ChannelError{};
 }
@@ -111,6 +106,7 @@ void Channel::on_ack_frame(const AckFrame& a, Instant now) {
   for (SentPacket& p : outcome_.acked) {
     congestion_.on_packet_acked(p.bytes, p.time_sent);
     for (const Chunk& c : p.chunks) send_.on_acked(c);
+    if (p.has_ack) acks_.on_ack_acknowledged(p.ack_largest);
     recycle(p);
   }
   handle_outcome(now);
@@ -137,6 +133,14 @@ void Channel::on_timeout(Instant now) {
     ++stats_.pto_count;
   }
   handle_outcome(now);
+}
+
+// A side that only sends ACKs never hears which of them arrived, so its ACK frames would
+// keep every range (up to max_ack_ranges) forever. Once they grow long, one PING at a time
+// makes such a packet acknowledged, which lets the ranges below it be dropped.
+bool Channel::wants_ack_pinged(bool may_send) const noexcept {
+  return may_send && ack_scratch_.range_count >= limits::ack_ranges_before_ping &&
+         loss_.outstanding() == 0 && !closed_;
 }
 
 bool Channel::has_ack_eliciting_work() const noexcept {
@@ -185,16 +189,21 @@ std::size_t Channel::poll_packet(std::span<std::uint8_t> out, Instant now) {
   PacketWriter w(out.first(config_.max_packet_size));
   const std::uint64_t pn = next_pn_;
   (void)w.put_packet_number(pn);
-  if (ack_now || (eliciting_work && acks_.has_new())) {
-    acks_.fill(ack_scratch_, now);
-    if (ack_scratch_.range_count > 0 && w.put_ack(ack_scratch_)) acks_.on_ack_sent();
-  }
   SentPacket p;
   if (!spare_chunks_.empty()) {
     p.chunks = std::move(spare_chunks_.back());
     spare_chunks_.pop_back();
   }
-  const bool eliciting = eliciting_work && write_eliciting(w, p, probe);
+  if (ack_now || (eliciting_work && acks_.has_new())) {
+    acks_.fill(ack_scratch_, now);
+    if (ack_scratch_.range_count > 0 && w.put_ack(ack_scratch_)) {
+      acks_.on_ack_sent();
+      p.has_ack = true;
+      p.ack_largest = ack_scratch_.largest();
+    }
+  }
+  bool eliciting = eliciting_work && write_eliciting(w, p, probe);
+  if (!eliciting && p.has_ack && wants_ack_pinged(may_send) && w.put_ping()) eliciting = true;
   if (w.size() == varint_size(pn)) {
     recycle(p);
     return 0;

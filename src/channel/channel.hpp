@@ -107,6 +107,7 @@ class Channel {
 
  private:
   bool has_ack_eliciting_work() const noexcept;
+  bool wants_ack_pinged(bool may_send) const noexcept;
   ChannelError apply_frame(const Frame& f, Instant now);
   void on_ack_frame(const AckFrame& a, Instant now);
   void handle_outcome(Instant now);

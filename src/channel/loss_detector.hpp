@@ -37,6 +37,8 @@ struct SentPacket {
   State state = State::outstanding;
   bool has_max_data = false;
   bool has_close = false;
+  bool has_ack = false;
+  std::uint64_t ack_largest = 0;  // the largest packet its ACK frame acknowledged
   std::vector<Chunk> chunks;
 };
 

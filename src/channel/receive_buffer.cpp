@@ -16,24 +16,45 @@ bool ReceiveBuffer::max_data_due() const noexcept {
   return max_data() > advertised_ && max_data() - advertised_ >= window_ / limits::max_data_update_divisor;
 }
 
-ChannelError ReceiveBuffer::grow(Partial& p, std::uint64_t end, bool is_new) {
-  const std::uint64_t have = p.data.size();
-  const std::uint64_t charge = (is_new ? limits::message_credit_overhead : 0) + (end > have ? end - have : 0);
-  if (seen_ + charge > std::max(advertised_, max_data())) {
+ChannelError ReceiveBuffer::charge(std::uint64_t bytes) noexcept {
+  if (seen_ + bytes > std::max(advertised_, max_data())) {
     return ChannelError::flow_control_violation;
   }
-  seen_ += charge;
+  seen_ += bytes;
+  return ChannelError{};
+}
+
+ChannelError ReceiveBuffer::grow(Partial& p, std::uint64_t end, bool is_new, bool is_head) {
+  const std::uint64_t have = p.data.size();
+  if (auto e = charge((is_new ? limits::message_credit_overhead : 0) + (end > have ? end - have : 0));
+      e != ChannelError{}) {
+    return e;
+  }
   if (end > have) {
-    // Grow geometrically, but never past the message's length, so a message's buffer
-    // is at most its size.
+    // The head of the line may grow to its full length anyway (see the header), so it gets
+    // its whole buffer at once: no reallocation and copy per doubling. Others grow
+    // geometrically, never past the message's length, so a buffer is at most its size.
     if (end > p.data.capacity()) {
       const std::uint64_t cap = p.total_known ? p.total : max_message_size_;
-      p.data.reserve(static_cast<std::size_t>(std::min(cap, std::max(end, 2 * have))));
+      const std::uint64_t want = is_head && p.total_known ? cap : std::max(end, 2 * have);
+      p.data.reserve(static_cast<std::size_t>(std::min(cap, want)));
     }
-    p.data.resize(static_cast<std::size_t>(end));
     buffered_ += static_cast<std::size_t>(end - have);
   }
   return ChannelError{};
+}
+
+// Fragments mostly arrive in order: appending copies them once, where resizing first would
+// also zero the bytes about to be overwritten.
+void ReceiveBuffer::store(std::vector<std::uint8_t>& buf, std::uint64_t offset,
+                          std::span<const std::uint8_t> data) {
+  const std::size_t at = static_cast<std::size_t>(offset);
+  if (at == buf.size()) {
+    buf.insert(buf.end(), data.begin(), data.end());
+    return;
+  }
+  buf.resize(std::max(buf.size(), at + data.size()));
+  if (!data.empty()) std::memcpy(buf.data() + at, data.data(), data.size());
 }
 
 ChannelError ReceiveBuffer::on_fragment(const MessageFrame& f) {
@@ -41,6 +62,10 @@ ChannelError ReceiveBuffer::on_fragment(const MessageFrame& f) {
   const std::uint64_t end = f.offset + f.data.size();
   if (end > max_message_size_ || (f.offset == 0 && f.total > max_message_size_)) {
     return ChannelError::message_too_large;
+  }
+  if (f.id == next_id_ && f.offset == 0 && f.data.size() == f.total &&
+      (partial_.empty() || partial_.begin()->first != f.id)) {
+    return on_whole_head(f);
   }
   auto [it, is_new] = partial_.try_emplace(f.id);
   Partial& p = it->second;
@@ -54,14 +79,25 @@ ChannelError ReceiveBuffer::on_fragment(const MessageFrame& f) {
   } else if (p.total_known && end > p.total) {
     return ChannelError::fragment_out_of_bounds;
   }
-  if (auto e = grow(p, end, is_new); e != ChannelError{}) {
+  if (auto e = grow(p, end, is_new, f.id == next_id_); e != ChannelError{}) {
     if (is_new) partial_.erase(it);
     return e;
   }
-  if (!f.data.empty()) {
-    std::memcpy(p.data.data() + f.offset, f.data.data(), f.data.size());
-    p.have.insert(f.offset, end);
-  }
+  store(p.data, f.offset, f.data);
+  if (!f.data.empty()) p.have.insert(f.offset, end);
+  deliver_complete();
+  release_head_early();
+  return ChannelError{};
+}
+
+// The common case, a whole message in one fragment and next in line, skips reassembly: it
+// is charged and released exactly as the general path would, without a Partial.
+ChannelError ReceiveBuffer::on_whole_head(const MessageFrame& f) {
+  if (auto e = charge(limits::message_credit_overhead + f.total); e != ChannelError{}) return e;
+  buffered_ += f.data.size();
+  ready_.push_back(Ready{std::vector<std::uint8_t>(f.data.begin(), f.data.end()), head_released_});
+  head_released_ = 0;
+  ++next_id_;
   deliver_complete();
   release_head_early();
   return ChannelError{};

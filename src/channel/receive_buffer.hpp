@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "channel/channel_error.hpp"
@@ -58,7 +59,11 @@ class ReceiveBuffer {
     std::vector<std::uint8_t> data;
     std::uint64_t early_credit;  // credit released while it was the head
   };
-  ChannelError grow(Partial& p, std::uint64_t end, bool is_new);
+  ChannelError charge(std::uint64_t bytes) noexcept;
+  ChannelError grow(Partial& p, std::uint64_t end, bool is_new, bool is_head);
+  ChannelError on_whole_head(const MessageFrame& f);
+  static void store(std::vector<std::uint8_t>& buf, std::uint64_t offset,
+                    std::span<const std::uint8_t> data);
   void deliver_complete();
   void release_head_early();
 

@@ -15,8 +15,17 @@ Result<void> SendBuffer::push(std::span<const std::uint8_t> message) {
   if (message.size() > max_message_size_) return ChannelError::message_too_large;
   if (buffered_ > 0 && buffered_ + message.size() > limit_) return ChannelError::would_block;
   // Zero-length messages cost no bytes, so bound their count as well.
-  if (messages_.size() >= limit_ / limits::message_credit_overhead) return ChannelError::would_block;
+  if (messages_.size() >= limit_ / limits::message_credit_overhead)
+    return ChannelError::would_block;
   Message& m = messages_.emplace_back();
+  // A freed buffer of about the right size saves an allocation and, for large messages,
+  // the page faults of fresh memory.
+  if (!spares_.empty() && spares_.back().capacity() >= message.size() &&
+      spares_.back().capacity() / 2 <= message.size()) {
+    m.data = std::move(spares_.back());
+    spares_.pop_back();
+    spare_bytes_ -= m.data.capacity();
+  }
   m.data.assign(message.begin(), message.end());
   buffered_ += message.size();
   return {};
@@ -30,7 +39,8 @@ SendBuffer::Message* SendBuffer::find(std::uint64_t id) noexcept {
 bool SendBuffer::has_new() const noexcept {
   if (next_new_ - front_id_ >= messages_.size()) return false;
   const Message& m = messages_[static_cast<std::size_t>(next_new_ - front_id_)];
-  const std::uint64_t need = m.started ? 1 : limits::message_credit_overhead + (m.data.empty() ? 0 : 1);
+  const std::uint64_t need =
+      m.started ? 1 : limits::message_credit_overhead + (m.data.empty() ? 0 : 1);
   return peer_max_data_ >= credit_used_ + need;
 }
 
@@ -88,8 +98,8 @@ bool SendBuffer::write_new(PacketWriter& w, std::vector<Chunk>& chunks) {
   const std::size_t room = message_data_fit(next_new_, m.sent, total, w.remaining(), fits);
   const std::uint64_t n = std::min({std::uint64_t{room}, total - m.sent, credit});
   if (!fits || (n == 0 && total > 0)) return false;
-  const auto data = std::span<const std::uint8_t>(m.data).subspan(
-      static_cast<std::size_t>(m.sent), static_cast<std::size_t>(n));
+  const auto data = std::span<const std::uint8_t>(m.data).subspan(static_cast<std::size_t>(m.sent),
+                                                                  static_cast<std::size_t>(n));
   if (!w.put_message(next_new_, m.sent, total, data)) return false;
   chunks.push_back({next_new_, m.sent, n});
   credit_used_ += n + (m.started ? 0 : limits::message_credit_overhead);
@@ -102,6 +112,10 @@ bool SendBuffer::write_new(PacketWriter& w, std::vector<Chunk>& chunks) {
 void SendBuffer::on_acked(const Chunk& c) {
   Message* m = find(c.message_id);
   if (m == nullptr || m->done) return;
+  if (c.offset == 0 && c.length == m->data.size()) {  // the whole message (or an empty one)
+    finish(c.message_id, *m);
+    return;
+  }
   if (m->data.empty()) {
     m->empty_acked = true;
     m->empty_lost = false;
@@ -137,17 +151,37 @@ void SendBuffer::on_lost(const Chunk& c) {
 
 void SendBuffer::finish_if_done(std::uint64_t id, Message& m) {
   const bool all = m.data.empty() ? m.empty_acked : m.acked.contains(0, m.data.size());
-  if (!all) return;
+  if (all) finish(id, m);
+}
+
+void SendBuffer::finish(std::uint64_t id, Message& m) {
   m.done = true;
   buffered_ -= m.data.size();
-  std::vector<std::uint8_t>().swap(m.data);
+  keep_spare(std::move(m.data));
   m.acked.clear();
   m.lost.clear();
-  lost_ids_.erase(id);
+  if (!lost_ids_.empty()) lost_ids_.erase(id);
   while (!messages_.empty() && messages_.front().done) {
     messages_.pop_front();
     ++front_id_;
   }
+  // An idle channel keeps no spare memory.
+  if (messages_.empty()) {
+    spares_.clear();
+    spare_bytes_ = 0;
+  }
+}
+
+// Spares are bounded in number and bytes (a quarter of the buffer limit), so recycling
+// never holds much more memory than the queued messages themselves.
+void SendBuffer::keep_spare(std::vector<std::uint8_t>&& data) {
+  std::vector<std::uint8_t> buf = std::move(data);
+  if (buf.capacity() == 0 || spares_.size() >= limits::send_buffer_max_spares ||
+      spare_bytes_ + buf.capacity() > limit_ / limits::send_buffer_spare_divisor) {
+    return;
+  }
+  spare_bytes_ += buf.capacity();
+  spares_.push_back(std::move(buf));
 }
 
 }  // namespace peermq::channel

@@ -63,6 +63,8 @@ class SendBuffer {
   bool write_retransmit(PacketWriter& w, std::vector<Chunk>& chunks, std::uint64_t& bytes);
   bool write_new(PacketWriter& w, std::vector<Chunk>& chunks);
   void finish_if_done(std::uint64_t id, Message& m);
+  void finish(std::uint64_t id, Message& m);
+  void keep_spare(std::vector<std::uint8_t>&& data);
 
   std::size_t limit_;
   std::size_t max_message_size_;
@@ -70,6 +72,8 @@ class SendBuffer {
   std::uint64_t front_id_ = 0;
   std::uint64_t next_new_ = 0;   // the first message not yet sent out whole
   std::set<std::uint64_t> lost_ids_;
+  std::vector<std::vector<std::uint8_t>> spares_;  // freed buffers, reused by push()
+  std::size_t spare_bytes_ = 0;
   std::size_t buffered_ = 0;
   std::uint64_t credit_used_ = 0;
   std::uint64_t peer_max_data_;

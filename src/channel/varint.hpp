@@ -32,6 +32,10 @@ inline std::size_t varint_write(std::uint64_t v, std::uint8_t* out) noexcept {
 inline ChannelError varint_read(std::span<const std::uint8_t> in, std::size_t& pos,
                                 std::uint64_t& v) noexcept {
   if (pos >= in.size()) return ChannelError::truncated;
+  if (in[pos] < 64) {  // one byte: always the shortest form; most fields are this small
+    v = in[pos++];
+    return ChannelError{};
+  }
   const std::size_t n = std::size_t{1} << (in[pos] >> 6);
   if (in.size() - pos < n) return ChannelError::truncated;
   std::uint64_t x = in[pos] & 0x3fu;

@@ -188,6 +188,13 @@ inline constexpr unsigned pto_probe_packets = 2;
 inline constexpr unsigned max_pto_backoff_exponent = 16;
 // The receiver sends a MAX_DATA once its reader has freed this fraction of the window.
 inline constexpr unsigned max_data_update_divisor = 4;
+// A side that only acknowledges sends one PING once its ACK frames carry this many ranges,
+// so its ACKs get acknowledged and the ranges below them can be forgotten (RFC 9000 13.2.4).
+inline constexpr std::size_t ack_ranges_before_ping = 4;
+// Packet buffers a send buffer keeps for reuse, and the share of its limit they may hold:
+// enough to avoid an allocation per message without pinning memory after a burst.
+inline constexpr std::size_t send_buffer_max_spares = 64;
+inline constexpr std::size_t send_buffer_spare_divisor = 4;
 
 // ---- overlay -----------------------------------------------------------------------------
 // Below the 30 s after which many NATs forget an idle UDP mapping.
