@@ -95,13 +95,15 @@ class UdpSocket {
   // sizes its buffers and starts receiving. UdpError for the usual mistakes.
   Result<void> bind(const Endpoint& local);
   Result<Endpoint> local_endpoint() const;
+  // Between a successful bind() and close().
+  bool bound() const noexcept { return box_ && box_.state().bound; }
   UdpBufferSizes buffer_sizes() const noexcept { return box_.state().buffer_sizes; }
   // Whether libuv reads with recvmmsg(2) on this system.
   bool using_recvmmsg() const noexcept;
 
-  // Copies `data` for `to` into the send queue (only between bind() and close()). False when the queue is full ("would
-  // block"): nothing was queued; flush(), or wait for the next loop iteration, and apply
-  // backpressure meanwhile. `data` longer than max_send_datagram, or `to` with
+  // Copies `data` for `to` into the send queue (only between bind() and close()). False when the
+  // queue is full ("would block"): nothing was queued; flush(), or wait for the next loop
+  // iteration, and apply backpressure meanwhile. `data` longer than max_send_datagram, or `to` with
   // Family::none, is a programmer error (std::invalid_argument).
   bool send(const Endpoint& to, std::span<const std::uint8_t> data);
   // Hands the queue to the kernel now, in batches. When the kernel's buffer is full, the
@@ -172,8 +174,8 @@ class UdpSocket {
   static bool park(State& state);
   static void count_send_error(State& state, int status);
   static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
-  static void on_read(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
-                      const sockaddr* from, unsigned flags);
+  static void on_read(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
+                      unsigned flags);
   static void on_parked_sent(uv_udp_send_t* request, int status);
 
   int socket_buffer_bytes_ = 0;

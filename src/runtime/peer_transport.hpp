@@ -1,0 +1,158 @@
+// PeerTransport: one node's reliable, ordered, encrypted messages to its peers over one
+// UDP socket. It joins the I/O-free cores to the loop:
+//
+//   send:    Channel::poll_packet -> SessionEndpoint::send -> poll_transmit -> UdpSocket
+//   receive: UdpSocket -> SessionEndpoint::on_datagram -> Channel::on_packet -> poll_message
+//
+// One Channel per peer, keyed by the peer's Ed25519 public key. A peer we never heard of
+// that completes a handshake with us gets a Channel too, reached at the endpoint its
+// packets came from. One Timer wakes the transport at the earliest deadline of the
+// session endpoint and of every channel; after each batch of input (a datagram, a timer)
+// the channels are polled until they have nothing the congestion controller and pacer
+// allow, so the datagrams of one loop iteration leave together in one sendmmsg(2). When
+// nothing may be sent the transport sleeps until the next deadline; it never spins.
+//
+// Threads: the loop's thread only. Lifetime: destroy it before its Loop; the Counters
+// must outlive it. Callbacks may call send(), but must not destroy the transport.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include <peermq/address.hpp>
+#include <peermq/counters.hpp>
+#include <peermq/identity.hpp>
+#include <peermq/result.hpp>
+
+#include "channel/channel.hpp"
+#include "runtime/endpoint.hpp"
+#include "runtime/loop.hpp"
+#include "runtime/timer.hpp"
+#include "runtime/udp_socket.hpp"
+#include "session/session_config.hpp"
+#include "session/session_endpoint.hpp"
+#include "session/source_address.hpp"
+
+namespace peermq::runtime {
+
+enum class TransportError {
+  unknown_peer = 1,  // send() to a peer with no endpoint: add_peer() it first
+  not_bound,         // send() before bind() or after close()
+};
+const char* describe(TransportError e);
+inline const char* category_name(TransportError) {
+  return "peermq.runtime.transport";
+}
+PEERMQ_ERROR_ENUM(TransportError)
+
+struct PeerTransportOptions {
+  UdpOptions udp{};
+  session::SessionConfig session{};
+  channel::ChannelConfig channel{};
+};
+
+class PeerTransport {
+ public:
+  // `message` is valid only during the call: copy what you keep.
+  using MessageCallback =
+      std::function<void(const PublicKey& peer, std::span<const std::uint8_t> message)>;
+  using WritableCallback = std::function<void(const PublicKey& peer)>;
+
+  // Keys are copied out of `identity`. Throws std::system_error if libuv cannot create
+  // the handles (start-up only).
+  PeerTransport(Loop& loop, const Identity& identity, Counters& counters,
+                PeerTransportOptions options = {});
+  PeerTransport(const PeerTransport&) = delete;  // the socket's callbacks point at this
+  PeerTransport& operator=(const PeerTransport&) = delete;
+
+  Result<void> bind(const Endpoint& local);
+  // Family::none before bind().
+  Endpoint local_endpoint() const;
+
+  // Where `peer` is reached. Replaces the endpoint it had; its Channel is kept.
+  void add_peer(const PublicKey& peer, const Endpoint& where);
+  // Queues a copy of `message` for `peer` (reliable, ordered, exactly once). Errors:
+  // TransportError::unknown_peer / not_bound; ChannelError::would_block when the peer's
+  // send buffer is full (retry after on_writable), message_too_large, closed.
+  Result<void> send(const PublicKey& peer, std::span<const std::uint8_t> message);
+
+  // Set before messages can arrive (before bind()).
+  void on_message(MessageCallback callback) { on_message_ = std::move(callback); }
+  // Called once after a send() to `peer` returned would_block, when at least half the
+  // send buffer has been acknowledged.
+  void on_writable(WritableCallback callback) { on_writable_ = std::move(callback); }
+
+  // The Channel with `peer`, for inspection (nullptr when there is none).
+  const channel::Channel* channel(const PublicKey& peer) const;
+  const session::SessionEndpoint& sessions() const noexcept { return sessions_; }
+  std::size_t peer_count() const noexcept { return peers_.size(); }
+
+  // Stops receiving and timing; what is unsent is dropped. Idempotent.
+  void close() noexcept;
+
+ private:
+  struct Peer {
+    explicit Peer(const channel::ChannelConfig& config) : channel(config) {}
+    Endpoint endpoint;
+    channel::Channel channel;
+    bool blocked = false;  // a send() was refused; on_writable is owed
+  };
+  struct Metrics {
+    Counter* messages_sent;
+    Counter* messages_received;
+    Counter* packets_sent;
+    Counter* packets_received;
+    Counter* packets_malformed;
+    Counter* drops_socket_full;
+    Counter* drops_no_endpoint;
+    Counter* drops_session;
+    Counter* session_send_errors;
+    Counter* sessions_established;
+    Counter* handshakes_failed;
+    Counter* sessions_closed;
+    Gauge* peers;
+  };
+  static Metrics register_metrics(Counters& counters);
+
+  Peer& peer_entry(const PublicKey& peer);
+  void on_datagram(std::span<const std::uint8_t> data, const Endpoint& from);
+  void on_timer();
+  void handle(std::vector<session::SessionEvent>& events, Instant now);
+  void deliver(const PublicKey& key, std::span<const std::uint8_t> packet, const Endpoint& from,
+               Instant now);
+  // Notifies writable peers, sends what may go, and re-arms the timer.
+  void service(Instant now);
+  // False when the socket's queue stayed full: retry shortly.
+  bool pump(Instant now);
+  bool pump_peer(const PublicKey& key, Peer& peer, Instant now);
+  bool transmit();
+  bool socket_has_room();
+  void notify_writable();
+  void arm(Instant now, bool socket_full);
+  void schedule_service();
+
+  Loop& loop_;
+  PeerTransportOptions options_;
+  Metrics metrics_;
+  session::SessionEndpoint sessions_;
+  std::map<PublicKey, Peer> peers_;
+  std::vector<std::uint8_t> packet_;  // one channel packet, reused
+  MessageCallback on_message_;
+  WritableCallback on_writable_;
+  bool in_service_ = false;         // inside a callback that ends with service()
+  bool service_scheduled_ = false;  // the timer was set to fire at once
+  UdpSocket socket_;
+  Timer timer_;
+};
+
+// The session layer's name for a UDP endpoint, and back.
+session::SourceAddress to_source_address(const Endpoint& e) noexcept;
+Endpoint to_endpoint(const session::SourceAddress& s) noexcept;
+
+}  // namespace peermq::runtime
+
+PEERMQ_ERROR_ENUM_STD(peermq::runtime::TransportError)

@@ -1,0 +1,352 @@
+#include "runtime/peer_transport.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <ostream>  // doctest prints std::error_code through it
+#include <vector>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include "channel/channel_error.hpp"
+#include "runtime/timer.hpp"
+
+using namespace std::chrono_literals;
+using peermq::Counters;
+using peermq::Identity;
+using peermq::PublicKey;
+using peermq::runtime::Endpoint;
+using peermq::runtime::Loop;
+using peermq::runtime::PeerTransport;
+using peermq::runtime::Timer;
+using peermq::runtime::TransportError;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+const Endpoint kLoopback = Endpoint::v4({127, 0, 0, 1}, 0);
+
+std::uint64_t splitmix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// One stream of messages: `small` seeded sizes from 0 to 2,000 bytes, then `bulk`
+// messages of `bulk_size`. Message i's content follows from (seed, i) alone, so the
+// receiver checks every byte, the order and the count without a copy of what was sent.
+struct Stream {
+  std::uint64_t seed = 0;
+  std::uint64_t small = 0;
+  std::uint64_t bulk = 0;
+  std::size_t bulk_size = 0;
+
+  std::uint64_t total() const { return small + bulk; }
+  std::size_t size_of(std::uint64_t i) const {
+    return i < small ? static_cast<std::size_t>(splitmix(seed ^ i) % 2001) : bulk_size;
+  }
+  void fill(std::uint64_t i, Bytes& out) const {
+    out.resize(size_of(i));
+    const auto base = static_cast<std::uint8_t>(splitmix(seed + i));
+    for (std::size_t j = 0; j < out.size(); ++j)
+      out[j] = static_cast<std::uint8_t>(base + j * 7 + (j >> 11));
+  }
+};
+
+// Sends a Stream to one peer as fast as backpressure allows.
+struct Sender {
+  Sender(PeerTransport& t, const PublicKey& peer, const Stream& s)
+      : transport(t), to(peer), stream(s) {}
+  PeerTransport& transport;
+  PublicKey to;
+  Stream stream;
+  std::uint64_t next = 0;
+  bool failed = false;
+  Bytes scratch;
+
+  void pump() {
+    while (next < stream.total() && !failed) {
+      stream.fill(next, scratch);
+      auto r = transport.send(to, scratch);
+      if (r.error() == peermq::channel::ChannelError::would_block) return;
+      if (!r) failed = true;
+      ++next;
+    }
+  }
+};
+
+// Checks an arriving Stream message by message.
+struct Receiver {
+  explicit Receiver(const Stream& s) : stream(s) {}
+  Stream stream;
+  std::uint64_t next = 0;
+  std::uint64_t bad = 0;
+  std::uint64_t bytes = 0;
+  Bytes expected;
+
+  void on(std::span<const std::uint8_t> m) {
+    if (next >= stream.total()) {
+      ++bad;
+      return;
+    }
+    stream.fill(next++, expected);
+    bytes += m.size();
+    if (!std::equal(m.begin(), m.end(), expected.begin(), expected.end())) ++bad;
+  }
+  bool done() const { return next == stream.total(); }
+};
+
+template <class Done>
+bool run_until(Loop& loop, Done done, peermq::Duration limit) {
+  Timer guard(loop);
+  bool expired = false;
+  guard.start(limit, [&] { expired = true; });
+  // Conditions outside the loop (a child's exit) wake no poll: look every 10 ms.
+  Timer tick(loop);
+  tick.start(10ms, 10ms, [] {});
+  while (!done() && !expired) loop.run_once();
+  return done();
+}
+
+// Reads exactly `out.size()` bytes from `fd`, waiting at most 20 s in all.
+bool read_exact(int fd, std::span<std::uint8_t> out) {
+  std::size_t got = 0;
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  while (got < out.size()) {
+    pollfd p{fd, POLLIN, 0};
+    if (std::chrono::steady_clock::now() > give_up || poll(&p, 1, 1000) < 0) return false;
+    if ((p.revents & (POLLIN | POLLHUP)) == 0) continue;
+    const ssize_t n = read(fd, out.data() + got, out.size() - got);
+    if (n <= 0) return false;
+    got += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Who a process is, as the other learns it through a pipe: public key and UDP port.
+struct Card {
+  PublicKey key{};
+  std::uint16_t port = 0;
+};
+
+bool write_card(int fd, const Card& c) {
+  std::uint8_t buf[34];
+  std::memcpy(buf, c.key.data(), 32);
+  buf[32] = static_cast<std::uint8_t>(c.port >> 8);
+  buf[33] = static_cast<std::uint8_t>(c.port);
+  return write(fd, buf, sizeof buf) == static_cast<ssize_t>(sizeof buf);
+}
+
+std::optional<Card> read_card(int fd) {
+  std::uint8_t buf[34];
+  if (!read_exact(fd, buf)) return std::nullopt;
+  Card c;
+  std::memcpy(c.key.data(), buf, 32);
+  c.port = static_cast<std::uint16_t>((buf[32] << 8) | buf[33]);
+  return c;
+}
+
+// Kills and reaps the child unless the test reaped it: no test leaves a process behind.
+struct ChildGuard {
+  pid_t pid = -1;
+  ~ChildGuard() {
+    if (pid <= 0) return;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  // The exit status once the child has ended (128 + signal if killed), without waiting.
+  std::optional<int> try_wait() {
+    int status = 0;
+    if (pid <= 0 || waitpid(pid, &status, WNOHANG) != pid) return std::nullopt;
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+};
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::uint64_t kBulkMessages = 64;  // 64 MiB: AddressSanitizer is ~10x slower
+#else
+constexpr std::uint64_t kBulkMessages = 1024;  // 1 GiB
+#endif
+constexpr std::uint64_t kSmallMessages = 100'000;
+constexpr std::size_t kBulkSize = 1 << 20;
+
+Stream parent_stream() {
+  return {1, kSmallMessages, kBulkMessages, kBulkSize};
+}
+// The child answers with small messages, then one more as its verdict.
+Stream child_stream() {
+  return {2, kSmallMessages + 1, 0, 0};
+}
+
+// The child process: receives the parent's stream, sends its own, and reports. Its exit
+// status says what went wrong (0: nothing).
+int run_child(int read_fd, int write_fd) {
+  Loop loop;
+  Counters counters;
+  const Identity me = Identity::generate();
+  PeerTransport transport(loop, me, counters);
+  Receiver receiver{parent_stream()};
+  transport.on_message([&](const PublicKey&, std::span<const std::uint8_t> m) { receiver.on(m); });
+  if (!transport.bind(kLoopback)) return 2;
+  if (!write_card(write_fd, {me.public_key(), transport.local_endpoint().port()})) return 3;
+  const auto parent = read_card(read_fd);
+  if (!parent) return 4;
+  transport.add_peer(parent->key, kLoopback.with_port(parent->port));
+  Stream mine = child_stream();
+  mine.small -= 1;  // the verdict goes last, once everything has arrived
+  Sender sender{transport, parent->key, mine};
+  transport.on_writable([&](const PublicKey&) { sender.pump(); });
+  sender.pump();
+  bool reported = false;
+  const bool finished = run_until(
+      loop,
+      [&] {
+        if (!reported && receiver.done() && sender.next == mine.total()) {
+          Bytes verdict;
+          child_stream().fill(mine.total(), verdict);
+          if (receiver.bad != 0) verdict.push_back(0);  // one byte too long: the parent fails
+          if (!transport.send(parent->key, verdict)) return false;  // full: next time round
+          reported = true;
+        }
+        return reported && transport.channel(parent->key)->all_acked();
+      },
+      240s);
+  transport.close();
+  if (!finished) return 5;
+  return receiver.bad == 0 && !sender.failed ? 0 : 6;
+}
+
+}  // namespace
+
+TEST_CASE("send names its mistakes: unbound transport, unknown peer") {
+  Loop loop;
+  Counters counters;
+  const Identity me = Identity::generate();
+  const Identity other = Identity::generate();
+  PeerTransport transport(loop, me, counters);
+  const Bytes m{1, 2, 3};
+  CHECK(transport.send(other.public_key(), m).error() == TransportError::not_bound);
+  REQUIRE(transport.bind(kLoopback));
+  CHECK(transport.local_endpoint().port() != 0);
+  CHECK(transport.send(other.public_key(), m).error() == TransportError::unknown_peer);
+  transport.add_peer(other.public_key(), kLoopback.with_port(9));
+  CHECK(transport.send(other.public_key(), m));
+  transport.close();
+  CHECK(transport.send(other.public_key(), m).error() == TransportError::not_bound);
+}
+
+TEST_CASE("two transports on one loop handshake and exchange 1,000 messages each way in order") {
+  Loop loop;
+  Counters ca, cb;
+  const Identity ia = Identity::generate();
+  const Identity ib = Identity::generate();
+  {
+    PeerTransport a(loop, ia, ca);
+    PeerTransport b(loop, ib, cb);
+    Receiver at_a{Stream{20, 1000, 0, 0}};
+    Receiver at_b{Stream{10, 1000, 0, 0}};
+    a.on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+      if (from == ib.public_key()) at_a.on(m);
+    });
+    b.on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+      if (from == ia.public_key()) at_b.on(m);
+    });
+    REQUIRE(a.bind(kLoopback));
+    REQUIRE(b.bind(kLoopback));
+    // Only a knows where b is: b learns a's endpoint from the handshake.
+    a.add_peer(ib.public_key(), b.local_endpoint());
+    Sender from_a{a, ib.public_key(), at_b.stream};
+    from_a.pump();
+    CHECK(b.peer_count() == 0);
+    REQUIRE(run_until(
+        loop, [&] { return b.peer_count() == 1; }, 10s));
+    Sender from_b{b, ia.public_key(), at_a.stream};
+    a.on_writable([&](const PublicKey&) { from_a.pump(); });
+    b.on_writable([&](const PublicKey&) { from_b.pump(); });
+    from_b.pump();
+    REQUIRE(run_until(
+        loop, [&] { return at_a.done() && at_b.done(); }, 30s));
+    CHECK(at_a.bad == 0);
+    CHECK(at_b.bad == 0);
+    CHECK_FALSE(from_a.failed);
+    CHECK_FALSE(from_b.failed);
+    CHECK(ca.counter("transport_sessions_established_total", "").value() >= 1);
+    CHECK(cb.counter("transport_messages_received_total", "").value() == 1000);
+  }
+  CHECK(loop.open_handles() == 0);
+}
+
+TEST_CASE(
+    "two processes on 127.0.0.1 exchange 100,000 messages and bulk data exactly once in order") {
+  int to_child[2], to_parent[2];
+  REQUIRE(pipe(to_child) == 0);
+  REQUIRE(pipe(to_parent) == 0);
+  ChildGuard child{fork()};
+  REQUIRE(child.pid >= 0);
+  if (child.pid == 0) {
+    close(to_child[1]);
+    close(to_parent[0]);
+    _exit(run_child(to_child[0], to_parent[1]));
+  }
+  close(to_child[0]);
+  close(to_parent[1]);
+  struct Fds {
+    int a, b;
+    ~Fds() {
+      close(a);
+      close(b);
+    }
+  } fds{to_child[1], to_parent[0]};
+
+  Loop loop;
+  Counters counters;
+  const Identity me = Identity::generate();
+  double seconds = 0;
+  std::optional<int> exit_status;
+  Receiver receiver{child_stream()};
+  {
+    PeerTransport transport(loop, me, counters);
+    transport.on_message(
+        [&](const PublicKey&, std::span<const std::uint8_t> m) { receiver.on(m); });
+    REQUIRE(transport.bind(kLoopback));
+    const auto peer = read_card(fds.b);
+    REQUIRE(peer);
+    REQUIRE(write_card(fds.a, {me.public_key(), transport.local_endpoint().port()}));
+    transport.add_peer(peer->key, kLoopback.with_port(peer->port));
+    Sender sender{transport, peer->key, parent_stream()};
+    transport.on_writable([&](const PublicKey&) { sender.pump(); });
+    const auto start = std::chrono::steady_clock::now();
+    sender.pump();
+    const bool done = run_until(
+        loop, [&] { return receiver.done() || receiver.bad != 0; }, 240s);
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // Keep acknowledging until the child, sure its verdict arrived, has exited.
+    run_until(
+        loop,
+        [&] {
+          if (!exit_status) exit_status = child.try_wait();
+          return exit_status.has_value();
+        },
+        20s);
+    transport.close();
+    REQUIRE(done);
+    CHECK_FALSE(sender.failed);
+  }
+  CHECK(receiver.bad == 0);  // the verdict is the child's last message: it checked ours
+  REQUIRE(exit_status.has_value());
+  CHECK(*exit_status == 0);
+  const double mb = static_cast<double>(kBulkMessages * kBulkSize + kSmallMessages * 1000) / 1e6;
+#if defined(__SANITIZE_ADDRESS__)
+  MESSAGE("AddressSanitizer build: bulk scaled down to " << kBulkMessages << " MiB");
+#endif
+  MESSAGE("sent " << kSmallMessages << " small messages and " << kBulkMessages << " MiB bulk in "
+                  << seconds << " s: " << mb / seconds << " MB/s one way");
+}
