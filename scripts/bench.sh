@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+runs="${1:-5}"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release --target core_bench -j "$(nproc)"
+cmake --build build/release --target core_bench transport_bench -j "$(nproc)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-build/release/tests/bench/core_bench "${1:-5}"
+echo
+build/release/tests/bench/core_bench "$runs"
+echo
+build/release/tests/bench/transport_bench "$runs"

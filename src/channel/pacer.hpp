@@ -1,8 +1,10 @@
 // Pacer: spreads a congestion window over a round trip (RFC 9002 §7.7), as a token bucket.
 //
 // Tokens are bytes; they refill at pacing_gain * cwnd / smoothed_rtt and cap at a burst of
-// a few packets, so an idle sender may start with a short burst but never dumps its whole
-// window at line rate. A packet may go out when the bucket holds one packet's worth.
+// a few packets, or of one timer tick's worth when the rate is high (a loop that wakes at
+// most once per millisecond could otherwise never send faster than burst per ms), so an
+// idle sender may start with a short burst but never dumps its whole window at line rate.
+// A packet may go out when the bucket holds one packet's worth.
 #pragma once
 
 #include <cstddef>

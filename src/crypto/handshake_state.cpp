@@ -51,7 +51,8 @@ Result<HandshakeState> HandshakeState::create(const HandshakeConfig& config) {
   HandshakeState state(*pattern, config.role, SymmetricState(protocol_name));
   if (config.local_static) {
     state.s_ = Secret<kNoiseDhLen>(*config.local_static);
-    state.s_public_ = x25519_public_key(state.s_);
+    state.s_public_ =
+        config.local_static_public ? *config.local_static_public : x25519_public_key(state.s_);
     state.has_s_ = true;
   }
   if (config.remote_static) {

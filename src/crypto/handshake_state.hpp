@@ -39,6 +39,9 @@ struct HandshakeConfig {
   NoiseRole role = NoiseRole::initiator;
   std::span<const std::uint8_t> prologue{};  // both sides must give the same bytes
   std::optional<std::span<const std::uint8_t, kNoiseDhLen>> local_static{};  // private key
+  // local_static's public key when the caller already holds it: saves one scalar
+  // multiplication per handshake. It must be the right one, or the peer's DH fails.
+  std::optional<NoisePublicKey> local_static_public{};
   std::optional<NoisePublicKey> remote_static{};  // required iff the pattern pre-shares it
   // Tests only (known-answer vectors): the ephemeral private key to use instead of a
   // fresh random one. Never set it in production: a reused ephemeral breaks secrecy.

@@ -46,6 +46,7 @@ Result<crypto::HandshakeState> create_initiation(const LocalKeys& local,
   config.role = crypto::NoiseRole::initiator;
   config.prologue = prologue();
   config.local_static = local.x25519_secret.span();
+  config.local_static_public = local.x25519_public;
   config.remote_static = remote;
   auto state = crypto::HandshakeState::create(config);
   if (!state) return SessionError::handshake_failed;  // unreachable: the config is fixed
@@ -65,6 +66,7 @@ Result<ConsumedInitiation> consume_initiation(const LocalKeys& local, Bytes nois
   config.role = crypto::NoiseRole::responder;
   config.prologue = prologue();
   config.local_static = local.x25519_secret.span();
+  config.local_static_public = local.x25519_public;
   auto state = crypto::HandshakeState::create(config);
   if (!state) return SessionError::handshake_failed;  // unreachable: the config is fixed
   std::vector<std::uint8_t> payload;

@@ -77,6 +77,7 @@ class SessionEndpoint {
   SessionContext context(std::vector<SessionEvent>& events);
   // The session with `peer`, made if needed; nullptr when the table is full.
   Session* session_for(const PublicKey& peer, const X25519PublicKey& peer_x25519, Instant now);
+  Result<Session*> session_for(const PublicKey& peer, Instant now);
   Session* session_at(std::uint32_t index);
   bool admit_handshake(SessionContext& ctx, std::span<const std::uint8_t> packet,
                        std::uint32_t sender_index, const SourceAddress& source, Instant now);

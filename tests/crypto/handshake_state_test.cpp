@@ -256,3 +256,33 @@ TEST_CASE("in a one-way pattern only the initiator can send") {
   REQUIRE(a->send.encrypt_with_ad({}, as_bytes("more"), wire).ok());
   CHECK(b->receive.decrypt_with_ad({}, wire, payload).ok());
 }
+
+TEST_CASE("a supplied local static public key is used as given: right one works, wrong one fails") {
+  KeyPair initiator_key, responder_key, stranger;
+  auto with_public = [&](const NoisePublicKey& claimed) {
+    HandshakeConfig config;
+    config.pattern = "IK";
+    config.role = NoiseRole::initiator;
+    config.prologue = as_bytes("peermq");
+    config.local_static = initiator_key.secret.span();
+    config.local_static_public = claimed;
+    config.remote_static = responder_key.public_key;
+    auto state = HandshakeState::create(config);
+    REQUIRE(state.ok());
+    return std::move(state).value();
+  };
+  Bytes payload;
+  {
+    HandshakeState initiator = with_public(initiator_key.public_key);
+    HandshakeState responder = make("IK", NoiseRole::responder, &responder_key, std::nullopt);
+    CHECK(responder.read_message(write(initiator, "hi"), payload).ok());
+    REQUIRE(responder.remote_static().has_value());
+    CHECK(*responder.remote_static() == initiator_key.public_key);
+  }
+  {
+    // Claiming another key than the secret's: the responder's ss disagrees, the read fails.
+    HandshakeState initiator = with_public(stranger.public_key);
+    HandshakeState responder = make("IK", NoiseRole::responder, &responder_key, std::nullopt);
+    CHECK_FALSE(responder.read_message(write(initiator, "hi"), payload).ok());
+  }
+}
