@@ -13,7 +13,7 @@ packages=(
   # fuzzing (libFuzzer ships with clang) and sanitizer runtimes
   clang libclang-rt-14-dev
   # network tests: namespaces, veth, tc (run as root)
-  iproute2
+  iproute2 iptables tcpdump python3
 )
 
 missing=()
