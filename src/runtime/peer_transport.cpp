@@ -5,6 +5,7 @@
 
 #include "channel/channel_error.hpp"
 #include "runtime/log.hpp"
+#include "wire/transport_frame.hpp"
 
 namespace peermq::runtime {
 
@@ -43,7 +44,11 @@ PeerTransport::Metrics PeerTransport::register_metrics(Counters& c) {
       &c.counter("transport_messages_received_total", "Messages delivered to on_message."),
       &c.counter("transport_packets_sent_total", "Channel packets handed to the session layer."),
       &c.counter("transport_packets_received_total", "Decrypted channel packets received."),
-      &c.counter("transport_packets_malformed_total", "Channel packets a channel refused."),
+      &c.counter("transport_packets_malformed_total",
+                 "Decrypted packets dropped: a bad frame header, or refused by the channel."),
+      &c.counter("transport_packets_stale_total",
+                 "Packets of a peer's previous run, or meant for our previous run, dropped."),
+      &c.counter("transport_peer_resets_total", "Peers seen to restart (a new incarnation)."),
       &c.counter("transport_drops_socket_full_total",
                  "Datagrams dropped because the UDP send queue was full."),
       &c.counter("transport_drops_no_endpoint_total",
@@ -65,7 +70,11 @@ PeerTransport::PeerTransport(Loop& loop, const Identity& identity, Counters& cou
       options_(std::move(options)),
       metrics_(register_metrics(counters)),
       sessions_(identity, options_.session, loop.now(), std::chrono::system_clock::now()),
-      packet_(options_.channel.max_packet_size),
+      packet_(limits::transport_frame_header_size + options_.channel.max_packet_size),
+      incarnation_(std::max<std::uint64_t>(
+          1, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count()))),
       socket_(loop, counters, options_.udp),
       timer_(loop) {
   socket_.on_receive([this](std::span<const std::uint8_t> data, const Endpoint& from) {
@@ -163,8 +172,14 @@ void PeerTransport::handle(std::vector<SessionEvent>& events, Instant now) {
       case SessionEvent::Kind::delivered:
         deliver(e.peer, e.data, to_endpoint(e.source), now);
         break;
-      case SessionEvent::Kind::handshake_failed: metrics_.handshakes_failed->inc(); break;
-      case SessionEvent::Kind::closed: metrics_.sessions_closed->inc(); break;
+      case SessionEvent::Kind::handshake_failed:
+        metrics_.handshakes_failed->inc();
+        if (on_peer_closed_) on_peer_closed_(e.peer);
+        break;
+      case SessionEvent::Kind::closed:
+        metrics_.sessions_closed->inc();
+        if (on_peer_closed_) on_peer_closed_(e.peer);
+        break;
       case SessionEvent::Kind::dropped: metrics_.drops_session->inc(); break;
     }
   }
@@ -172,11 +187,24 @@ void PeerTransport::handle(std::vector<SessionEvent>& events, Instant now) {
 
 void PeerTransport::deliver(const PublicKey& key, std::span<const std::uint8_t> packet,
                             const Endpoint& from, Instant now) {
+  auto frame = wire::decode_transport_frame(packet);
+  if (!frame) {
+    metrics_.packets_malformed->inc();
+    return;
+  }
   Peer& peer = peer_entry(key);
   // An authenticated packet proves where the peer is now (it may have roamed).
   peer.endpoint = from;
   metrics_.packets_received->inc();
-  if (!peer.channel.on_packet(packet, now)) {
+  if (!check_incarnation(key, peer, frame->sender_incarnation, frame->receiver_incarnation, now)) {
+    return;
+  }
+  if (frame->kind == wire::FrameKind::overlay) {
+    if (on_overlay_) on_overlay_(key, frame->body);
+    return;
+  }
+  if (frame->body.empty()) return;  // a header-only frame: it carried incarnations only
+  if (!peer.channel.on_packet(frame->body, now)) {
     metrics_.packets_malformed->inc();
     return;
   }
@@ -184,6 +212,43 @@ void PeerTransport::deliver(const PublicKey& key, std::span<const std::uint8_t> 
     metrics_.messages_received->inc();
     if (on_message_) on_message_(key, *message);
   }
+}
+
+bool PeerTransport::check_incarnation(const PublicKey& key, Peer& peer, std::uint64_t sender,
+                                      std::uint64_t receiver, Instant now) {
+  if (sender < peer.incarnation) {  // the peer's previous run, delayed in the network
+    metrics_.packets_stale->inc();
+    return false;
+  }
+  if (sender > peer.incarnation) {
+    if (peer.incarnation != 0) {
+      // Same key, new run: the old Channel's numbers mean nothing to it.
+      metrics_.peer_resets->inc();
+      PEERMQ_LOG(info, "transport", "a peer at %s restarted: its channel starts afresh",
+                 peer.endpoint.to_string().c_str());
+      peer.channel = channel::Channel(options_.channel);
+      peer.blocked = false;
+      peer.incarnation = sender;
+      if (on_peer_reset_) on_peer_reset_(key);  // sends it makes go out after this input
+    }
+    peer.incarnation = sender;
+  }
+  if (receiver != 0 && receiver != incarnation_) {
+    // Meant for our previous run: tell the peer who we are now, at most every few ms.
+    metrics_.packets_stale->inc();
+    send_hint(key, peer, now);
+    return false;
+  }
+  return true;
+}
+
+void PeerTransport::send_hint(const PublicKey& key, Peer& peer, Instant now) {
+  if (now - peer.hinted_at < limits::transport_hint_interval) return;
+  peer.hinted_at = now;
+  std::array<std::uint8_t, limits::transport_frame_header_size> header{};
+  wire::encode_transport_frame_header(wire::FrameKind::channel, incarnation_, peer.incarnation,
+                                      header);
+  if (!sessions_.send(key, header, now)) metrics_.session_send_errors->inc();
 }
 
 // ---- output --------------------------------------------------------------------------------
@@ -262,10 +327,15 @@ bool PeerTransport::pump_peer(const PublicKey& key, Peer& peer, Instant now) {
     return true;
   }
   while (socket_has_room()) {
-    const std::size_t n = peer.channel.poll_packet(packet_, now);
+    auto body = std::span(packet_).subspan(limits::transport_frame_header_size);
+    const std::size_t n = peer.channel.poll_packet(body, now);
     if (n == 0) return true;
+    wire::encode_transport_frame_header(
+        wire::FrameKind::channel, incarnation_, peer.incarnation,
+        std::span(packet_).first<limits::transport_frame_header_size>());
     metrics_.packets_sent->inc();
-    if (!sessions_.send(key, std::span(packet_).first(n), now)) {
+    if (!sessions_.send(key, std::span(packet_).first(limits::transport_frame_header_size + n),
+                        now)) {
       metrics_.session_send_errors->inc();  // the channel's loss recovery resends it
     }
     if (!transmit()) return false;

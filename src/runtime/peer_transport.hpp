@@ -6,11 +6,20 @@
 //
 // One Channel per peer, keyed by the peer's Ed25519 public key. A peer we never heard of
 // that completes a handshake with us gets a Channel too, reached at the endpoint its
-// packets came from. One Timer wakes the transport at the earliest deadline of the
-// session endpoint and of every channel; after each batch of input (a datagram, a timer)
-// the channels are polled until they have nothing the congestion controller and pacer
-// allow, so the datagrams of one loop iteration leave together in one sendmmsg(2). When
-// nothing may be sent the transport sleeps until the next deadline; it never spins.
+// packets came from.
+//
+// Restarts: every session payload starts with a TransportFrame carrying the incarnation
+// (start time) of the sender and the receiver's as the sender knows it. A peer that comes
+// back with the same key and a greater incarnation gets a fresh Channel on both sides, and
+// on_peer_reset tells the application that whatever it had queued for, or half received
+// from, the previous run is gone. Packets of a previous run, or meant for ours, are dropped
+// and counted; a node that receives packets meant for its previous run answers with a
+// header-only frame, so the peer learns of the restart even when we have nothing to say. One Timer
+// wakes the transport at the earliest deadline of the session endpoint and of every channel; after
+// each batch of input (a datagram, a timer) the channels are polled until they have nothing the
+// congestion controller and pacer allow, so the datagrams of one loop iteration leave together in
+// one sendmmsg(2). When nothing may be sent the transport sleeps until the next deadline; it never
+// spins.
 //
 // Threads: the loop's thread only. Lifetime: destroy it before its Loop; the Counters
 // must outlive it. Callbacks may call send(), but must not destroy the transport.
@@ -61,6 +70,10 @@ class PeerTransport {
   using MessageCallback =
       std::function<void(const PublicKey& peer, std::span<const std::uint8_t> message)>;
   using WritableCallback = std::function<void(const PublicKey& peer)>;
+  using PeerCallback = std::function<void(const PublicKey& peer)>;
+  // An overlay control message (FrameKind::overlay) from `peer`, valid during the call.
+  using OverlayCallback =
+      std::function<void(const PublicKey& peer, std::span<const std::uint8_t> message)>;
 
   // Keys are copied out of `identity`. Throws std::system_error if libuv cannot create
   // the handles (start-up only).
@@ -85,6 +98,16 @@ class PeerTransport {
   // Called once after a send() to `peer` returned would_block, when at least half the
   // send buffer has been acknowledged.
   void on_writable(WritableCallback callback) { on_writable_ = std::move(callback); }
+  // The peer restarted (a new incarnation): its Channel was replaced by a fresh one; what
+  // was queued for it and not yet acknowledged is dropped.
+  void on_peer_reset(PeerCallback callback) { on_peer_reset_ = std::move(callback); }
+  // The session with `peer` closed after it stayed silent past the idle timeout, or every
+  // handshake attempt went unanswered: the peer is gone or unreachable.
+  void on_peer_closed(PeerCallback callback) { on_peer_closed_ = std::move(callback); }
+  void on_overlay(OverlayCallback callback) { on_overlay_ = std::move(callback); }
+
+  // This run's incarnation (see above); never 0.
+  std::uint64_t incarnation() const noexcept { return incarnation_; }
 
   // The Channel with `peer`, for inspection (nullptr when there is none).
   const channel::Channel* channel(const PublicKey& peer) const;
@@ -99,7 +122,9 @@ class PeerTransport {
     explicit Peer(const channel::ChannelConfig& config) : channel(config) {}
     Endpoint endpoint;
     channel::Channel channel;
-    bool blocked = false;  // a send() was refused; on_writable is owed
+    std::uint64_t incarnation = 0;  // the peer's current run, once heard from
+    Instant hinted_at{};            // last header-only frame sent after a stale packet
+    bool blocked = false;           // a send() was refused; on_writable is owed
   };
   struct Metrics {
     Counter* messages_sent;
@@ -107,6 +132,8 @@ class PeerTransport {
     Counter* packets_sent;
     Counter* packets_received;
     Counter* packets_malformed;
+    Counter* packets_stale;
+    Counter* peer_resets;
     Counter* drops_socket_full;
     Counter* drops_no_endpoint;
     Counter* drops_session;
@@ -124,6 +151,10 @@ class PeerTransport {
   void handle(std::vector<session::SessionEvent>& events, Instant now);
   void deliver(const PublicKey& key, std::span<const std::uint8_t> packet, const Endpoint& from,
                Instant now);
+  // False when the frame belongs to another incarnation and must be dropped.
+  bool check_incarnation(const PublicKey& key, Peer& peer, std::uint64_t sender,
+                         std::uint64_t receiver, Instant now);
+  void send_hint(const PublicKey& key, Peer& peer, Instant now);
   // Notifies writable peers, sends what may go, and re-arms the timer.
   void service(Instant now);
   // False when the socket's queue stayed full: retry shortly.
@@ -143,6 +174,10 @@ class PeerTransport {
   std::vector<std::uint8_t> packet_;  // one channel packet, reused
   MessageCallback on_message_;
   WritableCallback on_writable_;
+  PeerCallback on_peer_reset_;
+  PeerCallback on_peer_closed_;
+  OverlayCallback on_overlay_;
+  std::uint64_t incarnation_;
   bool in_service_ = false;         // inside a callback that ends with service()
   bool service_scheduled_ = false;  // the timer was set to fire at once
   UdpSocket socket_;

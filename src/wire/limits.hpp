@@ -19,7 +19,8 @@
 //             initial_rtt, max_ack_delay, timer_granularity, loss_packet_threshold,
 //             loss_time_threshold_num/den, initial_congestion_window_packets,
 //             min_congestion_window_packets, persistent_congestion_threshold,
-//             max_ack_ranges, initial_flow_window, session_overhead, max_packet_size,
+//             max_ack_ranges, initial_flow_window, session_overhead,
+//             transport_frame_header_size, max_packet_size, transport_hint_interval,
 //             message_credit_overhead, default_send_buffer_limit, max_queued_datagrams,
 //             ack_eliciting_threshold, pacing_gain_num/den, pacing_burst_packets,
 //             pto_probe_packets, max_pto_backoff_exponent, max_data_update_divisor
@@ -164,8 +165,15 @@ inline constexpr std::size_t initial_flow_window = 1 * MiB;
 // plus the 16-byte AEAD tag. The channel sees only what is left of the UDP payload.
 inline constexpr std::size_t session_overhead =
     4 + session_index_size + counter_size + aead_tag_size;
-inline constexpr std::size_t max_packet_size = udp_payload_initial - session_overhead;
-static_assert(max_packet_size == 1168);
+// Every session payload starts with a transport frame header: kind 1, the sender's and
+// the receiver's incarnation 8 each (see wire/transport_frame.hpp).
+inline constexpr std::size_t transport_frame_header_size = 1 + 8 + 8;
+inline constexpr std::size_t max_packet_size =
+    udp_payload_initial - session_overhead - transport_frame_header_size;
+static_assert(max_packet_size == 1151);
+// A node answers packets meant for its previous run with a header-only frame at most this
+// often per peer, so the peer learns of the restart without an echo of its flood.
+inline constexpr milliseconds transport_hint_interval{20};
 // Flow-control credit charged per message on top of its bytes, so a peer cannot make the
 // receiver track an unbounded number of zero-length messages.
 inline constexpr std::uint64_t message_credit_overhead = 32;
