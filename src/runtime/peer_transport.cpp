@@ -92,7 +92,20 @@ Endpoint PeerTransport::local_endpoint() const {
 }
 
 void PeerTransport::add_peer(const PublicKey& peer, const Endpoint& where) {
-  peer_entry(peer).endpoint = where;
+  Peer& p = peer_entry(peer);
+  const bool moved = p.endpoint.family() != Endpoint::Family::none && p.endpoint != where;
+  p.endpoint = where;
+  if (moved && sessions_.session(peer) != nullptr && socket_.bound()) {
+    // A peer found somewhere else may be a new run that lost our keys: do not wait for
+    // the keys to time out before handshaking again.
+    if (!sessions_.rehandshake(peer, loop_.now())) metrics_.session_send_errors->inc();
+    schedule_service();
+  }
+}
+
+Endpoint PeerTransport::endpoint_of(const PublicKey& peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? Endpoint{} : it->second.endpoint;
 }
 
 const channel::Channel* PeerTransport::channel(const PublicKey& peer) const {

@@ -86,7 +86,8 @@ class PeerTransport {
   // Family::none before bind().
   Endpoint local_endpoint() const;
 
-  // Where `peer` is reached. Replaces the endpoint it had; its Channel is kept.
+  // Where `peer` is reached. Replaces the endpoint it had; its Channel is kept. A changed
+  // endpoint starts a new handshake at once (the peer may have restarted elsewhere).
   void add_peer(const PublicKey& peer, const Endpoint& where);
   // Queues a copy of `message` for `peer` (reliable, ordered, exactly once). Errors:
   // TransportError::unknown_peer / not_bound; ChannelError::would_block when the peer's
@@ -109,6 +110,8 @@ class PeerTransport {
   // This run's incarnation (see above); never 0.
   std::uint64_t incarnation() const noexcept { return incarnation_; }
 
+  // Where `peer` is reached (Family::none when unknown).
+  Endpoint endpoint_of(const PublicKey& peer) const;
   // The Channel with `peer`, for inspection (nullptr when there is none).
   const channel::Channel* channel(const PublicKey& peer) const;
   const session::SessionEndpoint& sessions() const noexcept { return sessions_; }

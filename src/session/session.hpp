@@ -75,6 +75,8 @@ class Session {
 
   // Starts a handshake unless keys are usable or one is under way.
   void connect(SessionContext& ctx, Instant now);
+  // A new handshake even though keys may still work: the peer may have restarted.
+  void rehandshake(SessionContext& ctx, Instant now) { start_handshake(ctx, now); }
   // Encrypts and emits `plaintext`, or queues it (bounded) and starts a handshake.
   // Errors: queue_full.
   Result<void> send(SessionContext& ctx, std::span<const std::uint8_t> plaintext, Instant now);

@@ -87,6 +87,15 @@ Result<void> SessionEndpoint::connect(const PublicKey& peer, Instant now) {
   return {};
 }
 
+Result<void> SessionEndpoint::rehandshake(const PublicKey& peer, Instant now) {
+  auto s = session_for(peer, now);
+  if (!s) return s.error();
+  std::vector<SessionEvent> events;
+  SessionContext ctx = context(events);
+  (*s)->rehandshake(ctx, now);
+  return {};
+}
+
 Result<void> SessionEndpoint::send(const PublicKey& peer, Bytes plaintext, Instant now) {
   if (plaintext.size() > kMaxPlaintext) return SessionError::message_too_long;
   auto s = session_for(peer, now);

@@ -48,6 +48,9 @@ class SessionEndpoint {
   // Starts a handshake with `peer` unless a session is up or one is under way.
   // Errors: invalid_peer_key (not an Ed25519 point, or our own key), too_many_peers.
   Result<void> connect(const PublicKey& peer, Instant now);
+  // Starts a new handshake with `peer` whatever the state of its keys (unless one is
+  // already under way): for a peer that has moved or restarted, whose old keys it lost.
+  Result<void> rehandshake(const PublicKey& peer, Instant now);
   // Sends `plaintext` to `peer` (copied), starting a handshake if needed. Errors:
   // invalid_peer_key, message_too_long (over kMaxPlaintext), queue_full, too_many_peers.
   Result<void> send(const PublicKey& peer, std::span<const std::uint8_t> plaintext, Instant now);

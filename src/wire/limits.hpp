@@ -27,13 +27,27 @@
 //   overlay   relay_keepalive_interval, max_relays, max_endpoint_candidates,
 //             address_lookup_timeout, hole_punch_probe_interval, hole_punch_timeout,
 //             direct_path_failover_timeout, relay_forward_packets_per_second,
-//             relay_forward_burst, local_discovery_interval
+//             relay_forward_burst, local_discovery_interval, node_redial_interval,
+//             relay_keepalive_interval_min,
+//             relay_registration_lifetime, relay_register_retry_initial,
+//             relay_register_retry_max, relay_missed_answers_dead, relay_max_registrations,
+//             relay_signal_per_second, relay_signal_burst, relay_forward_max_packet,
+//             overlay_message_max, max_pending_lookups, max_path_candidates,
+//             direct_path_keepalive_interval, hole_punch_retry_initial, hole_punch_retry_max,
+//             path_lookup_retry_initial, path_lookup_retry_max,
+//             max_outstanding_probes, local_announcement_lifetime,
+//             local_announcement_max_skew, local_announcement_max
 //   mq        max_command_name, max_headers, max_header_name, max_header_value,
 //             max_subscriptions, max_priority, broker_max_deliveries,
 //             broker_visibility_timeout, broker_prefetch_default,
 //             broker_queue_max_messages, broker_queue_max_bytes, dedupe_window,
-//             answer_ttl_default, publish_retry_interval
-//   storage   log_segment_size, log_record_header_size, sync_batch_interval_default
+//             answer_ttl_default, publish_retry_interval, mq_protocol_version,
+//             max_client_name, max_payload, max_message_ttl, max_reason_text,
+//             max_prefetch, max_dlq_page, max_dlq_batch, broker_expiry_sweep_interval,
+//             broker_compact_min_span, broker_compact_batch, dedupe_max_entries,
+//             producer_inflight_default, publish_backoff_initial
+//   storage   log_segment_size, log_record_header_size, sync_batch_interval_default,
+//             log_record_max_body
 //   msgpack   msgpack_max_depth, msgpack_max_depth_cap, msgpack_max_entries,
 //             msgpack_max_str, msgpack_max_bin, msgpack_max_ext
 #pragma once
@@ -224,6 +238,56 @@ inline constexpr unsigned relay_forward_packets_per_second = 2000;
 inline constexpr unsigned relay_forward_burst = 200;
 // How often a node announces itself to others on the same host or link.
 inline constexpr seconds local_discovery_interval{5};
+// A dialed peer whose session is down is looked up again this often (it may have
+// restarted on another endpoint).
+inline constexpr seconds node_redial_interval{1};
+// A relay may ask for keepalives more often than relay_keepalive_interval, never less, and
+// never more often than this (a misconfigured relay must not make its nodes chatter).
+inline constexpr seconds relay_keepalive_interval_min{5};
+// A relay forgets a node after three missed keepalives.
+inline constexpr seconds relay_registration_lifetime{3 * relay_keepalive_interval};
+// An unanswered registration is resent after this long, doubling up to the maximum, so a
+// lost packet costs a second while a relay that is down costs one packet per interval.
+inline constexpr milliseconds relay_register_retry_initial{1000};
+inline constexpr seconds relay_register_retry_max{relay_keepalive_interval};
+// Registrations in a row that a relay leaves unanswered before it counts as dead (1+2+4 s).
+inline constexpr unsigned relay_missed_answers_dead = 3;
+// Nodes one relay keeps registered; more are refused until some expire (bounded memory).
+inline constexpr std::size_t relay_max_registrations = 65536;
+// Per-peer token bucket for lookups and punch requests: each costs the relay an answer or
+// two notifications, so a peer must not make it send them at forwarding rates.
+inline constexpr unsigned relay_signal_per_second = 10;
+inline constexpr unsigned relay_signal_burst = 20;
+// Largest end-to-end datagram a relay forwards: the path MTU floor, since a relayed
+// datagram is wrapped once more (sessions stay at udp_payload_initial over relays; the
+// wrapped datagram to the relay is up to ~1.3 KB, over the IPv6 minimum MTU).
+inline constexpr std::size_t relay_forward_max_packet = udp_payload_initial;
+// Largest overlay control message: a forwarded datagram plus its header (key, type).
+inline constexpr std::size_t overlay_message_max = relay_forward_max_packet + 64;
+// Lookups a node keeps in flight; more are refused (each holds a timer).
+inline constexpr std::size_t max_pending_lookups = 1024;
+// Endpoints a path probes: the relay's candidates plus those learned from the peer's own
+// probes and packets (peer-reflexive, as in ICE).
+inline constexpr std::size_t max_path_candidates = 2 * max_endpoint_candidates;
+// A direct path silent this long is probed, once per interval, so that an idle path is
+// known alive and a dead one is noticed within direct_path_failover_timeout.
+inline constexpr seconds direct_path_keepalive_interval{1};
+// After a punch round fails (or a direct path dies) the next round waits this long,
+// doubling up to the maximum: a peer behind a symmetric NAT costs little.
+inline constexpr seconds hole_punch_retry_initial{30};
+inline constexpr seconds hole_punch_retry_max{480};
+// A path left with no route after a failed lookup asks again after this long, doubling up
+// to the maximum (the peer may be re-registering after its relay restarted).
+inline constexpr seconds path_lookup_retry_initial{2};
+inline constexpr seconds path_lookup_retry_max{30};
+// Probes remembered for matching their acks (10 s of probing 16 candidates at 5/s is 800).
+inline constexpr std::size_t max_outstanding_probes = 1024;
+// A local announcement older than three announce intervals belongs to a dead node.
+inline constexpr seconds local_announcement_lifetime{3 * local_discovery_interval};
+// Announcements dated this far in the future are refused (one host, one clock: small).
+inline constexpr seconds local_announcement_max_skew{2};
+// Largest local announcement file: key, candidates, time, signature and framing.
+inline constexpr std::size_t local_announcement_max = 512;
 
 // ---- mq ----------------------------------------------------------------------------------
 // Command names are identifiers ("users.get"), not data.
@@ -251,6 +315,40 @@ inline constexpr seconds dedupe_window{120};
 inline constexpr seconds answer_ttl_default{3600};
 // A producer resends an unconfirmed publish after this long.
 inline constexpr seconds publish_retry_interval{1};
+// Version of the queue protocol spoken in hello/hello_ok; a peer older than this is refused.
+inline constexpr std::uint32_t mq_protocol_version = 1;
+// Client names (in hello) label logs and stats; they are not data.
+inline constexpr std::size_t max_client_name = 64;
+// Largest payload plus headers of one queue message: leaves 64 KiB of every channel message
+// for the deliver envelope (tag, ids, producer key, command, headers), so whatever a broker
+// accepted it can always deliver, and a journal record of it fits log_record_max_body.
+inline constexpr std::size_t max_payload = max_message_size - 64 * KiB;
+// Longest TTL a publish may ask for; a longer one is a client bug, not a wish.
+inline constexpr std::chrono::hours max_message_ttl{24 * 30};
+// Reject reasons, refusal and nack texts: one human sentence.
+inline constexpr std::size_t max_reason_text = 256;
+// A consumer may hold at most this many unanswered deliveries, whatever it asks for.
+inline constexpr std::uint32_t max_prefetch = 65536;
+// Dead-letter entries one dlq_list answer carries; an admin pages through the rest.
+inline constexpr std::uint32_t max_dlq_page = 256;
+// Dead-letter ids one dlq_requeue/dlq_purge request may name.
+inline constexpr std::uint32_t max_dlq_batch = 1024;
+// Expired messages and answers are swept at most this often (dispatch never delivers an
+// expired message in between), so a large backlog is not rescanned on every timer.
+inline constexpr seconds broker_expiry_sweep_interval{1};
+// The broker rewrites its oldest live records to the log's head once the span of records
+// it keeps is over twice what is live and at least this many slots, so a single stuck
+// message (DLQ, rare command) cannot pin old segments on disk forever.
+inline constexpr std::uint64_t broker_compact_min_span = 65536;
+// Records rewritten per compaction step: bounds the work done in one loop iteration.
+inline constexpr std::uint32_t broker_compact_batch = 256;
+// Publish ids remembered per dedupe generation; a faster stream shortens the window
+// (counted) instead of growing memory without bound (~24 bytes each).
+inline constexpr std::size_t dedupe_max_entries = std::size_t{4} << 20;
+// Messages a producer keeps unanswered (or unconfirmed, when no answer is wanted).
+inline constexpr std::uint32_t producer_inflight_default = 1024;
+// First pause after a queue_full nack; doubled up to publish_retry_interval.
+inline constexpr milliseconds publish_backoff_initial{50};
 
 // ---- storage -------------------------------------------------------------------------------
 // Segments are deleted whole once acknowledged, so this bounds disk left over.
@@ -259,6 +357,9 @@ inline constexpr std::size_t log_segment_size = 64 * MiB;
 inline constexpr std::size_t log_record_header_size = 8;
 // `batch` sync policy: fsync at least this often.
 inline constexpr milliseconds sync_batch_interval_default{10};
+// Largest record body: one message of max_message_size plus its command, headers and the
+// broker's bookkeeping. A longer length field is a corrupt header, never an allocation.
+inline constexpr std::size_t log_record_max_body = max_message_size + 1 * MiB;
 
 // ---- msgpack decoding ------------------------------------------------------------------------
 // Our messages nest at most a few levels; deep nesting only serves stack and CPU attacks.
@@ -283,8 +384,19 @@ static_assert(rekey_after_messages < reject_after_messages);
 static_assert(keepalive_interval < session_idle_timeout);
 static_assert(handshake_retry_initial <= handshake_retry_max);
 static_assert(relay_keepalive_interval < seconds{30});
+static_assert(relay_keepalive_interval_min <= relay_keepalive_interval);
+static_assert(direct_path_keepalive_interval < direct_path_failover_timeout);
+static_assert(hole_punch_probe_interval < hole_punch_timeout);
+// A forwarded datagram wrapped in its relay session (transport frame header + overlay
+// message + session header and tag) must still fit the largest UDP payload.
+static_assert(transport_frame_header_size + overlay_message_max + session_overhead <=
+              udp_payload_max);
 static_assert(msgpack_max_depth <= msgpack_max_depth_cap);
+static_assert(broker_max_deliveries <= 255);  // the broker keeps the count in one byte
+static_assert(max_payload + 64 * KiB <= log_record_max_body);
+static_assert(publish_backoff_initial < publish_retry_interval);
 static_assert(msgpack_max_bin <= max_message_size);
+static_assert(log_record_max_body <= 0xFFFF'FFFFu - log_record_header_size);
 static_assert(max_headers <= msgpack_max_entries && max_header_value <= msgpack_max_str);
 
 }  // namespace peermq::limits

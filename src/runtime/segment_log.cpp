@@ -1,0 +1,537 @@
+#include "runtime/segment_log.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <optional>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mq/log_record.hpp"
+#include "runtime/log.hpp"
+
+namespace peermq::runtime {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::string_view kSegmentSuffix = ".log";
+constexpr std::size_t kSegmentDigits = 20;  // UINT64_MAX has 20 decimal digits
+constexpr const char* kLockFile = "LOCK";
+constexpr std::string_view kDirPlaceholder = "{}";
+
+// One sentence per error; "{}" stands for the data directory.
+const char* advice(LogError e) {
+  switch (e) {
+    case LogError::disk_full:
+      return "the disk holding {} is full: free space or point -data at another disk";
+    case LogError::permission_denied:
+      return "permission denied in {}: run peermq as a user allowed to write there, or point "
+             "-data at a directory it owns";
+    case LogError::read_only:
+      return "{} is on a read-only file system: remount it read-write or point -data at "
+             "another disk";
+    case LogError::not_a_directory:
+      return "{} is not a directory (it, or a part of its path, is a file): point -data at a "
+             "directory; a missing one is created";
+    case LogError::locked:
+      return "another peermq process is using {}: stop it, or give each broker its own -data "
+             "directory";
+    case LogError::io_error:
+      return "the disk holding {} reported an I/O error: check the disk (dmesg) and restart; "
+             "recovery keeps every intact record";
+    case LogError::empty_record: return "a log record must not be empty";
+    case LogError::record_too_large:
+      return "a log record is larger than the log accepts (limits::log_record_max_body)";
+    case LogError::failed:
+      return "the log in {} stopped after a failed sync, as what is on disk is no longer "
+             "known: restart the broker to recover from the disk";
+    case LogError::unknown_sync_policy:
+      return "unknown sync policy: use one of always, batch, none";
+  }
+  return "unknown storage error";
+}
+
+std::string fill(LogError e, std::string_view dir) {
+  std::string text = advice(e);
+  if (auto at = text.find(kDirPlaceholder); at != std::string::npos)
+    text.replace(at, kDirPlaceholder.size(), dir);
+  return text;
+}
+
+std::string errno_text(int err) {
+  return std::error_code(err, std::system_category()).message();
+}
+
+// The first sequence number in a segment file's name, or nothing for other files.
+std::optional<std::uint64_t> parse_segment_name(std::string_view name) {
+  if (name.size() != kSegmentDigits + kSegmentSuffix.size() || !name.ends_with(kSegmentSuffix))
+    return std::nullopt;
+  std::uint64_t first = 0;
+  const char* end = name.data() + kSegmentDigits;
+  if (!std::all_of(name.data(), end, [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  auto [ptr, ec] = std::from_chars(name.data(), end, first);
+  // Above UINT64_MAX, or 0: sequence numbers start at 1 (0 means "none").
+  if (ec != std::errc{} || ptr != end || first == 0) return std::nullopt;
+  return first;
+}
+
+// A read-only view of a whole file, unmapped on destruction.
+class Mapping {
+ public:
+  Mapping() = default;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
+  // 0 or an errno.
+  int map(int fd, std::size_t size) {
+    if (size == 0) return 0;
+    // MAP_POPULATE reads the file in one go instead of one page fault at a time.
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (p == MAP_FAILED) return errno;
+    data_ = p;
+    size_ = size;
+    return 0;
+  }
+  std::span<const std::uint8_t> bytes() const noexcept {
+    return {static_cast<const std::uint8_t*>(data_), size_};
+  }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace
+
+// ---- errors and policies ------------------------------------------------------------------
+
+const char* describe(LogError e) {
+  static const auto texts = [] {
+    std::array<std::string, static_cast<std::size_t>(LogError::unknown_sync_policy) + 1> t;
+    for (std::size_t i = 1; i < t.size(); ++i)
+      t[i] = fill(static_cast<LogError>(i), "the data directory");
+    return t;
+  }();
+  const auto i = static_cast<std::size_t>(e);
+  return i > 0 && i < texts.size() ? texts[i].c_str() : "unknown storage error";
+}
+
+std::string explain(LogError e, const fs::path& dir) {
+  return fill(e, dir.string());
+}
+
+LogError log_error_from_errno(int err) noexcept {
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT: return LogError::disk_full;
+    case EACCES:
+    case EPERM: return LogError::permission_denied;
+    case EROFS: return LogError::read_only;
+    case ENOTDIR:
+    case EEXIST:  // create_directories: the path exists and is not a directory
+      return LogError::not_a_directory;
+    default: return LogError::io_error;
+  }
+}
+
+Result<SyncPolicy> parse_sync_policy(std::string_view text) {
+  for (auto p : {SyncPolicy::always, SyncPolicy::batch, SyncPolicy::none})
+    if (text == sync_policy_name(p)) return p;
+  return LogError::unknown_sync_policy;
+}
+
+const char* sync_policy_name(SyncPolicy policy) {
+  switch (policy) {
+    case SyncPolicy::always: return "always";
+    case SyncPolicy::batch: return "batch";
+    case SyncPolicy::none: return "none";
+  }
+  return "?";
+}
+
+void SegmentLog::Fd::reset() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+std::string SegmentLog::segment_file_name(std::uint64_t first_seq) {
+  char name[kSegmentDigits + 8];
+  std::snprintf(name, sizeof name, "%020" PRIu64 ".log", first_seq);
+  return name;
+}
+
+std::error_code SegmentLog::fail(LogError e, const std::string& what) {
+  last_error_ = explain(e, dir_);
+  if (!what.empty()) last_error_ += " (" + what + ")";
+  return e;
+}
+
+std::error_code SegmentLog::fail_errno(int err, const std::string& what, const fs::path& file) {
+  return fail(log_error_from_errno(err), what + " " + file.string() + ": " + errno_text(err));
+}
+
+// ---- recovery -------------------------------------------------------------------------------
+
+Result<SegmentLog> SegmentLog::open(const fs::path& dir, LogOptions options, const ReplayFn& replay,
+                                    std::string* detail) {
+  SegmentLog log;
+  log.dir_ = dir;
+  log.options_ = options;
+  if (auto r = log.recover(replay); !r) {
+    if (detail != nullptr) *detail = log.last_error_;
+    return r.error();
+  }
+  return log;
+}
+
+Result<void> SegmentLog::recover(const ReplayFn& replay) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) return fail_errno(ec.value(), "creating", dir_);
+  if (!fs::is_directory(dir_, ec)) {
+    return ec ? fail_errno(ec.value(), "inspecting", dir_) : fail(LogError::not_a_directory, "");
+  }
+
+  dir_fd_ = Fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd_) return fail_errno(errno, "opening", dir_);
+  lock_fd_ = Fd(::openat(dir_fd_.get(), kLockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock_fd_) return fail_errno(errno, "creating", dir_ / kLockFile);
+  if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return fail(LogError::locked, "flock " + (dir_ / kLockFile).string());
+    return fail_errno(errno, "locking", dir_ / kLockFile);
+  }
+
+  std::vector<std::uint64_t> firsts;
+  for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    if (auto first = parse_segment_name(it->path().filename().native())) firsts.push_back(*first);
+  }
+  if (ec) return fail_errno(ec.value(), "listing", dir_);
+  std::sort(firsts.begin(), firsts.end());
+
+  for (std::size_t i = 0; i < firsts.size(); ++i) {
+    const bool last = i + 1 == firsts.size();
+    const std::uint64_t limit = last ? std::numeric_limits<std::uint64_t>::max() : firsts[i + 1];
+    if (auto r = recover_segment(firsts[i], limit, last, replay); !r) return r;
+  }
+  if (segments_.empty()) {
+    Segment& first = segments_[1];
+    first.first_seq = 1;
+    ++stats_.segments;
+    active_first_seq_ = 1;
+    if (auto r = create_segment(first); !r) return r;
+  }
+  const Segment& t = tail();
+  next_seq_ = t.first_seq + t.records;
+  written_seq_ = synced_seq_ = next_seq_ - 1;
+
+  // A segment with no valid record is nothing but damage, and no release() would ever
+  // free it.
+  for (auto it = segments_.begin(); it != segments_.end();) {
+    const auto first = (it++)->first;
+    if (first != active_first_seq_ && segments_.at(first).records == 0) {
+      PEERMQ_LOG(warn, "storage", "%s has no valid record; removed",
+                 (dir_ / segment_file_name(first)).c_str());
+      if (auto r = delete_segment(first); !r) return r;
+      ++recovery_.empty_segments_removed;
+    }
+  }
+  return {};
+}
+
+Result<void> SegmentLog::recover_segment(std::uint64_t first_seq, std::uint64_t seq_limit,
+                                         bool last, const ReplayFn& replay) {
+  const fs::path file = dir_ / segment_file_name(first_seq);
+  Fd fd(::openat(dir_fd_.get(), segment_file_name(first_seq).c_str(),
+                 (last ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+  if (!fd) return fail_errno(errno, "opening", file);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return fail_errno(errno, "reading the size of", file);
+  const auto size = static_cast<std::size_t>(st.st_size);
+  Mapping mapping;
+  if (int err = mapping.map(fd.get(), size); err != 0) return fail_errno(err, "mapping", file);
+
+  Segment seg;
+  seg.first_seq = first_seq;
+  seg.on_disk = true;
+  const std::uint64_t max_records = seq_limit - first_seq;
+  mq::RecordScanner scan(mapping.bytes());
+  while (seg.records < max_records) {
+    auto record = scan.next();
+    if (!record) break;
+    if (replay) replay(first_seq + seg.records, record->body);
+    ++seg.records;
+  }
+  const std::size_t valid = scan.valid_bytes();
+  seg.bytes = seg.written = valid;
+  seg.live = seg.records;
+  seg.dead.assign((seg.records + 63) / 64, 0);
+  if (valid < size) {
+    const std::uint64_t lost = size - valid;
+    const bool torn = scan.stop_reason() == mq::LogRecordError::truncated;
+    const std::string why = scan.stop_reason() ? scan.stop_reason().message()
+                                               : std::string("records run into the next segment");
+    if (last) {
+      // A crash cut the last write short, or its bytes are damaged: cut the file back
+      // to its valid records so that appends continue from there.
+      PEERMQ_LOG(warn, "storage", "%s: %" PRIu64 " bytes at offset %zu cut off: %s", file.c_str(),
+                 lost, valid, why.c_str());
+      if (::ftruncate(fd.get(), static_cast<off_t>(valid)) != 0)
+        return fail_errno(errno, "truncating", file);
+      if (options_.sync != SyncPolicy::none) {
+        if (::fdatasync(fd.get()) != 0) return fail_errno(errno, "syncing", file);
+        ++stats_.fsyncs;
+      }
+      recovery_.torn_bytes += lost;
+      if (!torn) ++recovery_.corrupt_records;
+    } else {
+      PEERMQ_LOG(error, "storage",
+                 "%s: damaged at offset %zu (%s); its %" PRIu64
+                 " bytes from there on are not served",
+                 file.c_str(), valid, why.c_str(), lost);
+      ++recovery_.corrupt_records;
+      recovery_.skipped_bytes += lost;
+    }
+  }
+  ++recovery_.segments;
+  recovery_.records += seg.records;
+  recovery_.bytes += valid;
+  ++stats_.segments;
+  stats_.disk_bytes += valid;
+  stats_.live_records += seg.records;
+  if (last) {
+    active_fd_ = std::move(fd);
+    active_first_seq_ = first_seq;
+  }
+  segments_.emplace(first_seq, std::move(seg));
+  return {};
+}
+
+// ---- appending and committing ---------------------------------------------------------------
+
+Result<std::uint64_t> SegmentLog::append(std::span<const std::uint8_t> body) {
+  if (failed_) return fail(LogError::failed, "");
+  if (body.empty()) return fail(LogError::empty_record, "");
+  if (body.size() > limits::log_record_max_body)
+    return fail(LogError::record_too_large, std::to_string(body.size()) + " bytes");
+  const std::size_t size = mq::record_size(body.size());
+  if (Segment& old = tail(); old.bytes > 0 && old.bytes + size > options_.segment_size) {
+    // The record opens a new segment; commit() creates its file when it gets there.
+    if (old.live == 0) doomed_.push_back(old.first_seq);
+    rolls_.push_back({buffer_.size(), next_seq_});
+    segments_[next_seq_].first_seq = next_seq_;
+    ++stats_.segments;
+  }
+  mq::append_record(buffer_, body);
+  Segment& seg = tail();
+  if (seg.records / 64 >= seg.dead.size()) seg.dead.push_back(0);
+  ++seg.records;
+  ++seg.live;
+  seg.bytes += size;
+  ++stats_.records_appended;
+  ++stats_.live_records;
+  stats_.disk_bytes += size;
+  return next_seq_++;
+}
+
+Result<CommitResult> SegmentLog::commit(Instant now) {
+  if (failed_) return fail(LogError::failed, "");
+  CommitResult result;
+  for (;;) {
+    Segment& seg = segments_.at(active_first_seq_);
+    if (!seg.on_disk) {
+      if (auto r = create_segment(seg); !r) return r.error();
+    }
+    const std::size_t end = rolls_.empty() ? buffer_.size() : rolls_.front().buffer_offset;
+    const std::uint64_t upto = rolls_.empty() ? next_seq_ - 1 : rolls_.front().first_seq - 1;
+    if (end > 0) {
+      if (auto r = write_chunk(seg, std::span(buffer_).first(end)); !r) return r.error();
+      result.records_written += upto - written_seq_;
+      stats_.records_written += upto - written_seq_;
+      written_seq_ = upto;
+      if (unsynced_since_ == Instant::max()) unsynced_since_ = now;
+    }
+    if (rolls_.empty()) {
+      buffer_.clear();
+      break;
+    }
+    // The active segment is complete: make it durable before leaving it, so that only
+    // the active segment can ever hold unsynced records.
+    if (options_.sync == SyncPolicy::none) {
+      closed_unsynced_ = closed_unsynced_ || written_seq_ != synced_seq_;
+    } else if (written_seq_ != synced_seq_) {
+      auto synced = sync_file(active_fd_.get(), written_seq_);
+      if (!synced) return synced.error();
+      result.records_synced += *synced;
+    }
+    active_fd_.reset();
+    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(end));
+    for (auto& roll : rolls_) roll.buffer_offset -= end;
+    active_first_seq_ = rolls_.front().first_seq;
+    rolls_.erase(rolls_.begin());
+  }
+  if (options_.sync == SyncPolicy::always ||
+      (options_.sync == SyncPolicy::batch && sync_due(now))) {
+    auto synced = sync();
+    if (!synced) return synced.error();
+    result.records_synced += *synced;
+  }
+  if (auto r = collect(); !r) {
+    // The records are written; the segment is tried again at the next chance.
+    PEERMQ_LOG(warn, "storage", "%s", last_error_.c_str());
+  }
+  return result;
+}
+
+Result<void> SegmentLog::write_chunk(Segment& seg, std::span<const std::uint8_t> bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::pwrite(active_fd_.get(), bytes.data() + done, bytes.size() - done,
+                               static_cast<off_t>(seg.written + done));
+    ++stats_.writes;
+    if (n >= 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    const int err = errno;
+    ++stats_.write_errors;
+    // Undo the part that made it, so the file ends with whole records and the records
+    // can be written again by the next commit().
+    if (done > 0 && ::ftruncate(active_fd_.get(), static_cast<off_t>(seg.written)) != 0)
+      failed_ = true;
+    return fail_errno(err, "writing " + std::to_string(bytes.size()) + " bytes to",
+                      dir_ / segment_file_name(seg.first_seq));
+  }
+  seg.written += bytes.size();
+  stats_.bytes_written += bytes.size();
+  return {};
+}
+
+Result<std::uint64_t> SegmentLog::sync_file(int fd, std::uint64_t upto_seq) {
+  // After a failed fsync the kernel may have dropped the dirty pages and cleared the
+  // error (the 2018 "fsyncgate"): retrying could report success for lost data.
+  const int rc = closed_unsynced_ ? ::syncfs(fd) : ::fdatasync(fd);
+  if (rc != 0) {
+    const int err = errno;
+    failed_ = true;
+    return fail_errno(err, "syncing", dir_ / segment_file_name(active_first_seq_));
+  }
+  ++stats_.fsyncs;
+  const std::uint64_t synced = upto_seq - synced_seq_;
+  stats_.records_synced += synced;
+  synced_seq_ = upto_seq;
+  closed_unsynced_ = false;
+  if (synced_seq_ == written_seq_) unsynced_since_ = Instant::max();
+  return synced;
+}
+
+Result<std::uint64_t> SegmentLog::sync() {
+  if (failed_) return fail(LogError::failed, "");
+  if (synced_seq_ == written_seq_) return std::uint64_t{0};
+  return sync_file(active_fd_.get(), written_seq_);
+}
+
+Instant SegmentLog::sync_deadline() const noexcept {
+  if (options_.sync != SyncPolicy::batch || unsynced_since_ == Instant::max())
+    return Instant::max();
+  return unsynced_since_ + options_.sync_interval;
+}
+
+std::uint64_t SegmentLog::stored_seq() const noexcept {
+  return options_.sync == SyncPolicy::always ? synced_seq_ : written_seq_;
+}
+
+Result<void> SegmentLog::create_segment(Segment& seg) {
+  const std::string name = segment_file_name(seg.first_seq);
+  // No O_EXCL: a file of this name can only be left by an earlier attempt that failed
+  // before writing anything, since recovery knows every segment file.
+  Fd fd(::openat(dir_fd_.get(), name.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return fail_errno(errno, "creating", dir_ / name);
+  active_fd_ = std::move(fd);
+  seg.on_disk = true;
+  ++stats_.segments_created;
+  return sync_dir();
+}
+
+Result<void> SegmentLog::sync_dir() {
+  if (options_.sync == SyncPolicy::none) return {};
+  if (::fsync(dir_fd_.get()) != 0) {
+    const int err = errno;
+    failed_ = true;
+    return fail_errno(err, "syncing the directory", dir_);
+  }
+  ++stats_.dir_syncs;
+  return {};
+}
+
+// ---- release and deletion -------------------------------------------------------------------
+
+Result<void> SegmentLog::release(std::uint64_t seq) {
+  auto it = segments_.upper_bound(seq);
+  if (it == segments_.begin()) return {};
+  --it;
+  Segment& seg = it->second;
+  const std::uint64_t index = seq - seg.first_seq;
+  if (index >= seg.records) return {};
+  std::uint64_t& word = seg.dead[index / 64];
+  const std::uint64_t bit = std::uint64_t{1} << (index % 64);
+  if ((word & bit) != 0) return {};
+  word |= bit;
+  --seg.live;
+  --stats_.live_records;
+  if (seg.live == 0 && it->first != segments_.rbegin()->first) doomed_.push_back(it->first);
+  return collect();
+}
+
+bool SegmentLog::holds(std::uint64_t seq) const noexcept {
+  auto it = segments_.upper_bound(seq);
+  if (it == segments_.begin()) return false;
+  --it;
+  return seq - it->first < it->second.records;
+}
+
+Result<void> SegmentLog::collect() {
+  if (doomed_.empty() || failed_) return {};
+  Result<void> result;
+  std::vector<std::uint64_t> later;
+  for (const std::uint64_t first : doomed_) {
+    // Segments behind the active one are complete and closed; later ones still wait
+    // for commit() to write them.
+    if (first >= active_first_seq_) {
+      later.push_back(first);
+    } else if (auto r = delete_segment(first); !r) {
+      later.push_back(first);
+      result = r;
+    }
+  }
+  doomed_ = std::move(later);
+  return result;
+}
+
+Result<void> SegmentLog::delete_segment(std::uint64_t first_seq) {
+  const std::string name = segment_file_name(first_seq);
+  if (::unlinkat(dir_fd_.get(), name.c_str(), 0) != 0 && errno != ENOENT)
+    return fail_errno(errno, "deleting", dir_ / name);
+  const Segment& seg = segments_.at(first_seq);
+  --stats_.segments;
+  stats_.disk_bytes -= seg.bytes;
+  stats_.live_records -= seg.live;
+  ++stats_.segments_deleted;
+  segments_.erase(first_seq);
+  // Made durable so that a crash cannot bring back records the caller let go of.
+  return sync_dir();
+}
+
+}  // namespace peermq::runtime

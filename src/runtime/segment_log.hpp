@@ -1,0 +1,284 @@
+// SegmentLog: the broker's durable storage, an append-only log split into segment files.
+//
+//   <dir>/00000000000000000001.log   records 1 ..
+//   <dir>/00000000000000052113.log   records 52113 .. (the name is its first sequence number)
+//   <dir>/LOCK                       held with flock(2) while a log has the directory open
+//
+// Each record (mq/log_record.hpp: length, CRC32C, opaque body) gets a 64-bit sequence
+// number, one more than the record before it, across segments and restarts. A segment is
+// rolled once it reaches LogOptions::segment_size.
+//
+// Group commit: append() only frames the record into one in-memory buffer and returns
+// its sequence number; commit() hands the whole buffer to the kernel with one pwrite(2)
+// per segment touched and then, per the sync policy, one fdatasync(2). So a caller
+// appends every message that arrived in a loop iteration, commits once, and confirms
+// them all together:
+//   always  commit() returns after fdatasync: what it wrote survives a power cut;
+//   batch   commit() writes, and syncs too once the oldest unsynced write is older than
+//           LogOptions::sync_interval; call sync() at sync_deadline() so that a quiet log
+//           is synced in time as well;
+//   none    never fdatasync unless sync() is called; the kernel writes back when it likes.
+// stored_seq() is the last record that counts as stored under the policy (synced for
+// always, written for the others): confirm up to it.
+//
+// Recovery (open): every segment is scanned and each valid record is replayed, in
+// order, to the caller, who rebuilds its index. The last segment is truncated at its
+// first bad record (a torn write after a crash). Any other segment is served only up to
+// its first bad record; the rest of it is counted and logged, never served. A record
+// that fails its CRC is never replayed.
+//
+// Deletion: every record starts live; release(seq) marks one dead (acknowledged,
+// expired, superseded). A segment whose records are all dead is unlinked, unless it is
+// the segment being appended to. The caller must release only records whose loss after
+// a crash is harmless (an acknowledgement record must outlive the record it
+// acknowledges: holds(seq) tells whether a record is still on disk).
+//
+// Errors are typed (LogError) and the detail string names the path and the system
+// error; full disks, permissions and read-only file systems say what to do. After a
+// failed fdatasync (or a failed clean-up of a failed write) the file's state is unknown,
+// so the log refuses further writes (LogError::failed): restart, and recovery reads
+// what really is on disk. A failed write of a commit is rolled back and its records stay
+// pending, so commit() can simply be called again once the disk has room.
+//
+// Threads: not thread-safe; one thread at a time. Every call but append() may block on
+// the disk, so a broker runs the log where blocking is allowed. Moving is fine; the
+// destructor closes the files without syncing (pending records are lost, as in a crash).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <peermq/clock.hpp>
+#include <peermq/result.hpp>
+
+#include "wire/limits.hpp"
+
+namespace peermq::runtime {
+
+enum class SyncPolicy { always, batch, none };
+
+// "always" | "batch" | "none", as -sync takes them.
+Result<SyncPolicy> parse_sync_policy(std::string_view text);
+const char* sync_policy_name(SyncPolicy policy);
+
+enum class LogError {
+  disk_full = 1,      // ENOSPC, EDQUOT
+  permission_denied,  // EACCES, EPERM
+  read_only,          // EROFS
+  not_a_directory,    // the data path, or a part of it, is a file
+  locked,             // another log holds the directory
+  io_error,           // EIO and anything else the system reports
+  empty_record,       // append() of an empty body
+  record_too_large,   // append() of a body above limits::log_record_max_body
+  failed,             // an earlier sync failed: the log writes nothing more
+  unknown_sync_policy,
+};
+const char* describe(LogError e);
+inline const char* category_name(LogError) {
+  return "peermq.runtime.log";
+}
+PEERMQ_ERROR_ENUM(LogError)
+
+// The error a system call's errno becomes: disk_full, permission_denied, ... io_error.
+LogError log_error_from_errno(int err) noexcept;
+// What a user reads: the error's advice with `dir` in it, e.g. "the disk holding
+// /var/lib/peermq is full: free space or point -data at another disk".
+std::string explain(LogError e, const std::filesystem::path& dir);
+
+struct LogOptions {
+  SyncPolicy sync = SyncPolicy::batch;
+  // Roll to a new segment once the current one would grow past this. A record larger
+  // than this gets a segment of its own.
+  std::size_t segment_size = limits::log_segment_size;
+  // `batch` policy: the longest a written record waits for fdatasync.
+  Duration sync_interval = limits::sync_batch_interval_default;
+};
+
+// Called by open() once per valid record, in sequence order. `body` is valid only during
+// the call.
+using ReplayFn = std::function<void(std::uint64_t seq, std::span<const std::uint8_t> body)>;
+
+// What open() found on disk.
+struct RecoveryReport {
+  std::uint64_t segments = 0;                // segment files scanned
+  std::uint64_t records = 0;                 // records replayed
+  std::uint64_t bytes = 0;                   // bytes of the records replayed
+  std::uint64_t torn_bytes = 0;              // cut off the end of the last segment
+  std::uint64_t corrupt_records = 0;         // bad records found (none of them was replayed)
+  std::uint64_t skipped_bytes = 0;           // left unserved in other segments after a bad record
+  std::uint64_t empty_segments_removed = 0;  // segments with no valid record, unlinked
+};
+
+struct LogStats {
+  // Now.
+  std::uint64_t segments = 0;      // segment files, counting those commit() has yet to create
+  std::uint64_t disk_bytes = 0;    // bytes of records in them, written or pending
+  std::uint64_t live_records = 0;  // records not released
+  // Since open().
+  std::uint64_t records_appended = 0;
+  std::uint64_t records_written = 0;  // handed to the kernel by commit()
+  std::uint64_t bytes_written = 0;
+  std::uint64_t writes = 0;          // pwrite(2) calls
+  std::uint64_t fsyncs = 0;          // fdatasync(2) of segment files
+  std::uint64_t dir_syncs = 0;       // fsync(2) of the directory after creating or unlinking
+  std::uint64_t records_synced = 0;  // records made durable by those fdatasyncs
+  std::uint64_t segments_created = 0;
+  std::uint64_t segments_deleted = 0;
+  std::uint64_t write_errors = 0;  // failed commits (rolled back, records kept pending)
+
+  double records_per_fsync() const noexcept {
+    return fsyncs == 0 ? 0.0 : static_cast<double>(records_synced) / static_cast<double>(fsyncs);
+  }
+};
+
+struct CommitResult {
+  std::uint64_t records_written = 0;  // records this call handed to the kernel
+  std::uint64_t records_synced = 0;   // records this call made durable with fdatasync
+};
+
+class SegmentLog {
+ public:
+  // Opens (creating it and its parents if needed) the log in `dir` and replays every
+  // valid record to `replay`. On failure `detail`, if given, says what failed where.
+  static Result<SegmentLog> open(const std::filesystem::path& dir, LogOptions options,
+                                 const ReplayFn& replay, std::string* detail = nullptr);
+
+  // A moved-from log may only be destroyed or assigned to.
+  SegmentLog(SegmentLog&&) noexcept = default;
+  SegmentLog& operator=(SegmentLog&&) noexcept = default;
+  SegmentLog(const SegmentLog&) = delete;
+  SegmentLog& operator=(const SegmentLog&) = delete;
+  ~SegmentLog() = default;
+
+  // Frames `body` into the write buffer (a copy: the caller keeps its bytes) and returns
+  // the record's sequence number. Nothing reaches the disk before commit().
+  // Errors: empty_record, record_too_large, failed.
+  Result<std::uint64_t> append(std::span<const std::uint8_t> body);
+
+  // Writes every pending record, then syncs per the policy (see the top of this file).
+  // On an error, the records not written stay pending for the next commit(), and
+  // written_seq() / synced_seq() say how far this call got.
+  Result<CommitResult> commit(Instant now);
+
+  // fdatasync of what commit() wrote and nobody synced yet, whatever the policy. Returns
+  // the records it made durable (0, with no system call, when there were none).
+  Result<std::uint64_t> sync();
+  // When the `batch` policy needs sync() called: Instant::max() if nothing waits, or for
+  // the other policies.
+  Instant sync_deadline() const noexcept;
+  bool sync_due(Instant now) const noexcept { return now >= sync_deadline(); }
+
+  // Marks record `seq` dead; unlinks segments left with no live record. Releasing a
+  // record twice, or one the log does not hold, changes nothing. Errors come only from
+  // unlinking (the segment stays and is tried again by the next release or commit).
+  Result<void> release(std::uint64_t seq);
+  // Whether record `seq` is in the log (pending, written or synced), not yet deleted.
+  bool holds(std::uint64_t seq) const noexcept;
+
+  std::uint64_t next_seq() const noexcept { return next_seq_; }
+  // The last record handed to the kernel / made durable / stored per the policy; 0 (or
+  // the record before the first one this process appended) when there is none.
+  std::uint64_t written_seq() const noexcept { return written_seq_; }
+  std::uint64_t synced_seq() const noexcept { return synced_seq_; }
+  std::uint64_t stored_seq() const noexcept;
+  std::size_t pending_records() const noexcept {
+    return static_cast<std::size_t>(next_seq_ - 1 - written_seq_);
+  }
+
+  const LogStats& stats() const noexcept { return stats_; }
+  const RecoveryReport& recovery() const noexcept { return recovery_; }
+  const std::filesystem::path& dir() const noexcept { return dir_; }
+  const LogOptions& options() const noexcept { return options_; }
+  // Detail of the last failed call: the path, the operation and the system's message.
+  const std::string& last_error() const noexcept { return last_error_; }
+
+  // "00000000000000000001.log": the file holding the segment that starts at `first_seq`.
+  static std::string segment_file_name(std::uint64_t first_seq);
+
+ private:
+  // Owns a file descriptor; closes it on destruction.
+  class Fd {
+   public:
+    Fd() = default;
+    explicit Fd(int fd) noexcept : fd_(fd) {}
+    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    Fd& operator=(Fd&& other) noexcept {
+      if (this != &other) {
+        reset();
+        fd_ = std::exchange(other.fd_, -1);
+      }
+      return *this;
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { reset(); }
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    void reset() noexcept;
+
+   private:
+    int fd_ = -1;
+  };
+
+  struct Segment {
+    std::uint64_t first_seq = 0;
+    std::uint64_t records = 0;        // appended so far, pending ones included
+    std::uint64_t bytes = 0;          // bytes of those records
+    std::uint64_t written = 0;        // bytes of them in the file
+    std::uint64_t live = 0;           // records not released
+    std::vector<std::uint64_t> dead;  // bit per record, set by release()
+    bool on_disk = false;             // the file exists
+  };
+  // A pending segment starts at this buffer offset.
+  struct PendingRoll {
+    std::size_t buffer_offset = 0;
+    std::uint64_t first_seq = 0;
+  };
+
+  SegmentLog() = default;
+  Result<void> recover(const ReplayFn& replay);
+  Result<void> recover_segment(std::uint64_t first_seq, std::uint64_t seq_limit, bool last,
+                               const ReplayFn& replay);
+  Result<void> create_segment(Segment& segment);
+  Result<void> write_chunk(Segment& segment, std::span<const std::uint8_t> bytes);
+  Result<std::uint64_t> sync_file(int fd, std::uint64_t upto_seq);
+  Result<void> sync_dir();
+  Result<void> collect();
+  Result<void> delete_segment(std::uint64_t first_seq);
+  Segment& tail() { return segments_.rbegin()->second; }
+  std::error_code fail(LogError e, const std::string& what);
+  std::error_code fail_errno(int err, const std::string& what, const std::filesystem::path& file);
+
+  Fd lock_fd_;  // first, so the lock is the last thing released
+  Fd dir_fd_;
+  Fd active_fd_;  // the file commit() writes into
+  std::filesystem::path dir_;
+  LogOptions options_;
+  std::uint64_t active_first_seq_ = 0;         // its segment
+  std::map<std::uint64_t, Segment> segments_;  // by first sequence number
+  std::vector<std::uint8_t> buffer_;           // pending records, framed
+  std::vector<PendingRoll> rolls_;             // segments that begin inside buffer_
+  std::vector<std::uint64_t> doomed_;          // segments to unlink once they are written
+  std::uint64_t next_seq_ = 1;
+  std::uint64_t written_seq_ = 0;
+  std::uint64_t synced_seq_ = 0;
+  Instant unsynced_since_ = Instant::max();
+  bool closed_unsynced_ = false;  // `none` rolled past a segment nobody synced
+  bool failed_ = false;
+  LogStats stats_;
+  RecoveryReport recovery_;
+  std::string last_error_;
+};
+
+}  // namespace peermq::runtime
+
+PEERMQ_ERROR_ENUM_STD(peermq::runtime::LogError)
