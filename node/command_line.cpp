@@ -13,6 +13,12 @@ namespace peermq::cli {
 namespace {
 
 constexpr std::array kRoles{
+    Role{"broker", "Store messages durably, hand each to one consumer, route answers back.",
+         define_broker_flags, run_broker},
+    Role{"consumer", "Take messages of some commands from a broker, print and answer them.",
+         define_consumer_flags, run_consumer},
+    Role{"producer", "Send messages to a broker and print their answers.", define_producer_flags,
+         run_producer},
     Role{"keygen", "Create a node identity key file if it is missing and print its address.",
          define_keygen_flags, run_keygen},
 };
@@ -23,7 +29,8 @@ void print_usage(std::ostream& out) {
          "and every byte between nodes is authenticated and encrypted.\n\nroles:\n";
   for (const Role& role : kRoles) {
     std::string left = "  " + std::string(role.name);
-    out << left << std::string(left.size() < 12 ? 12 - left.size() : 1, ' ') << role.summary << '\n';
+    out << left << std::string(left.size() < 12 ? 12 - left.size() : 1, ' ') << role.summary
+        << '\n';
   }
   out << "\nRun 'peermq <role> -h' for the flags of a role. Flags are written -name=value,\n"
          "-name value, --name=value or --name value.\n"
@@ -43,7 +50,9 @@ void apply_common_flags(const FlagSet& flags) {
 
 }  // namespace
 
-std::span<const Role> roles() { return kRoles; }
+std::span<const Role> roles() {
+  return kRoles;
+}
 
 void add_common_flags(FlagSet& flags) {
   flags.add_string("log", "info", "log level: error, warn, info, debug or trace", "LEVEL",

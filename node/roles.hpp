@@ -7,5 +7,11 @@ namespace peermq::cli {
 
 void define_keygen_flags(FlagSet& flags);
 int run_keygen(const FlagSet& flags, Io& io);
+void define_broker_flags(FlagSet& flags);
+int run_broker(const FlagSet& flags, Io& io);
+void define_consumer_flags(FlagSet& flags);
+int run_consumer(const FlagSet& flags, Io& io);
+void define_producer_flags(FlagSet& flags);
+int run_producer(const FlagSet& flags, Io& io);
 
 }  // namespace peermq::cli

@@ -45,8 +45,13 @@ void Timer::start_at(Instant deadline, Callback callback) {
 void Timer::start_at(Instant deadline, Duration repeat, Callback callback) {
   box_.state().callback = std::move(callback);
   // Fails only for a closing handle, which an owner never holds.
-  [[maybe_unused]] int status = uv_timer_start(
-      box_.get(), on_timer, uv_timeout(deadline, uv_now(box_.loop().raw())), ceil_ms(repeat));
+  // A deadline already passed fires on the next iteration, not at the next millisecond
+  // boundary: rounding it up would add up to a millisecond to every hop of a request.
+  const std::uint64_t timeout = deadline <= box_.loop().now()
+                                    ? 0
+                                    : uv_timeout(deadline, uv_now(box_.loop().raw()));
+  [[maybe_unused]] int status =
+      uv_timer_start(box_.get(), on_timer, timeout, ceil_ms(repeat));
   assert(status == 0);
 }
 

@@ -4,7 +4,9 @@
 // converts a deadline to libuv's terms rounding up, so a timer never fires before its
 // deadline and a protocol core woken by it always finds that deadline passed (firing
 // early would make it re-arm for the remaining microseconds and wake again). The price
-// is up to a millisecond or so of lateness. Repeats follow libuv's millisecond rules.
+// is up to a millisecond or so of lateness for a future deadline; one already passed
+// (or a zero delay) fires on the next loop iteration. Repeats follow libuv's millisecond
+// rules.
 //
 // The callback may do anything to its own Timer, including start it again with another
 // callback or destroy it; once the Timer is destroyed or stopped, the callback is not

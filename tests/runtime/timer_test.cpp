@@ -51,6 +51,18 @@ TEST_CASE("a timer started at a past deadline fires on the next loop iteration")
   CHECK(fired == 1);
 }
 
+TEST_CASE("a zero delay or a deadline of now fires on the next iteration, not a millisecond later") {
+  Loop loop;
+  Timer timer(loop);
+  int fired = 0;
+  timer.start(0ms, [&] { ++fired; });
+  loop.run_nowait();  // would not fire if the timer waited for the next millisecond
+  CHECK(fired == 1);
+  timer.start_at(loop.now(), [&] { ++fired; });
+  loop.run_nowait();
+  CHECK(fired == 2);
+}
+
 TEST_CASE("a timer destroyed before it fires never calls back and the loop closes cleanly") {
   Loop loop;
   bool fired = false;
