@@ -93,7 +93,7 @@ void define_broker_flags(FlagSet& flags) {
                     "deliveries before a message moves to the dead-letter queue", "N");
   flags.add_integer("max-messages", static_cast<std::int64_t>(limits::broker_queue_max_messages), 1,
                     1'000'000'000, "stored messages before producers are told to slow down", "N");
-  flags.add_bool("stat", false, "print the broker's figures every few seconds");
+  flags.add_bool("stat", false, "print the broker's figures every 5 seconds and on exit");
   add_node_flags(flags, "", "0.0.0.0:0");
   add_common_flags(flags);
 }
@@ -238,18 +238,20 @@ int run_broker(const FlagSet& flags, Io& io) {
   transport.on_peer_closed(gone);
 
   runtime::Timer stat_timer(loop);
+  auto print_stat = [&] {
+    const auto s = broker.stats();
+    const auto& l = log->stats();
+    io.out << "stat: stored=" << s.stored_messages << " ready=" << s.ready
+           << " in_flight=" << s.in_flight << " dead_letters=" << s.dead_letters
+           << " answers=" << s.stored_answers << " consumers=" << s.consumers
+           << " producers=" << s.producers << " fsyncs=" << l.fsyncs
+           << " records_per_fsync=" << l.records_per_fsync() << " segments=" << l.segments
+           << " store_memory=" << s.store_memory_bytes << " index_memory=" << s.index_memory_bytes
+           << '\n';
+    io.out.flush();
+  };
   if (flags.get_bool("stat")) {
-    stat_timer.start(std::chrono::seconds(5), std::chrono::seconds(5), [&] {
-      const auto s = broker.stats();
-      const auto& l = log->stats();
-      io.out << "stat: stored=" << s.stored_messages << " ready=" << s.ready
-             << " in_flight=" << s.in_flight << " dead_letters=" << s.dead_letters
-             << " answers=" << s.stored_answers << " consumers=" << s.consumers
-             << " producers=" << s.producers << " fsyncs=" << l.fsyncs
-             << " records_per_fsync=" << l.records_per_fsync() << " segments=" << l.segments
-             << '\n';
-      io.out.flush();
-    });
+    stat_timer.start(std::chrono::seconds(5), std::chrono::seconds(5), print_stat);
     stat_timer.unref();
   }
 
@@ -258,6 +260,7 @@ int run_broker(const FlagSet& flags, Io& io) {
   commit_hook.stop();
   if (log->pending_records() > 0) (void)log->commit(loop.now());
   (void)log->sync();
+  if (flags.get_bool("stat")) print_stat();
   node.stop();
   PEERMQ_LOG(info, "broker", "stopped");
   return exit_code;

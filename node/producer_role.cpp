@@ -1,12 +1,16 @@
 // peermq producer: publishes messages to a broker and prints each answer.
 //
-// With -count=N it exits 0 once all N answers have arrived, its last line `answers: N/N`;
-// if -timeout passes first it exits 1 with `answers: K/N`. At most -inflight messages are
+// With -count=N it exits 0 once all N answers have arrived, its last line `answers: N/N`
+// (with -wait=confirm: once the broker has stored all N, `confirmed: N/N`); if -timeout
+// passes first it exits 1 with `answers: K/N`. Before that line it prints the latency
+// from publish to answer (p50, p99, max). At most -inflight messages are
 // unanswered at a time. Unconfirmed messages are sent again across reconnects and broker
 // restarts (the broker drops duplicates by id).
+#include <algorithm>
 #include <chrono>
 #include <ostream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "mq/mq_error.hpp"
@@ -57,7 +61,15 @@ void define_producer_flags(FlagSet& flags) {
   flags.add_integer("ttl", 0, 0, 31'536'000,
                     "seconds a message may wait for a consumer (0: no limit)", "SECONDS");
   flags.add_integer("priority", 0, 0, limits::max_priority, "priority, higher first", "P");
-  flags.add_bool("quiet", false, "print only the final answers: line");
+  flags.add_string("wait", "answer",
+                   "what completes a message: answer (a consumer answered it) or confirm (the "
+                   "broker stored it; no answer is asked for)",
+                   "answer|confirm");
+  flags.check("wait", [](std::string_view v) -> std::optional<std::string> {
+    if (v == "answer" || v == "confirm") return std::nullopt;
+    return "use answer or confirm";
+  });
+  flags.add_bool("quiet", false, "print only the latency and the final answers: line");
   add_node_flags(flags, "", "0.0.0.0:0");
   add_common_flags(flags);
 }
@@ -77,6 +89,8 @@ int run_producer(const FlagSet& flags, Io& io) {
   const auto delay = std::chrono::milliseconds(flags.get_integer("delay"));
   const auto timeout = std::chrono::seconds(flags.get_integer("timeout"));
   const bool quiet = flags.get_bool("quiet");
+  const bool want_answer = flags.get_string("wait") == "answer";
+  const char* done_word = want_answer ? "answers: " : "confirmed: ";
   std::vector<std::uint8_t> payload;
   if (flags.get_integer("size") >= 0) {
     payload.resize(static_cast<std::size_t>(flags.get_integer("size")));
@@ -111,14 +125,35 @@ int run_producer(const FlagSet& flags, Io& io) {
   mq::ProducerCore core(config, sink, std::chrono::system_clock::now());
 
   std::uint64_t published = 0;
-  std::uint64_t answers = 0;
+  std::uint64_t answers = 0;  // messages completed: answered (or confirmed, with -wait=confirm)
+  // Publish -> completion time of each message, for the latency line.
+  std::unordered_map<std::uint64_t, Instant> sent_at;
+  std::vector<std::uint64_t> latencies_us;
+  auto completed = [&](std::uint64_t id) {
+    auto it = sent_at.find(id);
+    if (it == sent_at.end()) return false;  // a duplicate
+    latencies_us.push_back(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(loop.now() - it->second).count()));
+    sent_at.erase(it);
+    ++answers;
+    return true;
+  };
   bool finished = false;
   int exit_code = kExitOk;
   auto finish = [&](int code) {
     if (finished) return;
     finished = true;
     exit_code = code;
-    io.out << "answers: " << answers << '/' << (count == 0 ? published : count) << '\n';
+    if (!latencies_us.empty()) {
+      std::sort(latencies_us.begin(), latencies_us.end());
+      auto at = [&](double p) {
+        return latencies_us[std::min(latencies_us.size() - 1,
+                                     static_cast<std::size_t>(p * double(latencies_us.size())))];
+      };
+      io.out << "latency: p50=" << at(0.50) << "us p99=" << at(0.99)
+             << "us max=" << latencies_us.back() << "us\n";
+    }
+    io.out << done_word << answers << '/' << (count == 0 ? published : count) << '\n';
     io.out.flush();
   };
 
@@ -150,6 +185,7 @@ int run_producer(const FlagSet& flags, Io& io) {
       request.payload = payload;
       request.ttl = std::chrono::seconds(flags.get_integer("ttl"));
       request.priority = static_cast<std::uint8_t>(flags.get_integer("priority"));
+      request.want_answer = want_answer;
       auto id = core.publish(request, now);
       if (!id) {
         if (id.error() == mq::MqError::would_block) break;  // in flight is full
@@ -158,6 +194,7 @@ int run_producer(const FlagSet& flags, Io& io) {
         break;
       }
       ++published;
+      sent_at.emplace(*id, now);
       next_publish = now + delay;
     }
     arm_core();
@@ -180,7 +217,7 @@ int run_producer(const FlagSet& flags, Io& io) {
         finish(kExitFailure);
         break;
       case mq::ProducerEvent::Kind::answer:
-        ++answers;
+        if (!completed(event->id)) break;
         if (!quiet) {
           io.out << "answer " << event->id << ' ' << status_text(event->status) << ": "
                  << printable(event->payload);
@@ -191,10 +228,14 @@ int run_producer(const FlagSet& flags, Io& io) {
         break;
       case mq::ProducerEvent::Kind::failed:
         io.err << "peermq producer: message " << event->id << " failed: " << event->text << '\n';
-        ++answers;
+        if (!completed(event->id)) break;
         if (count != 0 && answers >= count) finish(kExitFailure);
         break;
       case mq::ProducerEvent::Kind::confirmed:
+        if (want_answer || !completed(event->id)) break;
+        if (!quiet) io.out << "confirmed " << event->id << '\n';
+        if (count != 0 && answers >= count) finish(kExitOk);
+        break;
       case mq::ProducerEvent::Kind::none: break;
     }
     publish_some();
