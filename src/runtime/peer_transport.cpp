@@ -181,6 +181,10 @@ void PeerTransport::handle(std::vector<SessionEvent>& events, Instant now) {
         }
         PEERMQ_LOG(debug, "transport", "session established with a peer at %s",
                    to_endpoint(e.source).to_string().c_str());
+        // Tell the peer who we are at once: a restart on either side is then noticed
+        // now, not whenever one of us next has data to send (a quiet producer or an idle
+        // consumer may have none, and would wait forever for a broker that restarted).
+        send_hint(e.peer, peer_entry(e.peer), now);
         break;
       case SessionEvent::Kind::delivered:
         deliver(e.peer, e.data, to_endpoint(e.source), now);
