@@ -8,64 +8,26 @@
 // confirmed together.
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <ostream>
-#include <set>
-#include <sstream>
 
-#include "mq/broker.hpp"
 #include "node_role.hpp"
 #include "roles.hpp"
-#include "runtime/iteration_hook.hpp"
+#include "runtime/broker_service.hpp"
 #include "runtime/log.hpp"
-#include "runtime/segment_log.hpp"
 #include "runtime/timer.hpp"
 
 namespace peermq::cli {
 
 namespace {
 
-// The broker's journal is the segment log; a record the log refuses is a broken invariant
-// (the broker bounds payloads well below the log's limit), so it stops the broker.
-struct LogJournal final : mq::Journal {
-  runtime::SegmentLog* log = nullptr;
-  bool failed = false;
-  std::string error;
-  std::uint64_t append(std::span<const std::uint8_t> body) override {
-    auto seq = log->append(body);
-    if (!seq) {
-      failed = true;
-      error = seq.error().message();
-      return log->next_seq();
-    }
-    return *seq;
-  }
-};
-
-struct TransportOutbox final : mq::BrokerOutbox {
-  runtime::PeerTransport* transport = nullptr;
-  bool send(const PublicKey& peer, std::span<const std::uint8_t> message) override {
-    return transport->send(peer, message).ok();
-  }
-  void report(const PublicKey& peer, std::string_view what) override {
-    const std::string who = Address(peer).to_string();
-    PEERMQ_LOG(warn, "broker", "%s: %.*s", who.c_str(), static_cast<int>(what.size()), what.data());
-  }
-};
-
 std::optional<mq::AccessList> read_access_list(const std::string& path, Io& io) {
-  std::ifstream in(path);
-  if (!in) {
-    io.err << "peermq broker: cannot read the access list " << path
-           << ": check the path given to -allow\n";
-    return std::nullopt;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  std::size_t line = 0;
-  auto list = mq::AccessList::parse(text.str(), &line);
+  std::string detail;
+  auto list = runtime::read_access_list(path, &detail);
   if (!list) {
-    io.err << "peermq broker: " << path << ':' << line << ": " << list.error().message() << '\n';
+    io.err << "peermq broker: " << detail;
+    if (list.error() == std::errc::no_such_file_or_directory)
+      io.err << ": check the path given to -allow";
+    io.err << '\n';
     return std::nullopt;
   }
   return std::move(list).value();
@@ -114,7 +76,11 @@ int run_broker(const FlagSet& flags, Io& io) {
   io.out << "address: " << identity->address().to_string() << '\n';
   io.out.flush();
 
-  mq::BrokerConfig config;
+  runtime::BrokerServiceOptions options;
+  options.data_dir = data;
+  options.log.sync = *runtime::parse_sync_policy(flags.get_string("sync"));
+  options.node = node_options(flags);
+  mq::BrokerConfig& config = options.broker;
   config.visibility_timeout = std::chrono::seconds(flags.get_integer("visibility-timeout"));
   config.max_deliveries = static_cast<std::uint32_t>(flags.get_integer("max-deliveries"));
   config.max_messages = static_cast<std::uint64_t>(flags.get_integer("max-messages"));
@@ -129,118 +95,24 @@ int run_broker(const FlagSet& flags, Io& io) {
 
   runtime::Loop loop;
   Counters counters;
-  LogJournal journal;
-  TransportOutbox outbox;
-  mq::Broker broker(config, journal, outbox, counters, loop.now(),
-                    std::chrono::system_clock::now());
-
-  runtime::LogOptions log_options;
-  log_options.sync = *runtime::parse_sync_policy(flags.get_string("sync"));
+  runtime::BrokerService service(loop, counters, *identity, std::move(options));
   std::string detail;
-  const auto started = std::chrono::steady_clock::now();
-  std::uint64_t replay_errors = 0;
-  auto log = runtime::SegmentLog::open(
-      data / "log", log_options,
-      [&](std::uint64_t seq, std::span<const std::uint8_t> body) {
-        if (!broker.replay(seq, body)) ++replay_errors;
-      },
-      &detail);
-  if (!log) {
+  if (!service.start(&detail)) {
     io.err << "peermq broker: " << detail << '\n';
     return kExitFailure;
   }
-  journal.log = &*log;
-  {
-    const auto& r = log->recovery();
-    const auto s = broker.stats();
-    PEERMQ_LOG(info, "broker",
-               "recovered %llu records in %.3f s: %llu messages stored, %llu dead letters, %llu "
-               "answers (%llu torn bytes cut, %llu corrupt records skipped, %llu unreadable)",
-               static_cast<unsigned long long>(r.records),
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-               static_cast<unsigned long long>(s.stored_messages),
-               static_cast<unsigned long long>(s.dead_letters),
-               static_cast<unsigned long long>(s.stored_answers),
-               static_cast<unsigned long long>(r.torn_bytes),
-               static_cast<unsigned long long>(r.corrupt_records),
-               static_cast<unsigned long long>(replay_errors));
-  }
-
-  runtime::Node node(loop, counters, *identity, node_options(flags));
-  if (!node.start(&detail)) {
-    io.err << "peermq broker: " << detail << '\n';
-    return kExitFailure;
-  }
-  outbox.transport = &node.transport();
-  PEERMQ_LOG(info, "broker", "listening on %s, data in %s, -sync=%s",
-             node.local_endpoint().to_string().c_str(), data.string().c_str(),
-             flags.get_string("sync").c_str());
-
   bool finished = false;
   int exit_code = kExitOk;
-  std::uint64_t released_below = 1;  // every record below this was released to the log
-  runtime::Timer broker_timer(loop);
-  runtime::Timer sync_timer(loop);
-  runtime::IterationHook commit_hook(loop);
-  std::function<void()> after_input;
-
-  auto fail = [&](const std::string& why) {
+  service.on_failure([&](const std::string& why) {
     io.err << "peermq broker: " << why << '\n';
     exit_code = kExitFailure;
     finished = true;
-  };
-  auto commit = [&] {
-    if (journal.failed) return fail("the log refused a record: " + journal.error);
-    if (log->pending_records() > 0) {
-      auto c = log->commit(loop.now());
-      if (!c) return fail(log->last_error());
-    } else if (log->sync_due(loop.now()) && log->written_seq() > log->synced_seq()) {
-      if (!log->sync()) return fail(log->last_error());
-    }
-    broker.on_committed(log->stored_seq(), loop.now());
-    // The log may forget what the broker no longer needs (whole segments at a time).
-    for (const std::uint64_t floor = broker.live_floor(); released_below < floor;
-         ++released_below) {
-      (void)log->release(released_below);
-    }
-  };
-  after_input = [&] {
-    const Instant next = broker.next_deadline();
-    if (next == Instant::max()) {
-      broker_timer.stop();
-    } else {
-      broker_timer.start_at(next, [&] {
-        broker.on_timeout(loop.now());
-        after_input();
-      });
-    }
-    if (log_options.sync == runtime::SyncPolicy::batch && log->written_seq() > log->synced_seq()) {
-      sync_timer.start_at(log->sync_deadline(), [&] { commit(); });
-    }
-  };
-  commit_hook.start([&] {
-    commit();
-    after_input();
   });
-
-  auto& transport = node.transport();
-  std::set<PublicKey> connected;
-  transport.on_message([&](const PublicKey& peer, std::span<const std::uint8_t> bytes) {
-    if (connected.insert(peer).second) broker.on_connect(peer, loop.now());
-    (void)broker.on_message(peer, bytes, loop.now());  // drops are counted by the broker
-  });
-  transport.on_writable([&](const PublicKey& peer) { broker.on_writable(peer, loop.now()); });
-  auto gone = [&](const PublicKey& peer) {
-    if (connected.erase(peer) > 0) broker.on_disconnect(peer, loop.now());
-  };
-  // A restarted peer's deliveries go back to the queue; its hello comes again.
-  transport.on_peer_reset(gone);
-  transport.on_peer_closed(gone);
 
   runtime::Timer stat_timer(loop);
   auto print_stat = [&] {
-    const auto s = broker.stats();
-    const auto& l = log->stats();
+    const auto s = service.broker().stats();
+    const auto& l = service.log().stats();
     io.out << "stat: stored=" << s.stored_messages << " ready=" << s.ready
            << " in_flight=" << s.in_flight << " dead_letters=" << s.dead_letters
            << " answers=" << s.stored_answers << " consumers=" << s.consumers
@@ -257,12 +129,8 @@ int run_broker(const FlagSet& flags, Io& io) {
 
   run_until_done(
       loop, [&] { finished = true; }, [&] { return finished; });
-  commit_hook.stop();
-  if (log->pending_records() > 0) (void)log->commit(loop.now());
-  (void)log->sync();
+  service.stop();  // writes and syncs what is pending
   if (flags.get_bool("stat")) print_stat();
-  node.stop();
-  PEERMQ_LOG(info, "broker", "stopped");
   return exit_code;
 }
 

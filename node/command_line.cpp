@@ -19,6 +19,10 @@ constexpr std::array kRoles{
          define_consumer_flags, run_consumer},
     Role{"producer", "Send messages to a broker and print their answers.", define_producer_flags,
          run_producer},
+    Role{"relay", "Register nodes, find them by address, help them punch through NATs, forward.",
+         define_relay_flags, run_relay},
+    Role{"ping", "Find a node by address and show the path to it (direct or relayed) and its RTT.",
+         define_ping_flags, run_ping},
     Role{"keygen", "Create a node identity key file if it is missing and print its address.",
          define_keygen_flags, run_keygen},
 };

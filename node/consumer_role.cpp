@@ -15,25 +15,14 @@
 #include <string>
 #include <vector>
 
-#include "mq/consumer_core.hpp"
 #include "node_role.hpp"
 #include "roles.hpp"
+#include "runtime/consumer_client.hpp"
 #include "runtime/log.hpp"
 
 namespace peermq::cli {
 
 namespace {
-
-struct TransportSink final : mq::MessageSink {
-  runtime::PeerTransport& transport;
-  PublicKey broker;
-  TransportSink(runtime::PeerTransport& t, const PublicKey& b) : transport(t), broker(b) {}
-  // A full send buffer drops the answer: the broker delivers the message again after its
-  // visibility timeout.
-  void send(std::span<const std::uint8_t> message) override {
-    (void)transport.send(broker, message);
-  }
-};
 
 struct CommandResult {
   bool ok = false;
@@ -155,89 +144,52 @@ int run_consumer(const FlagSet& flags, Io& io) {
 
   runtime::Loop loop;
   Counters counters;
-  runtime::NodeOptions options = node_options(flags);
-  options.announce = false;
-  runtime::Node node(loop, counters, *identity, options);
-  std::string detail;
-  if (!node.start(&detail)) {
-    io.err << "peermq consumer: " << detail << '\n';
-    return kExitFailure;
-  }
-  const std::string broker_text = Address(*broker).to_string();
-  if (auto dialed = node.dial(*broker, &detail); !dialed) {
-    PEERMQ_LOG(warn, "consumer", "broker %s not found yet (%s); waiting for it",
-               broker_text.c_str(), dialed.error().message().c_str());
-  }
-
-  TransportSink sink(node.transport(), *broker);
-  mq::ConsumerConfig config;
-  config.name = flags.get_string("name");
-  config.commands = split_commands(flags.get_string("command"));
-  config.prefetch = static_cast<std::uint32_t>(flags.get_integer("prefetch"));
-  mq::ConsumerCore core(config, sink);
+  runtime::ConsumerClientOptions options;
+  options.node = node_options(flags);
+  options.broker = *broker;
+  options.consumer.name = flags.get_string("name");
+  options.consumer.commands = split_commands(flags.get_string("command"));
+  options.consumer.prefetch = static_cast<std::uint32_t>(flags.get_integer("prefetch"));
+  runtime::ConsumerClient client(loop, counters, *identity, std::move(options));
   bool finished = false;
   int exit_code = kExitOk;
 
-  node.transport().on_message([&](const PublicKey& from, std::span<const std::uint8_t> bytes) {
-    if (from != *broker) return;
-    auto event = core.on_message(bytes, loop.now());
-    if (!event) {
-      PEERMQ_LOG(warn, "consumer", "dropped a message from the broker: %s",
-                 event.error().message().c_str());
+  client.on_refused([&](std::string_view why) {
+    io.err << "peermq consumer: the broker refused this consumer: " << why << '\n';
+    exit_code = kExitFailure;
+    finished = true;
+  });
+  client.on_delivery([&](const mq::Deliver& d) {
+    if (!quiet) {
+      io.out << "message " << d.message_id;
+      if (!d.command.empty()) io.out << " command=" << d.command;
+      if (d.delivery_count > 1) io.out << " delivery=" << d.delivery_count;
+      io.out << ": " << printable(d.payload) << '\n';
+      io.out.flush();
+    }
+    if (exec.empty()) {
+      if (auto a = client.answer(d.tag, d.payload); !a) {
+        PEERMQ_LOG(warn, "consumer", "cannot answer: %s", a.error().message().c_str());
+      }
       return;
     }
-    switch (event->kind) {
-      case mq::ConsumerEvent::Kind::ready:
-        PEERMQ_LOG(info, "consumer", "connected to broker %s", broker_text.c_str());
-        break;
-      case mq::ConsumerEvent::Kind::refused:
-        io.err << "peermq consumer: the broker refused this consumer: " << event->text << '\n';
-        exit_code = kExitFailure;
-        finished = true;
-        break;
-      case mq::ConsumerEvent::Kind::delivery: {
-        const mq::Deliver& d = event->delivery;
-        if (!quiet) {
-          io.out << "message " << d.message_id;
-          if (!d.command.empty()) io.out << " command=" << d.command;
-          if (d.delivery_count > 1) io.out << " delivery=" << d.delivery_count;
-          io.out << ": " << printable(d.payload) << '\n';
-          io.out.flush();
-        }
-        if (exec.empty()) {
-          if (auto a = core.answer(d.tag, d.payload); !a) {
-            PEERMQ_LOG(warn, "consumer", "cannot answer: %s", a.error().message().c_str());
-          }
-          break;
-        }
-        CommandResult r = run_command(exec, d.payload, limits::max_payload);
-        if (r.ok) {
-          (void)core.answer(d.tag, r.output);
-        } else {
-          PEERMQ_LOG(info, "consumer", "rejected message %llu: %s",
-                     static_cast<unsigned long long>(d.message_id), r.why.c_str());
-          (void)core.reject(d.tag, true, r.why);
-        }
-        break;
-      }
-      case mq::ConsumerEvent::Kind::none: break;
+    CommandResult r = run_command(exec, d.payload, limits::max_payload);
+    if (r.ok) {
+      (void)client.answer(d.tag, r.output);
+    } else {
+      PEERMQ_LOG(info, "consumer", "rejected message %llu: %s",
+                 static_cast<unsigned long long>(d.message_id), r.why.c_str());
+      (void)client.reject(d.tag, true, r.why);
     }
   });
-  auto reconnect = [&](const PublicKey& peer) {
-    if (peer != *broker) return;
-    core.on_disconnected();
-    core.on_connected(loop.now());
-  };
-  node.transport().on_peer_reset(reconnect);
-  node.transport().on_peer_closed([&](const PublicKey& peer) {
-    if (peer == *broker)
-      PEERMQ_LOG(warn, "consumer", "lost broker %s; retrying", broker_text.c_str());
-    reconnect(peer);
-  });
-  core.on_connected(loop.now());
+  std::string detail;
+  if (!client.start(&detail)) {
+    io.err << "peermq consumer: " << detail << '\n';
+    return kExitFailure;
+  }
   run_until_done(
       loop, [&] { finished = true; }, [&] { return finished; });
-  node.stop();
+  client.stop();
   return exit_code;
 }
 

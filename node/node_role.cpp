@@ -4,11 +4,13 @@
 #include <ostream>
 
 #include "runtime/endpoint.hpp"
+#include "runtime/relay_spec.hpp"
 #include "runtime/signal_watcher.hpp"
 
 namespace peermq::cli {
 
-void add_node_flags(FlagSet& flags, std::string default_key, std::string default_listen) {
+void add_key_and_listen_flags(FlagSet& flags, std::string default_key,
+                              std::string default_listen) {
   flags.add_string("key", std::move(default_key),
                    "identity key file, created with mode 0600 if missing", "FILE", "PEERMQ_KEY");
   flags.add_string("listen", std::move(default_listen),
@@ -16,6 +18,21 @@ void add_node_flags(FlagSet& flags, std::string default_key, std::string default
   flags.check("listen", [](std::string_view value) -> std::optional<std::string> {
     if (runtime::Endpoint::parse(value)) return std::nullopt;
     return "expected IP:PORT, for example 0.0.0.0:7070 or [::1]:7070";
+  });
+}
+
+void add_node_flags(FlagSet& flags, std::string default_key, std::string default_listen) {
+  add_key_and_listen_flags(flags, std::move(default_key), std::move(default_listen));
+  flags.add_string("relay", "",
+                   "relays to register with and dial through, comma-separated: ADDR@HOST:PORT "
+                   "authenticates the relay; HOST:PORT trusts the key it sends on first contact "
+                   "(unauthenticated, like SSH's first connection; a wrong relay can delay or "
+                   "drop traffic, never read or forge it). No relay: this host only",
+                   "RELAY", "PEERMQ_RELAY");
+  flags.check("relay", [](std::string_view value) -> std::optional<std::string> {
+    std::string detail;
+    if (runtime::parse_relay_specs(value, &detail)) return std::nullopt;
+    return detail + " (expected HOST:PORT or ADDR@HOST:PORT, comma-separated)";
   });
 }
 
@@ -53,6 +70,10 @@ std::optional<PublicKey> broker_key(const FlagSet& flags, Io& io, std::string_vi
 runtime::NodeOptions node_options(const FlagSet& flags) {
   runtime::NodeOptions o;
   o.listen = *runtime::Endpoint::parse(flags.get_string("listen"));
+  if (flags.is_set("relay")) {
+    auto relays = runtime::parse_relay_specs(flags.get_string("relay"));  // checked at parse
+    if (relays) o.relays = std::move(*relays);
+  }
   return o;
 }
 

@@ -16,8 +16,11 @@
 
 namespace peermq::cli {
 
-// -key=FILE and -listen=IP:PORT.
+// -key=FILE, -listen=IP:PORT and -relay=RELAY[,RELAY...].
 void add_node_flags(FlagSet& flags, std::string default_key, std::string default_listen);
+// -key=FILE and -listen=IP:PORT only (the relay role: relays use no relays).
+void add_key_and_listen_flags(FlagSet& flags, std::string default_key,
+                              std::string default_listen);
 // -broker=ADDR, checked as an address while parsing.
 void add_broker_flag(FlagSet& flags);
 
@@ -25,6 +28,7 @@ void add_broker_flag(FlagSet& flags);
 std::optional<Identity> load_identity(const std::string& path, Io& io, std::string_view role);
 // The -broker address; nullopt after telling the user that it is missing.
 std::optional<PublicKey> broker_key(const FlagSet& flags, Io& io, std::string_view role);
+// -listen and -relay (when the role has it) as node options.
 runtime::NodeOptions node_options(const FlagSet& flags);
 
 // Runs `loop` until SIGINT or SIGTERM (then calls `on_stop` once and keeps running until

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "mq/mq_error.hpp"
-#include "mq/producer_core.hpp"
 #include "node_role.hpp"
 #include "roles.hpp"
 #include "runtime/log.hpp"
+#include "runtime/producer_client.hpp"
 #include "runtime/timer.hpp"
 
 namespace peermq::cli {
@@ -33,16 +33,6 @@ const char* status_text(mq::AnswerStatus s) {
   }
   return "unknown";
 }
-
-struct TransportSink final : mq::MessageSink {
-  runtime::PeerTransport& transport;
-  PublicKey broker;
-  TransportSink(runtime::PeerTransport& t, const PublicKey& b) : transport(t), broker(b) {}
-  // A full send buffer drops the message: the producer core sends it again on its timer.
-  void send(std::span<const std::uint8_t> message) override {
-    (void)transport.send(broker, message);
-  }
-};
 
 }  // namespace
 
@@ -104,25 +94,13 @@ int run_producer(const FlagSet& flags, Io& io) {
 
   runtime::Loop loop;
   Counters counters;
-  runtime::NodeOptions options = node_options(flags);
-  options.announce = false;  // nobody dials a producer
-  runtime::Node node(loop, counters, *identity, options);
-  std::string detail;
-  if (!node.start(&detail)) {
-    io.err << "peermq producer: " << detail << '\n';
-    return kExitFailure;
-  }
-  const std::string broker_text = Address(*broker).to_string();
-  if (auto dialed = node.dial(*broker, &detail); !dialed) {
-    PEERMQ_LOG(warn, "producer", "broker %s not found yet (%s); waiting for it",
-               broker_text.c_str(), dialed.error().message().c_str());
-  }
-
-  TransportSink sink(node.transport(), *broker);
-  mq::ProducerConfig config;
-  config.name = flags.get_string("name");
-  config.max_inflight = static_cast<std::uint32_t>(flags.get_integer("inflight"));
-  mq::ProducerCore core(config, sink, std::chrono::system_clock::now());
+  runtime::ProducerClientOptions options;
+  options.node = node_options(flags);
+  options.broker = *broker;
+  options.producer.name = flags.get_string("name");
+  options.producer.max_inflight = static_cast<std::uint32_t>(flags.get_integer("inflight"));
+  runtime::ProducerClient client(loop, counters, *identity, std::move(options));
+  const mq::ProducerCore& core = client.core();
 
   std::uint64_t published = 0;
   std::uint64_t answers = 0;  // messages completed: answered (or confirmed, with -wait=confirm)
@@ -158,21 +136,9 @@ int run_producer(const FlagSet& flags, Io& io) {
   };
 
   runtime::Timer pace(loop);  // next publish when -delay is set
-  runtime::Timer core_timer(loop);
   runtime::Timer give_up(loop);
   Instant next_publish = loop.now();
   std::function<void()> publish_some;
-  auto arm_core = [&] {
-    const Instant d = core.next_deadline();
-    if (d == Instant::max()) {
-      core_timer.stop();
-    } else {
-      core_timer.start_at(d, [&] {
-        core.on_timeout(loop.now());
-        publish_some();
-      });
-    }
-  };
   publish_some = [&] {
     const Instant now = loop.now();
     while (!finished && !core.is_refused() && (count == 0 || published < count)) {
@@ -186,7 +152,7 @@ int run_producer(const FlagSet& flags, Io& io) {
       request.ttl = std::chrono::seconds(flags.get_integer("ttl"));
       request.priority = static_cast<std::uint8_t>(flags.get_integer("priority"));
       request.want_answer = want_answer;
-      auto id = core.publish(request, now);
+      auto id = client.publish(request);
       if (!id) {
         if (id.error() == mq::MqError::would_block) break;  // in flight is full
         io.err << "peermq producer: cannot publish: " << id.error().message() << '\n';
@@ -197,64 +163,40 @@ int run_producer(const FlagSet& flags, Io& io) {
       sent_at.emplace(*id, now);
       next_publish = now + delay;
     }
-    arm_core();
   };
 
-  node.transport().on_message([&](const PublicKey& from, std::span<const std::uint8_t> bytes) {
-    if (from != *broker) return;  // only the broker speaks to producers
-    auto event = core.on_message(bytes, loop.now());
-    if (!event) {
-      PEERMQ_LOG(warn, "producer", "dropped a message from the broker: %s",
-                 event.error().message().c_str());
-      return;
-    }
-    switch (event->kind) {
-      case mq::ProducerEvent::Kind::ready:
-        PEERMQ_LOG(info, "producer", "connected to broker %s", broker_text.c_str());
-        break;
+  client.on_event([&](const mq::ProducerEvent& event) {
+    switch (event.kind) {
+      case mq::ProducerEvent::Kind::ready: break;  // the client logs it
       case mq::ProducerEvent::Kind::refused:
-        io.err << "peermq producer: the broker refused this producer: " << event->text << '\n';
+        io.err << "peermq producer: the broker refused this producer: " << event.text << '\n';
         finish(kExitFailure);
         break;
       case mq::ProducerEvent::Kind::answer:
-        if (!completed(event->id)) break;
+        if (!completed(event.id)) break;
         if (!quiet) {
-          io.out << "answer " << event->id << ' ' << status_text(event->status) << ": "
-                 << printable(event->payload);
-          if (!event->text.empty()) io.out << " (" << event->text << ')';
+          io.out << "answer " << event.id << ' ' << status_text(event.status) << ": "
+                 << printable(event.payload);
+          if (!event.text.empty()) io.out << " (" << event.text << ')';
           io.out << '\n';
         }
         if (count != 0 && answers >= count) finish(kExitOk);
         break;
       case mq::ProducerEvent::Kind::failed:
-        io.err << "peermq producer: message " << event->id << " failed: " << event->text << '\n';
-        if (!completed(event->id)) break;
+        io.err << "peermq producer: message " << event.id << " failed: " << event.text << '\n';
+        if (!completed(event.id)) break;
         if (count != 0 && answers >= count) finish(kExitFailure);
         break;
       case mq::ProducerEvent::Kind::confirmed:
-        if (want_answer || !completed(event->id)) break;
-        if (!quiet) io.out << "confirmed " << event->id << '\n';
+        if (want_answer || !completed(event.id)) break;
+        if (!quiet) io.out << "confirmed " << event.id << '\n';
         if (count != 0 && answers >= count) finish(kExitOk);
         break;
       case mq::ProducerEvent::Kind::none: break;
     }
-    publish_some();
   });
-  // A broker that restarted (or a session that closed) gets hello and every unconfirmed
-  // message again.
-  node.transport().on_peer_reset([&](const PublicKey& peer) {
-    if (peer != *broker) return;
-    core.on_disconnected();
-    core.on_connected(loop.now());
-    publish_some();
-  });
-  node.transport().on_peer_closed([&](const PublicKey& peer) {
-    if (peer != *broker) return;
-    PEERMQ_LOG(warn, "producer", "lost broker %s; retrying", broker_text.c_str());
-    core.on_disconnected();
-    core.on_connected(loop.now());
-    publish_some();
-  });
+  // After every event, reconnect and retry: publish what the window has room for.
+  client.on_wake([&] { publish_some(); });
   if (timeout.count() > 0) {
     give_up.start(timeout, [&] {
       io.err << "peermq producer: timed out after " << timeout.count() << " s\n";
@@ -262,12 +204,15 @@ int run_producer(const FlagSet& flags, Io& io) {
     });
   }
 
-  core.on_connected(loop.now());
-  publish_some();
+  std::string detail;
+  if (!client.start(&detail)) {
+    io.err << "peermq producer: " << detail << '\n';
+    return kExitFailure;
+  }
   run_until_done(
       loop, [&] { finish(count != 0 && answers < count ? kExitFailure : kExitOk); },
       [&] { return finished; });
-  node.stop();
+  client.stop();
   return exit_code;
 }
 

@@ -152,6 +152,8 @@ OverlayMessage read_body(MessageType type, Fields& f) {
       m.observed = f.endpoint();
       return m;
     }
+    case MessageType::ping: return Ping{f.u64()};
+    case MessageType::pong: return Pong{f.u64()};
   }
   return UnknownPeer{};  // unreachable: the caller checked the type
 }
@@ -190,6 +192,8 @@ const char* name(MessageType t) noexcept {
     case MessageType::forwarded: return "forwarded";
     case MessageType::probe: return "probe";
     case MessageType::probe_ack: return "probe_ack";
+    case MessageType::ping: return "ping";
+    case MessageType::pong: return "pong";
   }
   return "unknown";
 }
@@ -206,7 +210,9 @@ MessageClass class_of(MessageType t) noexcept {
     case MessageType::punch_notify:
     case MessageType::forwarded: return MessageClass::from_relay;
     case MessageType::probe:
-    case MessageType::probe_ack: return MessageClass::between_peers;
+    case MessageType::probe_ack:
+    case MessageType::ping:
+    case MessageType::pong: return MessageClass::between_peers;
   }
   return MessageClass::between_peers;
 }
@@ -334,6 +340,8 @@ void encode(const OverlayMessage& m, std::vector<std::uint8_t>& out) {
                    w.array(4).u64(type).u64(p.nonce).u64(p.seq);
                    write_endpoint(w, p.observed);
                  },
+                 [&](const Ping& p) { w.array(2).u64(type).u64(p.id); },
+                 [&](const Pong& p) { w.array(2).u64(type).u64(p.id); },
              },
              m);
 }
@@ -352,7 +360,7 @@ Result<OverlayMessage> decode_message(std::span<const std::uint8_t> bytes) {
   auto type = rec->read_u64();
   if (!type) return type.error();
   if (*type < static_cast<std::uint64_t>(MessageType::register_node) ||
-      *type > static_cast<std::uint64_t>(MessageType::probe_ack)) {
+      *type > static_cast<std::uint64_t>(MessageType::pong)) {
     return OverlayError::unknown_message;
   }
   Fields fields(*rec);

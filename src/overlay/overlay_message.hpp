@@ -14,11 +14,15 @@
 //                     lookup_result(request_id, target, candidates | nil = not found)
 //                     punch_notify(peer, nonce, candidates)   forwarded(from, packet)
 //   peer <-> peer     probe(nonce, seq)    probe_ack(nonce, seq, observed endpoint)
+//                     ping(id)             pong(id)
 //
 // A register is also the keepalive: the relay answers each with registered, so one
 // message refreshes the registration, the NAT mapping and the observed endpoint. A relay
 // answers a node it does not know (it restarted and forgot) with unknown_peer, upon which
-// the node registers again. Probes go straight to a candidate endpoint over the two peers'
+// the node registers again. Ping and pong are the user's `peermq ping`: any node answers
+// a ping with a pong along its route to the sender, so they measure the round trip of the
+// path in use whatever it is (probes belong to path discovery and go straight to an
+// endpoint). Probes go straight to a candidate endpoint over the two peers'
 // own session; an ack coming back from that same endpoint proves the path both ways.
 //
 // Decoding validates the whole message before returning it: types, key and endpoint
@@ -57,6 +61,8 @@ enum class MessageType : std::uint8_t {
   forwarded = 9,
   probe = 10,
   probe_ack = 11,
+  ping = 12,
+  pong = 13,
 };
 const char* name(MessageType t) noexcept;
 
@@ -124,8 +130,18 @@ struct ProbeAck {
   SourceAddress observed;
 };
 
+// peer -> peer, along the route in use: "answer me" (peermq ping).
+struct Ping {
+  std::uint64_t id = 0;
+};
+// peer -> peer, along the route in use: the answer to the ping with the same id.
+struct Pong {
+  std::uint64_t id = 0;
+};
+
 using OverlayMessage = std::variant<Register, Registered, UnknownPeer, Lookup, LookupResult,
-                                    PunchRequest, PunchNotify, Forward, Forwarded, Probe, ProbeAck>;
+                                    PunchRequest, PunchNotify, Forward, Forwarded, Probe, ProbeAck,
+                                    Ping, Pong>;
 MessageType type_of(const OverlayMessage& m) noexcept;
 
 // Appends the encoding of `m` to `out`. A message whose fields break the limits above

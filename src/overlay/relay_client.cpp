@@ -293,6 +293,18 @@ Instant RelayClient::next_deadline() const noexcept {
   return t;
 }
 
+bool RelayClient::add_relay(const RelayInfo& info, Instant now) {
+  if (find(info.key) != nullptr || relays_.size() >= limits::max_relays) return false;
+  config_.relays.push_back(info);
+  Relay r;
+  r.info = info;
+  r.retry = config_.retry_initial;
+  r.next_send = now;
+  relays_.push_back(std::move(r));
+  send_register(relays_.back(), now);
+  return true;
+}
+
 void RelayClient::set_local_candidates(Candidates candidates, Instant now) {
   if (candidates.size() > limits::max_endpoint_candidates) {
     candidates.resize(limits::max_endpoint_candidates);

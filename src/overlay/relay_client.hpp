@@ -114,6 +114,10 @@ class RelayClient {
   // Looks `target` up (joins a lookup already in flight for it). The answer comes as a
   // lookup_done or lookup_failed event. Errors: no_relays, too_many_lookups.
   Result<void> lookup(const PublicKey& target, Instant now);
+  // A relay whose key became known after start (learned on first contact): appended to
+  // the preference order, registered with at once. A key already configured, or more
+  // than limits::max_relays relays, is ignored (false).
+  bool add_relay(const RelayInfo& info, Instant now);
   // Our own endpoints changed: every relay hears a register at once.
   void set_local_candidates(Candidates candidates, Instant now);
 

@@ -4,19 +4,50 @@
 #include <chrono>
 
 #include "channel/channel_error.hpp"
+#include "overlay/overlay_message.hpp"
 #include "runtime/log.hpp"
+#include "runtime/relay_key_exchange.hpp"
 #include "wire/transport_frame.hpp"
 
 namespace peermq::runtime {
 
 using session::SessionEvent;
+using session::SourceAddress;
+
+namespace {
+
+// Synthetic sources of relayed datagrams: 100::/64 is discard-only (RFC 6666), so no real
+// datagram comes from there. Bytes 8..9 mark ours, 12..15 hold the slot (1-based).
+constexpr std::array<std::uint8_t, 10> kViaPrefix{0x01, 0, 0, 0, 0, 0, 0, 0, 'p', 'q'};
+constexpr std::uint16_t kViaPort = 1;
+
+std::optional<std::uint32_t> via_slot(const SourceAddress& s) noexcept {
+  if (s.port != kViaPort || !std::equal(kViaPrefix.begin(), kViaPrefix.end(), s.ip.begin())) {
+    return std::nullopt;
+  }
+  std::uint32_t slot = 0;
+  for (std::size_t i = 12; i < 16; ++i) slot = (slot << 8) | s.ip[i];
+  return slot;
+}
+
+SourceAddress via_address(std::uint32_t slot) noexcept {
+  SourceAddress s;
+  std::copy(kViaPrefix.begin(), kViaPrefix.end(), s.ip.begin());
+  for (std::size_t i = 0; i < 4; ++i) s.ip[15 - i] = static_cast<std::uint8_t>(slot >> (8 * i));
+  s.port = kViaPort;
+  return s;
+}
+
+}  // namespace
 
 const char* describe(TransportError e) {
   switch (e) {
     case TransportError::unknown_peer:
-      return "no UDP endpoint is known for this peer: call add_peer() with its address first";
+      return "no route is known to this peer: call add_peer() with its endpoint (or dial it) first";
     case TransportError::not_bound:
       return "the transport has no open socket: call bind() before send(), and not after close()";
+    case TransportError::no_session:
+      return "no session keys with this peer yet: a handshake was started, send again later";
   }
   return "unknown transport error";
 }
@@ -60,6 +91,17 @@ PeerTransport::Metrics PeerTransport::register_metrics(Counters& c) {
       &c.counter("transport_sessions_established_total", "Sessions that became usable."),
       &c.counter("transport_handshakes_failed_total", "Handshakes given up after all retries."),
       &c.counter("transport_sessions_closed_total", "Sessions closed after idling."),
+      &c.counter("transport_relayed_sent_total", "Session datagrams sent wrapped for a relay."),
+      &c.counter("transport_relayed_received_total",
+                 "Session datagrams a trusted relay forwarded to us."),
+      &c.counter("transport_drops_relayed_total",
+                 "Relayed datagrams dropped: too large, no direct route to the relay, a "
+                 "forward from an untrusted peer, or a sender other than the relay claimed."),
+      &c.counter("transport_overlay_sent_total",
+                 "Overlay messages sent (forwards of relayed datagrams included)."),
+      &c.counter("transport_overlay_received_total",
+                 "Overlay messages received (forwarded datagrams included)."),
+      &c.counter("transport_relay_keys_answered_total", "Relay key requests answered."),
       &c.gauge("transport_peers", "Peers with a channel."),
   };
 }
@@ -71,6 +113,9 @@ PeerTransport::PeerTransport(Loop& loop, const Identity& identity, Counters& cou
       metrics_(register_metrics(counters)),
       sessions_(identity, options_.session, loop.now(), std::chrono::system_clock::now()),
       packet_(limits::transport_frame_header_size + options_.channel.max_packet_size),
+      key_answer_rate_(overlay::TokenRate::of(limits::relay_key_answers_per_second,
+                                              limits::relay_key_answers_per_second)),
+      key_answers_(key_answer_rate_, loop.now()),
       incarnation_(std::max<std::uint64_t>(
           1, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                             std::chrono::system_clock::now().time_since_epoch())
@@ -93,8 +138,10 @@ Endpoint PeerTransport::local_endpoint() const {
 
 void PeerTransport::add_peer(const PublicKey& peer, const Endpoint& where) {
   Peer& p = peer_entry(peer);
-  const bool moved = p.endpoint.family() != Endpoint::Family::none && p.endpoint != where;
-  p.endpoint = where;
+  const overlay::Route to = overlay::Route::direct_to(to_source_address(where));
+  const bool moved = p.route.kind != overlay::Route::Kind::none && p.route != to;
+  p.route = to;
+  p.managed = false;
   if (moved && sessions_.session(peer) != nullptr && socket_.bound()) {
     // A peer found somewhere else may be a new run that lost our keys: do not wait for
     // the keys to time out before handshaking again.
@@ -103,9 +150,22 @@ void PeerTransport::add_peer(const PublicKey& peer, const Endpoint& where) {
   }
 }
 
+void PeerTransport::set_route(const PublicKey& peer, const overlay::Route& route) {
+  Peer& p = peer_entry(peer);
+  p.route = route;
+  p.managed = true;
+  schedule_service();  // what waited for a route may go now
+}
+
 Endpoint PeerTransport::endpoint_of(const PublicKey& peer) const {
   auto it = peers_.find(peer);
-  return it == peers_.end() ? Endpoint{} : it->second.endpoint;
+  if (it == peers_.end() || it->second.route.kind != overlay::Route::Kind::direct) return {};
+  return to_endpoint(it->second.route.endpoint);
+}
+
+overlay::Route PeerTransport::route_of(const PublicKey& peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? overlay::Route{} : it->second.route;
 }
 
 const channel::Channel* PeerTransport::channel(const PublicKey& peer) const {
@@ -128,7 +188,9 @@ PeerTransport::Peer& PeerTransport::peer_entry(const PublicKey& peer) {
 Result<void> PeerTransport::send(const PublicKey& peer, std::span<const std::uint8_t> message) {
   if (!socket_.bound()) return TransportError::not_bound;
   auto it = peers_.find(peer);
-  if (it == peers_.end() || it->second.endpoint.family() == Endpoint::Family::none) {
+  // A managed peer without a route yet (being looked up) queues: its route is coming.
+  if (it == peers_.end() ||
+      (it->second.route.kind == overlay::Route::Kind::none && !it->second.managed)) {
     return TransportError::unknown_peer;
   }
   auto sent = it->second.channel.send(message);
@@ -141,6 +203,71 @@ Result<void> PeerTransport::send(const PublicKey& peer, std::span<const std::uin
   return {};
 }
 
+Result<void> PeerTransport::send_frame(const PublicKey& key, Peer& peer,
+                                       std::span<const std::uint8_t> message, Instant now) {
+  overlay_.resize(limits::transport_frame_header_size);
+  wire::encode_transport_frame_header(
+      wire::FrameKind::overlay, incarnation_, peer.incarnation,
+      std::span(overlay_).first<limits::transport_frame_header_size>());
+  overlay_.insert(overlay_.end(), message.begin(), message.end());
+  auto sent = sessions_.send(key, overlay_, now);
+  if (!sent) {
+    metrics_.session_send_errors->inc();
+    return sent;
+  }
+  metrics_.overlay_sent->inc();
+  return {};
+}
+
+Result<void> PeerTransport::send_overlay(const PublicKey& peer,
+                                         std::span<const std::uint8_t> message) {
+  if (!socket_.bound()) return TransportError::not_bound;
+  auto it = peers_.find(peer);
+  if (it == peers_.end() || it->second.route.kind == overlay::Route::Kind::none) {
+    return TransportError::unknown_peer;
+  }
+  auto sent = send_frame(peer, it->second, message, loop_.now());
+  schedule_service();
+  return sent;
+}
+
+Result<void> PeerTransport::send_overlay_to(const PublicKey& peer, const Endpoint& where,
+                                            std::span<const std::uint8_t> message) {
+  if (!socket_.bound()) return TransportError::not_bound;
+  const Instant now = loop_.now();
+  Peer& p = peer_entry(peer);
+  const session::Session* s = sessions_.session(peer);
+  if ((s == nullptr || !s->can_send(now)) && p.route.kind != overlay::Route::Kind::none) {
+    // The handshake goes along the route, which works, not to an endpoint being tried
+    // (a NAT would drop it there and the session would wait for a retry).
+    if (!sessions_.connect(peer, now)) metrics_.session_send_errors->inc();
+    schedule_service();
+    return TransportError::no_session;
+  }
+  // What the session layer holds already leaves along its route; only this message's
+  // datagrams (or, with no route, the handshake it starts) go to `where`.
+  (void)transmit();
+  redirect_.emplace(peer, where);
+  auto sent = send_frame(peer, p, message, now);
+  (void)transmit();
+  redirect_.reset();
+  schedule_service();
+  return sent;
+}
+
+void PeerTransport::rehandshake(const PublicKey& peer) {
+  if (!socket_.bound()) return;
+  if (!sessions_.rehandshake(peer, loop_.now())) metrics_.session_send_errors->inc();
+  schedule_service();
+}
+
+Result<void> PeerTransport::request_relay_key(const Endpoint& relay, std::uint64_t nonce) {
+  if (!socket_.bound()) return TransportError::not_bound;
+  const RelayKeyRequest request = encode_relay_key_request(nonce);
+  if (!socket_.send(relay, request)) metrics_.drops_socket_full->inc();
+  return {};
+}
+
 void PeerTransport::close() noexcept {
   socket_.close();
   timer_.stop();
@@ -150,10 +277,29 @@ void PeerTransport::close() noexcept {
 
 void PeerTransport::on_datagram(std::span<const std::uint8_t> data, const Endpoint& from) {
   const Instant now = loop_.now();
+  if (on_relay_key_datagram(data, from, now)) return;
   in_service_ = true;
   auto events = sessions_.on_datagram(data, to_source_address(from), now);
   handle(events, now);
   service(now);
+}
+
+bool PeerTransport::on_relay_key_datagram(std::span<const std::uint8_t> data, const Endpoint& from,
+                                          Instant now) {
+  if (looks_like_relay_key_request(data)) {
+    if (!options_.answer_relay_key_requests) return true;
+    auto nonce = decode_relay_key_request(data);
+    if (!nonce || !key_answers_.take(key_answer_rate_, now)) return true;
+    const RelayKeyAnswer answer = encode_relay_key_answer(*nonce, sessions_.public_key());
+    if (socket_.send(from, answer)) metrics_.relay_keys_answered->inc();
+    return true;
+  }
+  if (looks_like_relay_key_answer(data)) {
+    auto answer = decode_relay_key_answer(data);
+    if (answer && on_relay_key_) on_relay_key_(from, answer->nonce, answer->key);
+    return true;
+  }
+  return false;
 }
 
 void PeerTransport::on_timer() {
@@ -174,20 +320,25 @@ void PeerTransport::handle(std::vector<SessionEvent>& events, Instant now) {
   for (SessionEvent& e : events) {
     switch (e.kind) {
       case SessionEvent::Kind::established:
+      {
         metrics_.sessions_established->inc();
         // The responder learns where its new peer is from the handshake itself.
-        if (peer_entry(e.peer).endpoint.family() == Endpoint::Family::none) {
-          peer_entry(e.peer).endpoint = to_endpoint(e.source);
+        Peer& p = peer_entry(e.peer);
+        if (p.route.kind == overlay::Route::Kind::none && !p.managed) {
+          const Arrival a = arrival_of(e.source);
+          p.route = a.relayed ? overlay::Route::relayed_via(a.relay)
+                              : overlay::Route::direct_to(e.source);
         }
         PEERMQ_LOG(debug, "transport", "session established with a peer at %s",
-                   to_endpoint(e.source).to_string().c_str());
+                   source_text(e.source).c_str());
         // Tell the peer who we are at once: a restart on either side is then noticed
         // now, not whenever one of us next has data to send (a quiet producer or an idle
         // consumer may have none, and would wait forever for a broker that restarted).
-        send_hint(e.peer, peer_entry(e.peer), now);
+        send_hint(e.peer, p, now);
         break;
+      }
       case SessionEvent::Kind::delivered:
-        deliver(e.peer, e.data, to_endpoint(e.source), now);
+        deliver(e.peer, e.data, e.source, now);
         break;
       case SessionEvent::Kind::handshake_failed:
         metrics_.handshakes_failed->inc();
@@ -203,21 +354,54 @@ void PeerTransport::handle(std::vector<SessionEvent>& events, Instant now) {
 }
 
 void PeerTransport::deliver(const PublicKey& key, std::span<const std::uint8_t> packet,
-                            const Endpoint& from, Instant now) {
+                            const SourceAddress& source, Instant now) {
+  const Via* via = via_of(source);
+  if (via != nullptr && via->peer != key) {
+    // The relay said the datagram was someone else's: misdirected, or a lie. Replies to
+    // that source would go to the wrong peer, so it is not used.
+    metrics_.drops_relayed->inc();
+    return;
+  }
   auto frame = wire::decode_transport_frame(packet);
   if (!frame) {
     metrics_.packets_malformed->inc();
     return;
   }
   Peer& peer = peer_entry(key);
-  // An authenticated packet proves where the peer is now (it may have roamed).
-  peer.endpoint = from;
+  const Arrival arrival = arrival_of(source);
+  if (!peer.managed) {
+    // An authenticated packet proves where the peer is now (it may have roamed).
+    peer.route = arrival.relayed ? overlay::Route::relayed_via(arrival.relay)
+                                 : overlay::Route::direct_to(source);
+  }
   metrics_.packets_received->inc();
-  if (!check_incarnation(key, peer, frame->sender_incarnation, frame->receiver_incarnation, now)) {
+  if (on_arrival_) on_arrival_(key, arrival);
+  const bool overlay = frame->kind == wire::FrameKind::overlay;
+  if (!check_incarnation(key, peer, frame->sender_incarnation, frame->receiver_incarnation,
+                         overlay, now)) {
     return;
   }
-  if (frame->kind == wire::FrameKind::overlay) {
-    if (on_overlay_) on_overlay_(key, frame->body);
+  if (overlay) {
+    metrics_.overlay_received->inc();
+    // Only a relay we trust, talking to us directly, may hand us other peers' datagrams
+    // (directly: a forwarded forward would let datagrams nest).
+    if (!arrival.relayed && trusted_relays_.count(key) != 0) {
+      auto m = overlay::decode_message(frame->body);
+      if (m && std::holds_alternative<overlay::Forwarded>(*m)) {
+        const auto& f = std::get<overlay::Forwarded>(*m);
+        Via v{key, f.from};
+        auto at = relayed_source(v);
+        if (!at || f.from == sessions_.public_key()) {
+          metrics_.drops_relayed->inc();
+          return;
+        }
+        metrics_.relayed_received->inc();
+        auto events = sessions_.on_datagram(f.packet, *at, now);
+        handle(events, now);
+        return;
+      }
+    }
+    if (on_overlay_) on_overlay_(key, frame->body, arrival);
     return;
   }
   if (frame->body.empty()) return;  // a header-only frame: it carried incarnations only
@@ -231,8 +415,42 @@ void PeerTransport::deliver(const PublicKey& key, std::span<const std::uint8_t> 
   }
 }
 
+std::optional<SourceAddress> PeerTransport::relayed_source(const Via& via) {
+  auto it = via_slots_.find({via.relay, via.peer});
+  if (it != via_slots_.end()) return via_address(it->second);
+  if (vias_.size() >= limits::transport_max_relayed_sources) return std::nullopt;
+  vias_.push_back(via);
+  const auto slot = static_cast<std::uint32_t>(vias_.size());
+  via_slots_.emplace(std::make_pair(via.relay, via.peer), slot);
+  return via_address(slot);
+}
+
+const PeerTransport::Via* PeerTransport::via_of(const SourceAddress& source) const {
+  auto slot = via_slot(source);
+  if (!slot || *slot == 0 || *slot > vias_.size()) return nullptr;
+  return &vias_[*slot - 1];
+}
+
+Arrival PeerTransport::arrival_of(const SourceAddress& source) const {
+  Arrival a;
+  if (const Via* via = via_of(source)) {
+    a.relayed = true;
+    a.relay = via->relay;
+    a.from = endpoint_of(via->relay);
+  } else {
+    a.from = to_endpoint(source);
+  }
+  return a;
+}
+
+std::string PeerTransport::source_text(const SourceAddress& source) const {
+  const Arrival a = arrival_of(source);
+  if (!a.relayed) return a.from.to_string();
+  return "(relayed by " + a.from.to_string() + ")";
+}
+
 bool PeerTransport::check_incarnation(const PublicKey& key, Peer& peer, std::uint64_t sender,
-                                      std::uint64_t receiver, Instant now) {
+                                      std::uint64_t receiver, bool overlay, Instant now) {
   if (sender < peer.incarnation) {  // the peer's previous run, delayed in the network
     metrics_.packets_stale->inc();
     return false;
@@ -241,8 +459,8 @@ bool PeerTransport::check_incarnation(const PublicKey& key, Peer& peer, std::uin
     if (peer.incarnation != 0) {
       // Same key, new run: the old Channel's numbers mean nothing to it.
       metrics_.peer_resets->inc();
-      PEERMQ_LOG(info, "transport", "a peer at %s restarted: its channel starts afresh",
-                 peer.endpoint.to_string().c_str());
+      PEERMQ_LOG(info, "transport", "a peer restarted (%s route): its channel starts afresh",
+                 overlay::name(peer.route.kind));
       peer.channel = channel::Channel(options_.channel);
       peer.blocked = false;
       peer.incarnation = sender;
@@ -252,8 +470,11 @@ bool PeerTransport::check_incarnation(const PublicKey& key, Peer& peer, std::uin
   }
   if (receiver != 0 && receiver != incarnation_) {
     // Meant for our previous run: tell the peer who we are now, at most every few ms.
-    metrics_.packets_stale->inc();
     send_hint(key, peer, now);
+    // Overlay messages hold no channel state, so they are good whichever run of ours the
+    // peer thought it spoke to (a node's first register to a restarted relay counts).
+    if (overlay) return true;
+    metrics_.packets_stale->inc();
     return false;
   }
   return true;
@@ -306,20 +527,57 @@ bool PeerTransport::transmit() {
   while (socket_has_room()) {
     auto d = sessions_.poll_transmit();
     if (!d) return true;
-    Endpoint to;
-    if (d->to) {
-      to = to_endpoint(*d->to);
-    } else if (d->peer) {
-      auto it = peers_.find(*d->peer);
-      if (it != peers_.end()) to = it->second.endpoint;
-    }
-    if (to.family() == Endpoint::Family::none) {
-      metrics_.drops_no_endpoint->inc();
-    } else if (!socket_.send(to, d->bytes)) {
-      metrics_.drops_socket_full->inc();
-    }
+    dispatch(*d);  // a relayed one queues its wrapped copy behind: this loop sends it too
   }
   return false;
+}
+
+void PeerTransport::dispatch(const session::Datagram& d) {
+  if (d.to) {  // an answer: back where the datagram came from
+    if (const Via* via = via_of(*d.to)) {
+      forward_via(via->relay, via->peer, d.bytes);
+    } else {
+      send_direct(to_endpoint(*d.to), d.bytes);
+    }
+    return;
+  }
+  if (!d.peer) {
+    metrics_.drops_no_endpoint->inc();
+    return;
+  }
+  if (redirect_ && redirect_->first == *d.peer) {
+    send_direct(redirect_->second, d.bytes);
+    return;
+  }
+  auto it = peers_.find(*d.peer);
+  const overlay::Route route = it == peers_.end() ? overlay::Route{} : it->second.route;
+  switch (route.kind) {
+    case overlay::Route::Kind::direct: send_direct(to_endpoint(route.endpoint), d.bytes); return;
+    case overlay::Route::Kind::relayed: forward_via(route.relay, *d.peer, d.bytes); return;
+    case overlay::Route::Kind::none: metrics_.drops_no_endpoint->inc(); return;
+  }
+}
+
+void PeerTransport::send_direct(const Endpoint& to, std::span<const std::uint8_t> bytes) {
+  if (to.family() == Endpoint::Family::none || via_slot(to_source_address(to))) {
+    metrics_.drops_no_endpoint->inc();
+  } else if (!socket_.send(to, bytes)) {
+    metrics_.drops_socket_full->inc();
+  }
+}
+
+void PeerTransport::forward_via(const PublicKey& relay, const PublicKey& to,
+                                std::span<const std::uint8_t> bytes) {
+  auto it = peers_.find(relay);
+  // The relay itself must be reached directly: relays do not chain.
+  if (bytes.empty() || bytes.size() > limits::relay_forward_max_packet || it == peers_.end() ||
+      it->second.route.kind != overlay::Route::Kind::direct || relay == to) {
+    metrics_.drops_relayed->inc();
+    return;
+  }
+  wrap_.clear();
+  overlay::encode(overlay::OverlayMessage{overlay::Forward{to, bytes}}, wrap_);
+  if (send_frame(relay, it->second, wrap_, loop_.now())) metrics_.relayed_sent->inc();
 }
 
 bool PeerTransport::pump(Instant now) {
@@ -337,7 +595,7 @@ bool PeerTransport::pump_peer(const PublicKey& key, Peer& peer, Instant now) {
     // Hold packets until keys are usable: the session could queue only a few. A responder
     // with fresh keys waits for the initiator's first packet instead of handshaking anew.
     const bool waiting = s != nullptr && (s->handshake_pending() || s->keypair_count() > 0);
-    if (!waiting && !peer.channel.all_acked() && peer.endpoint.family() != Endpoint::Family::none) {
+    if (!waiting && !peer.channel.all_acked() && peer.route.kind != overlay::Route::Kind::none) {
       if (!sessions_.connect(key, now)) metrics_.session_send_errors->inc();
       return transmit();
     }

@@ -1,12 +1,31 @@
 // PeerTransport: one node's reliable, ordered, encrypted messages to its peers over one
 // UDP socket. It joins the I/O-free cores to the loop:
 //
-//   send:    Channel::poll_packet -> SessionEndpoint::send -> poll_transmit -> UdpSocket
+//   send:    Channel::poll_packet -> SessionEndpoint::send -> poll_transmit -> route -> UdpSocket
 //   receive: UdpSocket -> SessionEndpoint::on_datagram -> Channel::on_packet -> poll_message
 //
 // One Channel per peer, keyed by the peer's Ed25519 public key. A peer we never heard of
-// that completes a handshake with us gets a Channel too, reached at the endpoint its
-// packets came from.
+// that completes a handshake with us gets a Channel too, reached where its packets came from.
+//
+// Routes: every session datagram for a peer leaves along the peer's route (overlay::Route):
+// straight to an endpoint (direct), or through a relay (relayed): wrapped in an overlay
+// forward(to = peer, datagram) sent inside our session with the relay, which must itself
+// be reached directly. A forwarded(from = P, datagram) that arrives in the session of a
+// relay we trust (trust_relay) is fed to the session layer as coming from a synthetic
+// source that stands for "P through that relay" (an address in the discard-only prefix
+// 100::/64, never a real source), so that handshake answers and cookie replies go back
+// through the same relay; the session still authenticates P itself, and a datagram the
+// relay says is P's but that decrypts as someone else's is dropped. The Channel and the
+// session sit above the route: a route change loses or duplicates nothing (the channel
+// retransmits and deduplicates whatever path a packet took).
+// A peer's route follows where its authenticated packets come from (roaming), until
+// set_route() fixes it: from then on the caller (the node's PeerPath) decides, and learns
+// of every authenticated packet and how it arrived through on_arrival.
+//
+// Overlay control messages (FrameKind::overlay) travel inside the same sessions, never
+// retransmitted: send_overlay() along the route, send_overlay_to() straight to an endpoint
+// (path probes, a relay's answers). A relay's key, when only its endpoint is known, is
+// asked for outside any session (runtime/relay_key_exchange.hpp).
 //
 // Restarts: every session payload starts with a TransportFrame carrying the incarnation
 // (start time) of the sender and the receiver's as the sender knows it. A peer that comes
@@ -22,14 +41,18 @@
 // spins.
 //
 // Threads: the loop's thread only. Lifetime: destroy it before its Loop; the Counters
-// must outlive it. Callbacks may call send(), but must not destroy the transport.
+// must outlive it. Callbacks may call send(), send_overlay() and set_route(), but must not
+// destroy the transport.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <peermq/address.hpp>
@@ -38,6 +61,8 @@
 #include <peermq/result.hpp>
 
 #include "channel/channel.hpp"
+#include "overlay/peer_path.hpp"
+#include "overlay/token_bucket.hpp"
 #include "runtime/endpoint.hpp"
 #include "runtime/loop.hpp"
 #include "runtime/timer.hpp"
@@ -49,8 +74,9 @@
 namespace peermq::runtime {
 
 enum class TransportError {
-  unknown_peer = 1,  // send() to a peer with no endpoint: add_peer() it first
+  unknown_peer = 1,  // send() to a peer with no route: add_peer() or set_route() it first
   not_bound,         // send() before bind() or after close()
+  no_session,        // send_overlay_to() before the session has keys: a handshake started
 };
 const char* describe(TransportError e);
 inline const char* category_name(TransportError) {
@@ -62,6 +88,15 @@ struct PeerTransportOptions {
   UdpOptions udp{};
   session::SessionConfig session{};
   channel::ChannelConfig channel{};
+  // Relays only: answer "what is your key?" (runtime/relay_key_exchange.hpp).
+  bool answer_relay_key_requests = false;
+};
+
+// How an authenticated packet from a peer reached us.
+struct Arrival {
+  bool relayed = false;
+  PublicKey relay{};  // relayed: the relay that forwarded it
+  Endpoint from;      // direct: where it came from; relayed: where the relay is
 };
 
 class PeerTransport {
@@ -72,8 +107,14 @@ class PeerTransport {
   using WritableCallback = std::function<void(const PublicKey& peer)>;
   using PeerCallback = std::function<void(const PublicKey& peer)>;
   // An overlay control message (FrameKind::overlay) from `peer`, valid during the call.
-  using OverlayCallback =
-      std::function<void(const PublicKey& peer, std::span<const std::uint8_t> message)>;
+  // Forwarded datagrams from trusted relays never come here: the transport unwraps them.
+  using OverlayCallback = std::function<void(
+      const PublicKey& peer, std::span<const std::uint8_t> message, const Arrival& arrival)>;
+  // Every authenticated packet of `peer` (channel, overlay or header-only), and how.
+  using ArrivalCallback = std::function<void(const PublicKey& peer, const Arrival& arrival)>;
+  // A relay at `from` answered our key request `nonce` with `key` (not authenticated).
+  using RelayKeyCallback =
+      std::function<void(const Endpoint& from, std::uint64_t nonce, const PublicKey& key)>;
 
   // Keys are copied out of `identity`. Throws std::system_error if libuv cannot create
   // the handles (start-up only).
@@ -86,9 +127,27 @@ class PeerTransport {
   // Family::none before bind().
   Endpoint local_endpoint() const;
 
-  // Where `peer` is reached. Replaces the endpoint it had; its Channel is kept. A changed
-  // endpoint starts a new handshake at once (the peer may have restarted elsewhere).
+  // Where `peer` is reached: a direct route that then follows the peer's packets. Replaces
+  // the route it had; its Channel is kept. A changed endpoint starts a new handshake at
+  // once (the peer may have restarted elsewhere).
   void add_peer(const PublicKey& peer, const Endpoint& where);
+  // Fixes `peer`'s route (its Channel and session are kept, no new handshake): from now on
+  // only set_route() changes it. A relayed route needs the relay reached directly.
+  void set_route(const PublicKey& peer, const overlay::Route& route);
+  // Accepts forwarded datagrams arriving in `relay`'s session (a configured relay).
+  void trust_relay(const PublicKey& relay) { trusted_relays_.insert(relay); }
+  // Sends an overlay control message (copied) to `peer` inside its session, along its
+  // route; unreliable. Errors: unknown_peer, not_bound, the session layer's (queue_full...).
+  Result<void> send_overlay(const PublicKey& peer, std::span<const std::uint8_t> message);
+  // The same, straight to `where` whatever the route (probes; a relay's answers). Only
+  // over a session with usable keys: otherwise a handshake starts along the route (or,
+  // with no route, toward `where`) and the message is dropped (no_session).
+  Result<void> send_overlay_to(const PublicKey& peer, const Endpoint& where,
+                               std::span<const std::uint8_t> message);
+  // A new handshake with `peer` now (it may have restarted and lost our keys).
+  void rehandshake(const PublicKey& peer);
+  // Asks whoever is at `relay` for its public key (the answer comes to on_relay_key).
+  Result<void> request_relay_key(const Endpoint& relay, std::uint64_t nonce);
   // Queues a copy of `message` for `peer` (reliable, ordered, exactly once). Errors:
   // TransportError::unknown_peer / not_bound; ChannelError::would_block when the peer's
   // send buffer is full (retry after on_writable), message_too_large, closed.
@@ -106,12 +165,16 @@ class PeerTransport {
   // handshake attempt went unanswered: the peer is gone or unreachable.
   void on_peer_closed(PeerCallback callback) { on_peer_closed_ = std::move(callback); }
   void on_overlay(OverlayCallback callback) { on_overlay_ = std::move(callback); }
+  void on_arrival(ArrivalCallback callback) { on_arrival_ = std::move(callback); }
+  void on_relay_key(RelayKeyCallback callback) { on_relay_key_ = std::move(callback); }
 
   // This run's incarnation (see above); never 0.
   std::uint64_t incarnation() const noexcept { return incarnation_; }
 
-  // Where `peer` is reached (Family::none when unknown).
+  // Where `peer` is reached directly (Family::none when unknown or relayed).
   Endpoint endpoint_of(const PublicKey& peer) const;
+  // `peer`'s route (kind none when unknown).
+  overlay::Route route_of(const PublicKey& peer) const;
   // The Channel with `peer`, for inspection (nullptr when there is none).
   const channel::Channel* channel(const PublicKey& peer) const;
   const session::SessionEndpoint& sessions() const noexcept { return sessions_; }
@@ -123,7 +186,8 @@ class PeerTransport {
  private:
   struct Peer {
     explicit Peer(const channel::ChannelConfig& config) : channel(config) {}
-    Endpoint endpoint;
+    overlay::Route route;
+    bool managed = false;  // set_route() decides the route; packets do not move it
     channel::Channel channel;
     std::uint64_t incarnation = 0;  // the peer's current run, once heard from
     Instant hinted_at{};            // last header-only frame sent after a stale packet
@@ -144,19 +208,45 @@ class PeerTransport {
     Counter* sessions_established;
     Counter* handshakes_failed;
     Counter* sessions_closed;
+    Counter* relayed_sent;
+    Counter* relayed_received;
+    Counter* drops_relayed;
+    Counter* overlay_sent;
+    Counter* overlay_received;
+    Counter* relay_keys_answered;
     Gauge* peers;
+  };
+  // A relayed source: `peer` through `relay`.
+  struct Via {
+    PublicKey relay{};
+    PublicKey peer{};
   };
   static Metrics register_metrics(Counters& counters);
 
   Peer& peer_entry(const PublicKey& peer);
   void on_datagram(std::span<const std::uint8_t> data, const Endpoint& from);
+  bool on_relay_key_datagram(std::span<const std::uint8_t> data, const Endpoint& from, Instant now);
+  void on_forwarded(const PublicKey& relay, std::span<const std::uint8_t> message, Instant now);
+  // The synthetic source for `via` (made on first use); nullopt when the table is full.
+  std::optional<session::SourceAddress> relayed_source(const Via& via);
+  const Via* via_of(const session::SourceAddress& source) const;
+  Arrival arrival_of(const session::SourceAddress& source) const;
+  std::string source_text(const session::SourceAddress& source) const;
+  Result<void> send_frame(const PublicKey& key, Peer& peer, std::span<const std::uint8_t> message,
+                          Instant now);
+  // Hands one session datagram to the socket, or to the relay its route goes through.
+  void dispatch(const session::Datagram& d);
+  void send_direct(const Endpoint& to, std::span<const std::uint8_t> bytes);
+  void forward_via(const PublicKey& relay, const PublicKey& to,
+                   std::span<const std::uint8_t> bytes);
   void on_timer();
   void handle(std::vector<session::SessionEvent>& events, Instant now);
-  void deliver(const PublicKey& key, std::span<const std::uint8_t> packet, const Endpoint& from,
-               Instant now);
-  // False when the frame belongs to another incarnation and must be dropped.
+  void deliver(const PublicKey& key, std::span<const std::uint8_t> packet,
+               const session::SourceAddress& source, Instant now);
+  // False when the frame belongs to another incarnation and must be dropped. An overlay
+  // frame meant for our previous run is kept (the peer still hears who we are now).
   bool check_incarnation(const PublicKey& key, Peer& peer, std::uint64_t sender,
-                         std::uint64_t receiver, Instant now);
+                         std::uint64_t receiver, bool overlay, Instant now);
   void send_hint(const PublicKey& key, Peer& peer, Instant now);
   // Notifies writable peers, sends what may go, and re-arms the timer.
   void service(Instant now);
@@ -180,6 +270,16 @@ class PeerTransport {
   PeerCallback on_peer_reset_;
   PeerCallback on_peer_closed_;
   OverlayCallback on_overlay_;
+  ArrivalCallback on_arrival_;
+  RelayKeyCallback on_relay_key_;
+  std::set<PublicKey> trusted_relays_;
+  std::map<std::pair<PublicKey, PublicKey>, std::uint32_t> via_slots_;  // (relay, peer)
+  std::vector<Via> vias_;                                               // slot - 1 -> pair
+  std::optional<std::pair<PublicKey, Endpoint>> redirect_;  // send_overlay_to() in progress
+  std::vector<std::uint8_t> overlay_;                       // one overlay frame, reused
+  std::vector<std::uint8_t> wrap_;                          // one forward message, reused
+  overlay::TokenRate key_answer_rate_;
+  overlay::TokenBucket key_answers_;
   std::uint64_t incarnation_;
   bool in_service_ = false;         // inside a callback that ends with service()
   bool service_scheduled_ = false;  // the timer was set to fire at once

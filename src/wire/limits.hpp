@@ -37,6 +37,9 @@
 //             path_lookup_retry_initial, path_lookup_retry_max,
 //             max_outstanding_probes, local_announcement_lifetime,
 //             local_announcement_max_skew, local_announcement_max
+//   overlay runtime  relay_key_request_size, relay_key_answer_size,
+//             relay_key_answers_per_second, relay_key_retry_initial,
+//             transport_max_relayed_sources, relay_silence_rehandshake
 //   mq        max_command_name, max_headers, max_header_name, max_header_value,
 //             max_subscriptions, max_priority, broker_max_deliveries,
 //             broker_visibility_timeout, broker_prefetch_default,
@@ -289,6 +292,25 @@ inline constexpr seconds local_announcement_max_skew{2};
 // Largest local announcement file: key, candidates, time, signature and framing.
 inline constexpr std::size_t local_announcement_max = 512;
 
+// ---- overlay runtime (relay key exchange, relayed sessions, ping) --------------------------
+// "What is your key?" for a relay given as HOST:PORT: 4-byte type, 8-byte nonce, zero
+// padding, so the answer (type, nonce, 32-byte key) is never larger than the question.
+inline constexpr std::size_t relay_key_request_size = 64;
+inline constexpr std::size_t relay_key_answer_size = 4 + 8 + key_size;
+// A relay answers at most this many key requests per second (burst as many): they cost
+// nothing but a copy, and the cap keeps a spoofed flood from becoming a reflected one.
+inline constexpr unsigned relay_key_answers_per_second = 200;
+// An unanswered key request is sent again after this long, doubling up to the register
+// retry maximum (a relay that is down costs one small packet per interval).
+inline constexpr milliseconds relay_key_retry_initial{500};
+// (relay, peer) pairs a transport tells apart as the sources of relayed datagrams (the
+// session layer sees each pair as one synthetic source); beyond it new pairs are dropped.
+inline constexpr std::size_t transport_max_relayed_sources = 65536;
+// A relay that has not answered anything since a message we sent it this long ago (its
+// first register retry) is suspected to have restarted and lost our session keys, which
+// it cannot tell us: the node handshakes with it again (cheap if it had not).
+inline constexpr milliseconds relay_silence_rehandshake{1000};
+
 // ---- mq ----------------------------------------------------------------------------------
 // Command names are identifiers ("users.get"), not data.
 inline constexpr std::size_t max_command_name = 64;
@@ -391,6 +413,7 @@ static_assert(hole_punch_probe_interval < hole_punch_timeout);
 // message + session header and tag) must still fit the largest UDP payload.
 static_assert(transport_frame_header_size + overlay_message_max + session_overhead <=
               udp_payload_max);
+static_assert(relay_key_answer_size <= relay_key_request_size);
 static_assert(msgpack_max_depth <= msgpack_max_depth_cap);
 static_assert(broker_max_deliveries <= 255);  // the broker keeps the count in one byte
 static_assert(max_payload + 64 * KiB <= log_record_max_body);

@@ -90,6 +90,8 @@ TEST_CASE("every overlay message survives an encode and decode round trip") {
   CHECK((p.nonce == 1 && p.seq == 2));
   const ProbeAck pa = round_trip(ProbeAck{1, 2, two[1]});
   CHECK((pa.nonce == 1 && pa.seq == 2 && pa.observed == two[1]));
+  CHECK(round_trip(Ping{0xfeedull}).id == 0xfeedull);
+  CHECK(round_trip(Pong{77}).id == 77);
 }
 
 TEST_CASE("an IPv6 endpoint round trips unchanged") {
@@ -111,6 +113,8 @@ TEST_CASE("message classes tell the transport who may send each type") {
   CHECK(class_of(MessageType::forwarded) == MessageClass::from_relay);
   CHECK(class_of(MessageType::probe) == MessageClass::between_peers);
   CHECK(class_of(MessageType::probe_ack) == MessageClass::between_peers);
+  CHECK(class_of(MessageType::ping) == MessageClass::between_peers);
+  CHECK(class_of(MessageType::pong) == MessageClass::between_peers);
   CHECK(std::string(name(MessageType::punch_notify)) == "punch_notify");
 }
 
@@ -152,7 +156,7 @@ TEST_CASE("malformed overlay messages are refused with a typed error") {
       /* 3 */
       {"type 0", [](MsgpackWriter& w) { w.array(1).u64(0); }, OverlayError::unknown_message},
       /* 4 */
-      {"type 12", [](MsgpackWriter& w) { w.array(1).u64(12); }, OverlayError::unknown_message},
+      {"type 14", [](MsgpackWriter& w) { w.array(1).u64(14); }, OverlayError::unknown_message},
       /* 5 */
       {"type is a string", [](MsgpackWriter& w) { w.array(1).str("probe"); },
        WireError::wrong_type},

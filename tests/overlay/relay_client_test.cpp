@@ -397,3 +397,19 @@ TEST_CASE("relay client lookup fails at once when every relay is dead") {
   CHECK(ev[0].error == OverlayError::lookup_timeout);
   CHECK(c.client.pending_lookups() == 0);
 }
+
+TEST_CASE("relay client registers at once with a relay added after start, and looks up there") {
+  Client c({}, {});
+  CHECK(c.client.lookup(B, c.now).error() == OverlayError::no_relays);
+  CHECK(c.client.add_relay({R1, R1_at}, c.now));
+  CHECK_FALSE(c.client.add_relay({R1, R1_at}, c.now));  // already known
+  auto out = c.drain();
+  REQUIRE(count_registers(out, R1) == 1);
+  c.answer_registers(out, R1);
+  REQUIRE(c.client.registered_with(R1));
+  REQUIRE(c.client.lookup(B, c.now).ok());
+  out = c.drain();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].relay == R1);
+  CHECK(std::holds_alternative<Lookup>(out[0].message));
+}

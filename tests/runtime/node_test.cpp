@@ -4,11 +4,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <ostream>  // doctest prints std::error_code through it
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
+
+#include "runtime/relay_node.hpp"
 
 using namespace std::chrono_literals;
 using peermq::Counters;
@@ -105,4 +108,210 @@ TEST_CASE(
                                         peermq::Address(server_id.public_key()))));
   }
   client.stop();
+}
+
+// ---- relays ----------------------------------------------------------------------------------
+
+namespace {
+
+using peermq::overlay::Route;
+using peermq::runtime::RelayNode;
+using peermq::runtime::RelayNodeOptions;
+using peermq::runtime::RelaySpec;
+
+// A node that sees only its own discovery directory, and uses `relay` (by HOST:PORT only,
+// or with its key).
+NodeOptions relayed_options(const fs::path& dir, const Endpoint& relay,
+                            std::optional<PublicKey> key = std::nullopt, bool punch = true) {
+  fs::create_directories(dir.parent_path());
+  NodeOptions o = options(dir);
+  o.relays.push_back(RelaySpec{key, relay, relay.to_string()});
+  o.punch = punch;
+  return o;
+}
+
+RelayNodeOptions relay_options(const fs::path& dir) {
+  fs::create_directories(dir.parent_path());
+  RelayNodeOptions o;
+  o.node = options(dir);
+  o.server.keepalive = std::chrono::seconds(5);  // the shortest a node accepts
+  return o;
+}
+
+// Echoes every message back to its sender.
+void echo(Node& n) {
+  n.transport().on_message([&n](const PublicKey& from, std::span<const std::uint8_t> m) {
+    (void)n.transport().send(from, m);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("two nodes that cannot see each other's announcements talk through a relay on "
+          "127.0.0.1") {
+  Scratch s;
+  Loop loop;
+  Counters cr, ca, cb;
+  const Identity relay_id = Identity::generate();
+  const Identity ia = Identity::generate();
+  const Identity ib = Identity::generate();
+  {
+    RelayNode relay(loop, cr, relay_id, relay_options(s.root / "r"));
+    std::string detail;
+    REQUIRE_MESSAGE(relay.start(&detail), detail);
+    // Punching off: traffic must stay on the relay (on loopback a direct path always works).
+    Node a(loop, ca, ia, relayed_options(s.root / "a", relay.local_endpoint(), {}, false));
+    Node b(loop, cb, ib, relayed_options(s.root / "b", relay.local_endpoint(), {}, false));
+    REQUIRE_MESSAGE(a.start(&detail), detail);
+    REQUIRE_MESSAGE(b.start(&detail), detail);
+    echo(a);
+    std::vector<Bytes> at_b;
+    b.transport().on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+      if (from == ia.public_key()) at_b.emplace_back(m.begin(), m.end());
+    });
+    // a registers before b dials it (or b's lookup would miss and retry later).
+    REQUIRE(run_until(
+        loop, [&] { return a.relays_registered() == 1; }, 5s));
+    REQUIRE(b.dial(ia.public_key()));
+    // Sent before any route exists: they wait in the channel.
+    for (std::uint8_t i = 0; i < 100; ++i) REQUIRE(b.transport().send(ia.public_key(), Bytes{i}));
+    REQUIRE(run_until(
+        loop, [&] { return at_b.size() == 100; }, 10s));
+    for (std::uint8_t i = 0; i < 100; ++i) CHECK(at_b[i] == Bytes{i});
+    CHECK(b.route(ia.public_key()) == Route::relayed_via(relay_id.public_key()));
+    CHECK(a.route(ib.public_key()) == Route::relayed_via(relay_id.public_key()));
+    CHECK(relay.server().stats().forwarded_packets > 0);
+    CHECK(relay.server().registered_count() == 2);
+    CHECK(cr.counter("relay_forwarded_packets_total", "").value() ==
+          relay.server().stats().forwarded_packets);
+    // b learned the relay's key on first contact, and uses it.
+    CHECK(b.relays_known() == 1);
+  }
+  CHECK(loop.open_handles() == 0);
+}
+
+TEST_CASE("through a relay, the path becomes direct with no message lost or repeated") {
+  Scratch s;
+  Loop loop;
+  Counters cr, ca, cb;
+  const Identity relay_id = Identity::generate();
+  const Identity ia = Identity::generate();
+  const Identity ib = Identity::generate();
+  RelayNode relay(loop, cr, relay_id, relay_options(s.root / "r"));
+  std::string detail;
+  REQUIRE_MESSAGE(relay.start(&detail), detail);
+  Node a(loop, ca, ia, relayed_options(s.root / "a", relay.local_endpoint(), relay_id.public_key()));
+  Node b(loop, cb, ib, relayed_options(s.root / "b", relay.local_endpoint(), relay_id.public_key()));
+  REQUIRE_MESSAGE(a.start(&detail), detail);
+  REQUIRE_MESSAGE(b.start(&detail), detail);
+  echo(a);
+  std::vector<std::pair<Route::Kind, Route::Kind>> changes;
+  b.on_path_change([&](const PublicKey&, const peermq::overlay::PathEvent& e) {
+    changes.emplace_back(e.from.kind, e.to.kind);
+  });
+  std::uint32_t next_back = 0;
+  bool bad = false;
+  b.transport().on_message([&](const PublicKey&, std::span<const std::uint8_t> m) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4 && i < m.size(); ++i) v |= std::uint32_t{m[i]} << (8 * i);
+    if (m.size() != 4 || v != next_back) bad = true;
+    ++next_back;
+  });
+  REQUIRE(run_until(
+      loop, [&] { return a.relays_registered() == 1 && b.relays_registered() == 1; }, 5s));
+  REQUIRE(b.dial(ia.public_key()));
+  // A steady stream across the route change.
+  constexpr std::uint32_t kTotal = 3000;
+  std::uint32_t sent = 0;
+  Timer feed(loop);
+  feed.start(1ms, 1ms, [&] {
+    for (int k = 0; k < 10 && sent < kTotal; ++k) {
+      const Bytes m{static_cast<std::uint8_t>(sent), static_cast<std::uint8_t>(sent >> 8),
+                    static_cast<std::uint8_t>(sent >> 16), static_cast<std::uint8_t>(sent >> 24)};
+      if (!b.transport().send(ia.public_key(), m)) break;
+      ++sent;
+    }
+  });
+  REQUIRE(run_until(
+      loop, [&] { return next_back == kTotal; }, 20s));
+  CHECK_FALSE(bad);
+  CHECK(b.route(ia.public_key()).kind == Route::Kind::direct);
+  CHECK(b.route(ia.public_key()).endpoint == peermq::runtime::to_source_address(a.local_endpoint()));
+  REQUIRE(changes.size() >= 2);
+  CHECK(changes[0] == std::make_pair(Route::Kind::none, Route::Kind::relayed));
+  CHECK(changes[1] == std::make_pair(Route::Kind::relayed, Route::Kind::direct));
+  CHECK(relay.server().stats().punches >= 1);
+}
+
+TEST_CASE("every node answers a ping, through a relay or directly") {
+  Scratch s;
+  Loop loop;
+  Counters cr, ca, cb;
+  const Identity relay_id = Identity::generate();
+  const Identity ia = Identity::generate();
+  const Identity ib = Identity::generate();
+  RelayNode relay(loop, cr, relay_id, relay_options(s.root / "r"));
+  std::string detail;
+  REQUIRE_MESSAGE(relay.start(&detail), detail);
+  Node a(loop, ca, ia, relayed_options(s.root / "a", relay.local_endpoint(), relay_id.public_key()));
+  Node b(loop, cb, ib, relayed_options(s.root / "b", relay.local_endpoint(), relay_id.public_key()));
+  REQUIRE_MESSAGE(a.start(&detail), detail);
+  REQUIRE_MESSAGE(b.start(&detail), detail);
+  std::vector<std::uint64_t> pongs;
+  b.on_pong([&](const PublicKey& from, std::uint64_t id) {
+    if (from == ia.public_key()) pongs.push_back(id);
+  });
+  REQUIRE(run_until(
+      loop, [&] { return a.relays_registered() == 1; }, 5s));
+  REQUIRE(b.dial(ia.public_key()));
+  REQUIRE(run_until(
+      loop, [&] { return b.route(ia.public_key()).kind != Route::Kind::none; }, 5s));
+  REQUIRE(b.ping(ia.public_key(), 1));
+  REQUIRE(run_until(
+      loop, [&] { return b.route(ia.public_key()).kind == Route::Kind::direct && !pongs.empty(); },
+      5s));
+  REQUIRE(b.ping(ia.public_key(), 2));
+  REQUIRE(run_until(
+      loop, [&] { return pongs.size() == 2; }, 5s));
+  CHECK(pongs == std::vector<std::uint64_t>{1, 2});
+  CHECK(b.describe(b.route(ia.public_key())) == "direct " + a.local_endpoint().to_string());
+}
+
+TEST_CASE("nodes register again after their relay restarts, and new dials succeed "
+          "(acceptance, about 10 s)") {
+  Scratch s;
+  Loop loop;
+  Counters cr, cr2, ca, cb;
+  const Identity relay_id = Identity::generate();
+  const Identity ia = Identity::generate();
+  const Identity ib = Identity::generate();
+  std::optional<RelayNode> relay;
+  relay.emplace(loop, cr, relay_id, relay_options(s.root / "r"));
+  std::string detail;
+  REQUIRE_MESSAGE(relay->start(&detail), detail);
+  const Endpoint at = relay->local_endpoint();
+  Node a(loop, ca, ia, relayed_options(s.root / "a", at, {}, false));
+  REQUIRE_MESSAGE(a.start(&detail), detail);
+  echo(a);
+  REQUIRE(run_until(
+      loop, [&] { return a.relays_registered() == 1; }, 5s));
+  relay.reset();  // killed: its table and sessions are gone
+  relay.emplace(loop, cr2, relay_id, [&] {
+    RelayNodeOptions o = relay_options(s.root / "r");
+    o.node.listen = at;
+    return o;
+  }());
+  REQUIRE_MESSAGE(relay->start(&detail), detail);
+  // a does not know yet; its next keepalive finds the relay deaf to its old session.
+  REQUIRE(run_until(
+      loop, [&] { return relay->server().registered_count() == 1; }, 12s));
+  Node b(loop, cb, ib, relayed_options(s.root / "b", at, {}, false));
+  REQUIRE_MESSAGE(b.start(&detail), detail);
+  REQUIRE(b.dial(ia.public_key()));
+  bool back = false;
+  b.transport().on_message([&](const PublicKey&, std::span<const std::uint8_t>) { back = true; });
+  REQUIRE(b.transport().send(ia.public_key(), Bytes{42}));
+  REQUIRE(run_until(
+      loop, [&] { return back; }, 10s));
+  CHECK(b.route(ia.public_key()).kind == Route::Kind::relayed);
 }

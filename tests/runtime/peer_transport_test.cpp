@@ -418,3 +418,208 @@ TEST_CASE(
   MESSAGE("sent " << kSmallMessages << " small messages and " << kBulkMessages << " MiB bulk in "
                   << seconds << " s: " << mb / seconds << " MB/s one way");
 }
+
+// ---- routes: relayed and direct --------------------------------------------------------------
+
+namespace {
+
+namespace overlay = peermq::overlay;
+using peermq::runtime::Arrival;
+
+// A transport that forwards like a relay: forward(to, packet) from one peer becomes
+// forwarded(from, packet) to `to`, wherever its packets come from. `lie_about` makes it
+// claim the datagrams came from someone else.
+struct MiniRelay {
+  MiniRelay(Loop& loop, Counters& c) : transport(loop, id, c) {
+    transport.on_overlay([this](const PublicKey& from, std::span<const std::uint8_t> bytes,
+                                const Arrival&) {
+      auto m = overlay::decode_message(bytes);
+      if (!m) return;
+      if (const auto* f = std::get_if<overlay::Forward>(&*m)) {
+        const PublicKey claimed = lie_about ? *lie_about : from;
+        const Bytes out = overlay::encode(overlay::OverlayMessage{overlay::Forwarded{claimed, f->packet}});
+        if (transport.send_overlay_to(f->to, transport.endpoint_of(f->to), out)) ++forwarded;
+      } else if (std::holds_alternative<overlay::Ping>(*m)) {
+        (void)transport.send_overlay(from, overlay::encode(overlay::OverlayMessage{overlay::Pong{}}));
+      }
+    });
+  }
+  Identity id = Identity::generate();
+  PeerTransport transport;
+  std::optional<PublicKey> lie_about;
+  std::uint64_t forwarded = 0;
+};
+
+// `t` says hello to the relay so that the relay knows where it is (as a register would).
+void introduce(Loop& loop, PeerTransport& t, MiniRelay& r) {
+  t.add_peer(r.id.public_key(), r.transport.local_endpoint());
+  t.trust_relay(r.id.public_key());
+  const Bytes ping = overlay::encode(overlay::OverlayMessage{overlay::Ping{1}});
+  REQUIRE(run_until(
+      loop,
+      [&] {
+        (void)t.send_overlay(r.id.public_key(), ping);
+        return r.transport.endpoint_of(t.sessions().public_key()) == t.local_endpoint();
+      },
+      5s));
+}
+
+}  // namespace
+
+TEST_CASE("messages through a relay arrive in order, and moving to the direct path loses and "
+          "repeats none") {
+  Loop loop;
+  Counters ca, cb, cr;
+  const Identity ia = Identity::generate();
+  const Identity ib = Identity::generate();
+  {
+    MiniRelay relay(loop, cr);
+    PeerTransport a(loop, ia, ca);
+    PeerTransport b(loop, ib, cb);
+    REQUIRE(relay.transport.bind(kLoopback));
+    REQUIRE(a.bind(kLoopback));
+    REQUIRE(b.bind(kLoopback));
+    introduce(loop, a, relay);
+    introduce(loop, b, relay);
+
+    Receiver at_b{Stream{30, 3000, 0, 0}};
+    Receiver at_a{Stream{31, 300, 0, 0}};
+    std::vector<Arrival> arrivals_at_b;
+    b.on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+      if (from == ia.public_key()) at_b.on(m);
+    });
+    a.on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+      if (from == ib.public_key()) at_a.on(m);
+    });
+    b.on_arrival([&](const PublicKey& from, const Arrival& how) {
+      if (from == ia.public_key()) arrivals_at_b.push_back(how);
+    });
+
+    // a knows b only through the relay; b learns of a from the relayed handshake.
+    a.set_route(ib.public_key(), overlay::Route::relayed_via(relay.id.public_key()));
+    CHECK(a.endpoint_of(ib.public_key()).family() == Endpoint::Family::none);
+    Sender from_a{a, ib.public_key(), at_b.stream};
+    a.on_writable([&](const PublicKey&) { from_a.pump(); });
+    from_a.pump();
+    REQUIRE(run_until(
+        loop, [&] { return at_b.next >= 1000; }, 20s));
+    CHECK(relay.forwarded > 0);
+    REQUIRE_FALSE(arrivals_at_b.empty());
+    CHECK(arrivals_at_b.front().relayed);
+    CHECK(arrivals_at_b.front().relay == relay.id.public_key());
+    CHECK(arrivals_at_b.front().from == relay.transport.local_endpoint());
+    // b's route follows where a's packets come from: through the relay.
+    CHECK(b.route_of(ia.public_key()) == overlay::Route::relayed_via(relay.id.public_key()));
+    Sender from_b{b, ia.public_key(), at_a.stream};
+    b.on_writable([&](const PublicKey&) { from_b.pump(); });
+    from_b.pump();
+
+    // Mid-stream, a moves to the direct path; b follows a's packets there.
+    const std::uint64_t relayed = relay.forwarded;
+    a.set_route(ib.public_key(), overlay::Route::direct_to(
+                                     peermq::runtime::to_source_address(b.local_endpoint())));
+    REQUIRE(run_until(
+        loop, [&] { return at_b.done() && at_a.done(); }, 30s));
+    CHECK(at_b.bad == 0);
+    CHECK(at_a.bad == 0);
+    CHECK(cb.counter("transport_messages_received_total", "").value() == 3000);
+    CHECK(b.route_of(ia.public_key()).kind == overlay::Route::Kind::direct);
+    CHECK_FALSE(arrivals_at_b.back().relayed);
+    CHECK(arrivals_at_b.back().from == a.local_endpoint());
+    CHECK(ca.counter("transport_relayed_sent_total", "").value() > 0);
+    CHECK(cb.counter("transport_relayed_received_total", "").value() > 0);
+    // After the move, hardly anything but what was in flight went through the relay.
+    CHECK(relay.forwarded - relayed < 1500);
+    CHECK(ca.counter("transport_sessions_established_total", "").value() == 2);  // relay, b
+  }
+  CHECK(loop.open_handles() == 0);
+}
+
+TEST_CASE("a relay that says a datagram came from someone else gets nothing through") {
+  Loop loop;
+  Counters ca, cb, cr;
+  const Identity ia = Identity::generate();
+  const Identity ib = Identity::generate();
+  const Identity ic = Identity::generate();
+  MiniRelay relay(loop, cr);
+  relay.lie_about = ic.public_key();
+  PeerTransport a(loop, ia, ca);
+  PeerTransport b(loop, ib, cb);
+  REQUIRE(relay.transport.bind(kLoopback));
+  REQUIRE(a.bind(kLoopback));
+  REQUIRE(b.bind(kLoopback));
+  introduce(loop, a, relay);
+  introduce(loop, b, relay);
+  int delivered = 0;
+  b.on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++delivered; });
+  a.set_route(ib.public_key(), overlay::Route::relayed_via(relay.id.public_key()));
+  REQUIRE(a.send(ib.public_key(), Bytes{1, 2, 3}));
+  (void)run_until(
+      loop, [&] { return delivered > 0; }, 1500ms);
+  CHECK(delivered == 0);
+  CHECK(relay.forwarded > 0);
+  // b answered a's handshake toward c, who the relay claimed it was: a has no session.
+  CHECK(a.sessions().session(ib.public_key())->keypair_count() == 0);
+}
+
+TEST_CASE("overlay messages arrive with how they came, and probes go straight to an endpoint") {
+  Loop loop;
+  Counters ca, cb;
+  const Identity ia = Identity::generate();
+  const Identity ib = Identity::generate();
+  PeerTransport a(loop, ia, ca);
+  PeerTransport b(loop, ib, cb);
+  REQUIRE(a.bind(kLoopback));
+  REQUIRE(b.bind(kLoopback));
+  std::vector<std::pair<Bytes, Arrival>> at_b;
+  b.on_overlay([&](const PublicKey& from, std::span<const std::uint8_t> m, const Arrival& how) {
+    if (from == ia.public_key()) at_b.emplace_back(Bytes(m.begin(), m.end()), how);
+  });
+  const Bytes hello{0x91, 0x0c};
+  CHECK(a.send_overlay(ib.public_key(), hello).error() == TransportError::unknown_peer);
+  // No route: the handshake goes to the endpoint being tried; the message waits for keys.
+  CHECK(a.send_overlay_to(ib.public_key(), b.local_endpoint(), hello));
+  REQUIRE(run_until(
+      loop, [&] { return !at_b.empty(); }, 5s));
+  CHECK(at_b[0].first == hello);
+  CHECK_FALSE(at_b[0].second.relayed);
+  CHECK(at_b[0].second.from == a.local_endpoint());
+  // With a route and keys, send_overlay_to goes where it is told, not along the route.
+  a.set_route(ib.public_key(), overlay::Route::direct_to(
+                                   peermq::runtime::to_source_address(kLoopback.with_port(9))));
+  CHECK(a.send_overlay_to(ib.public_key(), b.local_endpoint(), hello));
+  REQUIRE(run_until(
+      loop, [&] { return at_b.size() == 2; }, 5s));
+  CHECK(ca.counter("transport_overlay_sent_total", "").value() == 2);
+  CHECK(cb.counter("transport_overlay_received_total", "").value() == 2);
+}
+
+TEST_CASE("only a transport told to answers relay key requests, with its own key") {
+  Loop loop;
+  Counters ca, cr, cq;
+  const Identity relay_id = Identity::generate();
+  const Identity asker_id = Identity::generate();
+  peermq::runtime::PeerTransportOptions relay_options;
+  relay_options.answer_relay_key_requests = true;
+  PeerTransport relay(loop, relay_id, cr, relay_options);
+  PeerTransport quiet(loop, Identity::generate(), cq);
+  PeerTransport asker(loop, asker_id, ca);
+  REQUIRE(relay.bind(kLoopback));
+  REQUIRE(quiet.bind(kLoopback));
+  REQUIRE(asker.bind(kLoopback));
+  std::vector<std::tuple<Endpoint, std::uint64_t, PublicKey>> answers;
+  asker.on_relay_key([&](const Endpoint& from, std::uint64_t nonce, const PublicKey& key) {
+    answers.emplace_back(from, nonce, key);
+  });
+  REQUIRE(asker.request_relay_key(quiet.local_endpoint(), 7));
+  REQUIRE(asker.request_relay_key(relay.local_endpoint(), 42));
+  REQUIRE(run_until(
+      loop, [&] { return !answers.empty(); }, 5s));
+  (void)run_until(
+      loop, [] { return false; }, 100ms);  // the quiet one had time to answer too
+  REQUIRE(answers.size() == 1);
+  CHECK(std::get<0>(answers[0]) == relay.local_endpoint());
+  CHECK(std::get<1>(answers[0]) == 42);
+  CHECK(std::get<2>(answers[0]) == relay_id.public_key());
+  CHECK(cr.counter("transport_relay_keys_answered_total", "").value() == 1);
+}

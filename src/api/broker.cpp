@@ -1,0 +1,184 @@
+// peermq::Broker over runtime::BrokerService (see broker_service.hpp): options checked and
+// turned into the service's, the identity and access list loaded, and a thread-safe stop.
+#include <peermq/broker.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <optional>
+
+#include "api/event_loop_impl.hpp"
+#include "api/node_setup.hpp"
+#include "runtime/broker_service.hpp"
+#include "runtime/log.hpp"
+
+namespace peermq {
+
+namespace {
+
+runtime::SyncPolicy to_runtime(SyncPolicy p) {
+  switch (p) {
+    case SyncPolicy::always: return runtime::SyncPolicy::always;
+    case SyncPolicy::batch: return runtime::SyncPolicy::batch;
+    case SyncPolicy::none: return runtime::SyncPolicy::none;
+  }
+  return runtime::SyncPolicy::always;
+}
+
+}  // namespace
+
+struct Broker::Impl {
+  Impl(std::unique_ptr<EventLoop> own, EventLoop& shared, EventLoop::Impl& l, BrokerOptions o)
+      : own_loop(std::move(own)),
+        loop(shared),
+        loop_impl(l),
+        options(std::move(o)),
+        stop_wake(l.loop, [this] {
+          if (stop_requested.load()) shutdown();
+        }) {}
+  ~Impl() { shutdown(); }
+
+  Result<void> start(std::string* detail);
+  void shutdown() noexcept {
+    if (stopped) return;
+    stopped = true;
+    if (service) service->stop();
+  }
+
+  std::unique_ptr<EventLoop> own_loop;  // first: everything below closes before it goes
+  EventLoop& loop;
+  EventLoop::Impl& loop_impl;
+  BrokerOptions options;
+  Counters counters;
+  std::optional<Identity> identity;
+  std::optional<runtime::BrokerService> service;
+  std::string failure;  // the log's, once it failed
+  std::atomic<bool> stop_requested{false};
+  bool stopped = false;
+  runtime::Async stop_wake;
+};
+
+Result<void> Broker::Impl::start(std::string* detail) {
+  if (stopped) return QueueError::stopped;
+  if (service) return {};  // started already (a stop() on its way ends the run() that follows)
+  if (stop_requested.load()) return QueueError::stopped;
+  runtime::BrokerServiceOptions o;
+  o.data_dir = options.data_dir;
+  o.log.sync = to_runtime(options.sync);
+  o.broker.visibility_timeout = options.visibility_timeout;
+  o.broker.max_deliveries = options.max_deliveries;
+  o.broker.max_messages = options.max_messages;
+  if (options.data_dir.empty()) return api::invalid(detail, "no data_dir: name a directory");
+  if (options.visibility_timeout <= Duration::zero() || options.max_deliveries < 1 ||
+      options.max_deliveries > 255 || options.max_messages < 1 || !o.broker.validate()) {
+    return api::invalid(detail,
+                        "visibility_timeout must be positive, max_deliveries 1..255 and "
+                        "max_messages at least 1");
+  }
+  if (auto node = api::set_node_options(o.node, options.listen, options.relays,
+                                         options.discovery_dir, detail);
+      !node) {
+    return node;
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(o.data_dir, ec);
+  if (ec) {
+    if (detail != nullptr) {
+      *detail = "cannot create the data directory " + o.data_dir.string() + ": " + ec.message();
+    }
+    return ec;
+  }
+  const std::string key_file =
+      options.key_file.empty() ? (o.data_dir / "broker.key").string() : options.key_file;
+  auto id = load_or_create_key_file(key_file, nullptr, detail);
+  if (!id) return id.error();
+  if (!options.access_list.empty()) {
+    auto list = runtime::read_access_list(options.access_list, detail);
+    if (!list) return list.error();
+    o.broker.access = std::move(*list);
+  } else {
+    PEERMQ_LOG(warn, "broker",
+               "no access list: this broker is open, anyone who knows its address may produce "
+               "and consume");
+  }
+  identity.emplace(std::move(id).value());
+  service.emplace(loop_impl.loop, counters, *identity, std::move(o));
+  service->on_failure([this](const std::string& why) {
+    failure = why;
+    stop_requested.store(true);
+    stop_wake.send();  // stops on the next iteration, outside the log's callback
+  });
+  if (auto started = service->start(detail); !started) {
+    service.reset();
+    identity.reset();
+    return started;
+  }
+  return {};
+}
+
+Broker::Broker(BrokerOptions options) {
+  auto own = std::make_unique<EventLoop>();
+  EventLoop& loop = *own;
+  impl_ = std::make_unique<Impl>(std::move(own), loop, *loop.impl_, std::move(options));
+}
+
+Broker::Broker(EventLoop& loop, BrokerOptions options)
+    : impl_(std::make_unique<Impl>(nullptr, loop, *loop.impl_, std::move(options))) {}
+
+Broker::~Broker() = default;
+
+Result<void> Broker::start(std::string* detail) {
+  return impl_->start(detail);
+}
+
+Result<void> Broker::run(std::string* detail) {
+  if (auto started = impl_->start(detail); !started) return started;
+  if (auto ran = impl_->loop_impl.run_until([this] { return impl_->stopped; }); !ran) return ran;
+  if (!impl_->failure.empty()) {
+    if (detail != nullptr) *detail = impl_->failure;
+    return QueueError::storage_failed;
+  }
+  return {};
+}
+
+void Broker::stop() noexcept {
+  impl_->stop_requested.store(true);
+  impl_->stop_wake.send();
+}
+
+Address Broker::address() const {
+  return impl_->identity ? impl_->identity->address() : Address(PublicKey{});
+}
+
+std::string Broker::endpoint() const {
+  if (!serving()) return {};
+  return impl_->service->local_endpoint().to_string();
+}
+
+bool Broker::serving() const noexcept {
+  return impl_->service && impl_->service->serving();
+}
+
+BrokerStats Broker::stats() const {
+  BrokerStats out;
+  if (!impl_->service) return out;
+  const auto s = impl_->service->broker().stats();
+  out.stored_messages = s.stored_messages;
+  out.ready = s.ready;
+  out.in_flight = s.in_flight;
+  out.dead_letters = s.dead_letters;
+  out.stored_answers = s.stored_answers;
+  out.consumers = s.consumers;
+  out.producers = s.producers;
+  return out;
+}
+
+const Counters& Broker::counters() const noexcept {
+  return impl_->counters;
+}
+
+EventLoop& Broker::loop() noexcept {
+  return impl_->loop;
+}
+
+}  // namespace peermq

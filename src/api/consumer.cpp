@@ -1,0 +1,186 @@
+// peermq::Consumer over runtime::ConsumerClient (see consumer_client.hpp): each delivery
+// becomes a Message for the handler, whose Reply answers or rejects it.
+#include <peermq/consumer.hpp>
+
+#include <atomic>
+#include <exception>
+#include <optional>
+
+#include "api/event_loop_impl.hpp"
+#include "api/node_setup.hpp"
+#include "mq/mq_message.hpp"
+#include "runtime/consumer_client.hpp"
+#include "runtime/log.hpp"
+#include "wire/limits.hpp"
+
+namespace peermq {
+
+static_assert(ConsumerOptions{}.prefetch == limits::broker_prefetch_default);
+
+struct Consumer::Impl {
+  Impl(std::unique_ptr<EventLoop> own, EventLoop& shared, EventLoop::Impl& l,
+       ConsumerOptions o)
+      : own_loop(std::move(own)),
+        loop(shared),
+        loop_impl(l),
+        options(std::move(o)),
+        stop_wake(l.loop, [this] {
+          if (stop_requested.load()) shutdown();
+        }) {}
+  ~Impl() { shutdown(); }
+
+  Result<void> start(std::string* detail);
+  void deliver(const mq::Deliver& d);
+  void shutdown() noexcept {
+    if (stopped) return;
+    stopped = true;
+    if (client) client->stop();
+  }
+  void stop() noexcept {
+    stop_requested.store(true);
+    stop_wake.send();
+  }
+
+  std::unique_ptr<EventLoop> own_loop;  // first: everything below closes before it goes
+  EventLoop& loop;
+  EventLoop::Impl& loop_impl;
+  ConsumerOptions options;
+  Handler handler;
+  Counters counters;
+  std::optional<Identity> identity;
+  std::optional<runtime::ConsumerClient> client;
+  std::optional<std::string> refusal;  // the broker's words, once it refused us
+  std::atomic<bool> stop_requested{false};
+  bool stopped = false;
+  runtime::Async stop_wake;
+};
+
+Result<void> Consumer::Impl::start(std::string* detail) {
+  if (stopped) return QueueError::stopped;
+  if (client) return {};  // started already (a stop() on its way ends the run() that follows)
+  if (stop_requested.load()) return QueueError::stopped;
+  if (!handler) return api::invalid(detail, "no message handler: call on_message() first");
+  runtime::ConsumerClientOptions o;
+  auto broker = api::broker_key(options.broker, detail);
+  if (!broker) return broker.error();
+  o.broker = *broker;
+  o.consumer.name = options.name;
+  o.consumer.commands = options.commands;
+  o.consumer.prefetch = options.prefetch;
+  if (options.name.size() > limits::max_client_name) {
+    return api::invalid(detail, "name: longer than " + std::to_string(limits::max_client_name) +
+                                    " bytes");
+  }
+  if (options.prefetch < 1 || options.prefetch > limits::max_prefetch) {
+    return api::invalid(detail,
+                        "prefetch: expected 1.." + std::to_string(limits::max_prefetch));
+  }
+  if (options.commands.size() > limits::max_subscriptions) {
+    return api::invalid(detail, "commands: more than " +
+                                    std::to_string(limits::max_subscriptions));
+  }
+  for (const std::string& command : options.commands) {
+    if (!mq::valid_command(command)) {
+      return api::invalid(detail, "command \"" + command +
+                                      "\": use printable characters but spaces and '*'");
+    }
+  }
+  if (auto node = api::set_node_options(o.node, options.listen, options.relays,
+                                         options.discovery_dir, detail);
+      !node) {
+    return node;
+  }
+  auto id = api::client_identity(options.key_file, detail);
+  if (!id) return id.error();
+  identity.emplace(std::move(id).value());
+
+  client.emplace(loop_impl.loop, counters, *identity, std::move(o));
+  client->on_delivery([this](const mq::Deliver& d) { deliver(d); });
+  client->on_refused([this](std::string_view why) {
+    refusal = std::string(why);
+    stop();  // on the next iteration, outside the transport's callback
+  });
+  if (auto started = client->start(detail); !started) {
+    client.reset();
+    identity.reset();
+    return started;
+  }
+  return {};
+}
+
+void Consumer::Impl::deliver(const mq::Deliver& d) {
+  Message m{d.message_id, Address(d.producer), d.command, d.payload, d.delivery_count,
+            d.priority};
+  std::optional<Reply> reply;
+  try {
+    reply.emplace(handler(m));
+  } catch (const std::exception& e) {
+    PEERMQ_LOG(error, "consumer", "the message handler threw: %s", e.what());
+    reply.emplace(Reply::reject(std::string("the consumer's handler failed: ") + e.what()));
+  }
+  if (stopped) return;  // the broker requeues it
+  const auto bytes = reply->bytes();
+  Result<void> sent =
+      reply->is_reject()
+          ? client->reject(d.tag, reply->requeue(),
+                           std::string_view(reinterpret_cast<const char*>(bytes.data()),
+                                            std::min(bytes.size(), limits::max_reason_text)))
+          : client->answer(d.tag, bytes);
+  if (!sent) {
+    PEERMQ_LOG(warn, "consumer", "cannot answer message %llu: %s",
+               static_cast<unsigned long long>(d.message_id), sent.error().message().c_str());
+  }
+}
+
+Consumer::Consumer(ConsumerOptions options) {
+  auto own = std::make_unique<EventLoop>();
+  EventLoop& loop = *own;
+  impl_ = std::make_unique<Impl>(std::move(own), loop, *loop.impl_, std::move(options));
+}
+
+Consumer::Consumer(EventLoop& loop, ConsumerOptions options)
+    : impl_(std::make_unique<Impl>(nullptr, loop, *loop.impl_, std::move(options))) {}
+
+Consumer::~Consumer() = default;
+
+void Consumer::on_message(Handler handler) {
+  impl_->handler = std::move(handler);
+}
+
+Result<void> Consumer::start(std::string* detail) {
+  return impl_->start(detail);
+}
+
+Result<void> Consumer::run(std::string* detail) {
+  // After a refusal the client has stopped: run() still says why.
+  if (auto started = impl_->start(detail); !started && !impl_->refusal) return started;
+  if (auto ran = impl_->loop_impl.run_until([this] { return impl_->stopped; }); !ran) return ran;
+  if (impl_->refusal) {
+    if (detail != nullptr) *detail = "the broker refused this consumer: " + *impl_->refusal;
+    return QueueError::refused;
+  }
+  return {};
+}
+
+void Consumer::stop() noexcept {
+  impl_->stop();
+}
+
+Address Consumer::address() const {
+  return impl_->identity ? impl_->identity->address() : Address(PublicKey{});
+}
+
+bool Consumer::connected() const noexcept {
+  return impl_->client && !impl_->stopped && impl_->client->ready() &&
+         !impl_->client->core().is_refused();
+}
+
+const Counters& Consumer::counters() const noexcept {
+  return impl_->counters;
+}
+
+EventLoop& Consumer::loop() noexcept {
+  return impl_->loop;
+}
+
+}  // namespace peermq

@@ -1,0 +1,40 @@
+// EventLoop::Impl: the runtime::Loop behind a public EventLoop, and what Broker, Consumer
+// and Producer share through it: posted tasks, signal watchers, and run_until(), the one
+// place the public API runs the loop (so that it can refuse to run it twice at once).
+//
+// Threads: the loop's, but for post() and stop() (a mutex and an atomic, then Async::send).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <peermq/event_loop.hpp>
+#include <peermq/result.hpp>
+
+#include "runtime/async.hpp"
+#include "runtime/loop.hpp"
+#include "runtime/signal_watcher.hpp"
+
+namespace peermq {
+
+struct EventLoop::Impl {
+  Impl();
+
+  // Runs the loop until `done` returns true; `done` is checked before each iteration.
+  // Errors: QueueError::loop_busy when the loop is running already.
+  Result<void> run_until(const std::function<bool()>& done);
+  void drain();
+
+  runtime::Loop loop;  // first: the handles below close before it goes
+  std::atomic<bool> running{false};
+  std::atomic<bool> stop_requested{false};
+  std::mutex mutex;
+  std::vector<std::function<void()>> tasks;  // posted, guarded by mutex
+  runtime::Async wake;
+  std::vector<std::unique_ptr<runtime::SignalWatcher>> signals;
+};
+
+}  // namespace peermq

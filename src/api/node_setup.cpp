@@ -1,0 +1,58 @@
+#include "api/node_setup.hpp"
+
+#include <peermq/queue_error.hpp>
+
+#include "runtime/endpoint.hpp"
+#include "runtime/relay_spec.hpp"
+
+namespace peermq::api {
+
+std::error_code invalid(std::string* detail, std::string why) {
+  if (detail != nullptr) *detail = std::move(why);
+  return QueueError::invalid_options;
+}
+
+Result<void> set_node_options(runtime::NodeOptions& o, std::string_view listen,
+                              const std::vector<std::string>& relays,
+                              const std::string& discovery_dir, std::string* detail) {
+  auto endpoint = runtime::Endpoint::parse(listen);
+  if (!endpoint) {
+    return invalid(detail, "listen \"" + std::string(listen) + "\": " +
+                               endpoint.error().message() +
+                               " (expected IP:PORT, for example 0.0.0.0:0 or [::1]:7070)");
+  }
+  o.listen = *endpoint;
+  std::string joined;
+  for (const std::string& relay : relays) {
+    if (relay.empty() || relay.find(',') != std::string::npos) {
+      return invalid(detail, "relay \"" + relay + "\": expected HOST:PORT or ADDR@HOST:PORT");
+    }
+    if (!joined.empty()) joined += ',';
+    joined += relay;
+  }
+  std::string why;
+  auto specs = runtime::parse_relay_specs(joined, &why);
+  if (!specs) return invalid(detail, "relays: " + why);
+  o.relays = std::move(*specs);
+  if (!discovery_dir.empty()) o.discovery_dir = discovery_dir;
+  return {};
+}
+
+Result<PublicKey> broker_key(std::string_view address, std::string* detail) {
+  if (address.empty()) {
+    return invalid(detail, "no broker address: start a broker and copy the address it prints");
+  }
+  std::size_t bad_at = 0;
+  auto parsed = Address::parse(address, &bad_at);
+  if (!parsed) {
+    return invalid(detail, "broker address: " + Address::explain(address, parsed.error(), bad_at));
+  }
+  return parsed->public_key();
+}
+
+Result<Identity> client_identity(const std::string& key_file, std::string* detail) {
+  if (key_file.empty()) return Identity::generate();
+  return load_or_create_key_file(key_file, nullptr, detail);
+}
+
+}  // namespace peermq::api

@@ -1,0 +1,177 @@
+#include "runtime/broker_service.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/log.hpp"
+
+namespace peermq::runtime {
+
+BrokerServiceOptions::BrokerServiceOptions() = default;
+
+Result<mq::AccessList> read_access_list(const std::filesystem::path& path, std::string* detail) {
+  std::ifstream in(path);
+  if (!in) {
+    if (detail != nullptr) *detail = "cannot read the access list " + path.string();
+    return std::make_error_code(std::errc::no_such_file_or_directory);
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::size_t line = 0;
+  auto list = mq::AccessList::parse(text.str(), &line);
+  if (!list && detail != nullptr) {
+    *detail = path.string() + ':' + std::to_string(line) + ": " + list.error().message();
+  }
+  return list;
+}
+
+std::uint64_t BrokerService::LogJournal::append(std::span<const std::uint8_t> body) {
+  auto seq = log->append(body);
+  if (!seq) {
+    failed = true;
+    error = seq.error().message();
+    return log->next_seq();
+  }
+  return *seq;
+}
+
+bool BrokerService::TransportOutbox::send(const PublicKey& peer,
+                                          std::span<const std::uint8_t> message) {
+  return transport->send(peer, message).ok();
+}
+
+void BrokerService::TransportOutbox::report(const PublicKey& peer, std::string_view what) {
+  const std::string who = Address(peer).to_string();
+  PEERMQ_LOG(warn, "broker", "%s: %.*s", who.c_str(), static_cast<int>(what.size()), what.data());
+}
+
+BrokerService::BrokerService(Loop& loop, Counters& counters, const Identity& identity,
+                             BrokerServiceOptions options)
+    : loop_(loop),
+      counters_(counters),
+      identity_(identity),
+      options_(std::move(options)),
+      broker_(options_.broker, journal_, outbox_, counters, loop.now(),
+              std::chrono::system_clock::now()),
+      broker_timer_(loop),
+      sync_timer_(loop),
+      commit_hook_(loop) {}
+
+Result<void> BrokerService::start(std::string* detail) {
+  const auto started = std::chrono::steady_clock::now();
+  std::uint64_t replay_errors = 0;
+  auto log = SegmentLog::open(
+      options_.data_dir / "log", options_.log,
+      [&](std::uint64_t seq, std::span<const std::uint8_t> body) {
+        if (!broker_.replay(seq, body)) ++replay_errors;
+      },
+      detail);
+  if (!log) return log.error();
+  log_.emplace(std::move(log).value());
+  journal_.log = &*log_;
+  {
+    const auto& r = log_->recovery();
+    const auto s = broker_.stats();
+    PEERMQ_LOG(info, "broker",
+               "recovered %llu records in %.3f s: %llu messages stored, %llu dead letters, %llu "
+               "answers (%llu torn bytes cut, %llu corrupt records skipped, %llu unreadable)",
+               static_cast<unsigned long long>(r.records),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+               static_cast<unsigned long long>(s.stored_messages),
+               static_cast<unsigned long long>(s.dead_letters),
+               static_cast<unsigned long long>(s.stored_answers),
+               static_cast<unsigned long long>(r.torn_bytes),
+               static_cast<unsigned long long>(r.corrupt_records),
+               static_cast<unsigned long long>(replay_errors));
+  }
+
+  node_.emplace(loop_, counters_, identity_, options_.node);
+  if (auto s = node_->start(detail); !s) return s;
+  outbox_.transport = &node_->transport();
+  PEERMQ_LOG(info, "broker", "listening on %s, data in %s, -sync=%s",
+             node_->local_endpoint().to_string().c_str(), options_.data_dir.string().c_str(),
+             sync_policy_name(options_.log.sync));
+  started_ = true;
+  serve();
+  return {};
+}
+
+void BrokerService::serve() {
+  commit_hook_.start([this] {
+    commit();
+    after_input();
+  });
+  auto& transport = node_->transport();
+  transport.on_message([this](const PublicKey& peer, std::span<const std::uint8_t> bytes) {
+    if (connected_.insert(peer).second) broker_.on_connect(peer, loop_.now());
+    (void)broker_.on_message(peer, bytes, loop_.now());  // drops are counted by the broker
+  });
+  transport.on_writable([this](const PublicKey& peer) { broker_.on_writable(peer, loop_.now()); });
+  // A restarted peer's deliveries go back to the queue; its hello comes again.
+  transport.on_peer_reset([this](const PublicKey& peer) { disconnect(peer); });
+  transport.on_peer_closed([this](const PublicKey& peer) { disconnect(peer); });
+}
+
+void BrokerService::disconnect(const PublicKey& peer) {
+  if (connected_.erase(peer) > 0) broker_.on_disconnect(peer, loop_.now());
+}
+
+void BrokerService::fail(const std::string& why) {
+  if (failed_) return;
+  failed_ = true;
+  if (on_failure_) on_failure_(why);
+}
+
+void BrokerService::commit() {
+  if (failed_ || stopped_) return;
+  if (journal_.failed) return fail("the log refused a record: " + journal_.error);
+  SegmentLog& log = *log_;
+  if (log.pending_records() > 0) {
+    auto c = log.commit(loop_.now());
+    if (!c) return fail(log.last_error());
+  } else if (log.sync_due(loop_.now()) && log.written_seq() > log.synced_seq()) {
+    if (!log.sync()) return fail(log.last_error());
+  }
+  broker_.on_committed(log.stored_seq(), loop_.now());
+  // The log may forget what the broker no longer needs (whole segments at a time).
+  for (const std::uint64_t floor = broker_.live_floor(); released_below_ < floor;
+       ++released_below_) {
+    (void)log.release(released_below_);
+  }
+}
+
+void BrokerService::after_input() {
+  if (stopped_) return;
+  const Instant next = broker_.next_deadline();
+  if (next == Instant::max()) {
+    broker_timer_.stop();
+  } else {
+    broker_timer_.start_at(next, [this] {
+      broker_.on_timeout(loop_.now());
+      after_input();
+    });
+  }
+  const SegmentLog& log = *log_;
+  if (options_.log.sync == SyncPolicy::batch && log.written_seq() > log.synced_seq()) {
+    sync_timer_.start_at(log.sync_deadline(), [this] { commit(); });
+  }
+}
+
+void BrokerService::stop() noexcept {
+  if (stopped_) return;
+  stopped_ = true;
+  commit_hook_.stop();
+  broker_timer_.stop();
+  sync_timer_.stop();
+  if (!started_) {
+    if (node_) node_->stop();
+    return;
+  }
+  if (log_->pending_records() > 0) (void)log_->commit(loop_.now());
+  (void)log_->sync();
+  node_->stop();
+  PEERMQ_LOG(info, "broker", "stopped");
+}
+
+}  // namespace peermq::runtime

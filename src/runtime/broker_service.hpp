@@ -1,0 +1,129 @@
+// BrokerService: a broker node. It joins the queue's core (mq::Broker) to its durable
+// log (SegmentLog in <data_dir>/log) and to the network (a Node), on one Loop.
+//
+// start() replays the log into the broker (logging what recovery found), then binds,
+// announces the node for local discovery and serves. Group commit: every record the
+// broker appended during one loop iteration is written by one commit (one write and,
+// with SyncPolicy::always, one fdatasync) in an IterationHook right after that
+// iteration's I/O, and only then confirmed to the producers and delivered. With
+// SyncPolicy::batch a timer syncs a quiet log in time. After each commit the log
+// releases every record below the broker's live_floor(), so acknowledged segments go.
+//
+// A peer's first message is its connection; a peer whose session restarted (on_peer_reset:
+// a restarted process with the same key) or closed is disconnected: its deliveries go
+// back to the queue, and its hello comes again.
+//
+// Failure: a log that refuses a record or fails a write is a broken disk; the service
+// reports it once through on_failure() and the owner must stop() it (recovery at the
+// next start reads what really is on disk).
+//
+// Used by `peermq broker` (node/broker_role.cpp) and the public peermq::Broker.
+// Threads: the loop's. Lifetime: the Identity, Counters and Loop outlive the service.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <peermq/counters.hpp>
+#include <peermq/identity.hpp>
+#include <peermq/result.hpp>
+
+#include "mq/access_list.hpp"
+#include "mq/broker.hpp"
+#include "runtime/iteration_hook.hpp"
+#include "runtime/loop.hpp"
+#include "runtime/node.hpp"
+#include "runtime/segment_log.hpp"
+#include "runtime/timer.hpp"
+
+namespace peermq::runtime {
+
+struct BrokerServiceOptions {
+  // Out of line: g++ 12 at -O3 reports a string inside NodeOptions as maybe-uninitialized
+  // when this constructor is inlined into a function that can throw (a false positive).
+  BrokerServiceOptions();
+  std::filesystem::path data_dir;  // the log is <data_dir>/log
+  LogOptions log{};
+  mq::BrokerConfig broker{};
+  NodeOptions node{};
+};
+
+// Reads and parses the access list at `path`. On failure `detail` says what to fix:
+// "cannot read the access list PATH" or "PATH:LINE: what is wrong".
+Result<mq::AccessList> read_access_list(const std::filesystem::path& path, std::string* detail);
+
+class BrokerService {
+ public:
+  using FailureCallback = std::function<void(const std::string& why)>;
+
+  // Throws std::invalid_argument for a broker config out of range (start-up only).
+  BrokerService(Loop& loop, Counters& counters, const Identity& identity,
+                BrokerServiceOptions options);
+  ~BrokerService() { stop(); }
+  BrokerService(const BrokerService&) = delete;
+  BrokerService& operator=(const BrokerService&) = delete;
+
+  // Opens and replays the log, then starts the node. `detail` gets a sentence for the user
+  // on failure (the log's LogError or the node's error comes back).
+  Result<void> start(std::string* detail);
+  // Writes and syncs whatever is pending, whatever the policy, and stops the node. After a
+  // failure too. Idempotent; the service does not start again.
+  void stop() noexcept;
+
+  // Called at most once, from a loop callback, when the log failed; stop() next.
+  void on_failure(FailureCallback callback) { on_failure_ = std::move(callback); }
+  bool failed() const noexcept { return failed_; }
+  bool serving() const noexcept { return started_ && !stopped_; }
+
+  const mq::Broker& broker() const noexcept { return broker_; }
+  // Valid once start() succeeded.
+  const SegmentLog& log() const noexcept { return *log_; }
+  Endpoint local_endpoint() const { return node_ ? node_->local_endpoint() : Endpoint{}; }
+  Node* node() noexcept { return node_ ? &*node_ : nullptr; }
+
+ private:
+  // The broker's journal is the segment log; a record the log refuses is a broken invariant
+  // (the broker bounds payloads well below the log's limit), so it stops the broker.
+  struct LogJournal final : mq::Journal {
+    SegmentLog* log = nullptr;
+    bool failed = false;
+    std::string error;
+    std::uint64_t append(std::span<const std::uint8_t> body) override;
+  };
+  struct TransportOutbox final : mq::BrokerOutbox {
+    PeerTransport* transport = nullptr;
+    bool send(const PublicKey& peer, std::span<const std::uint8_t> message) override;
+    void report(const PublicKey& peer, std::string_view what) override;
+  };
+
+  void serve();
+  void commit();
+  void after_input();
+  void fail(const std::string& why);
+  void disconnect(const PublicKey& peer);
+
+  Loop& loop_;
+  Counters& counters_;
+  const Identity& identity_;
+  BrokerServiceOptions options_;
+  LogJournal journal_;
+  TransportOutbox outbox_;
+  mq::Broker broker_;
+  std::optional<SegmentLog> log_;
+  std::optional<Node> node_;
+  Timer broker_timer_;
+  Timer sync_timer_;
+  IterationHook commit_hook_;
+  std::set<PublicKey> connected_;
+  std::uint64_t released_below_ = 1;  // every record below this was released to the log
+  FailureCallback on_failure_;
+  bool started_ = false;
+  bool stopped_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace peermq::runtime

@@ -1,0 +1,117 @@
+#include "runtime/producer_client.hpp"
+
+#include "runtime/log.hpp"
+
+namespace peermq::runtime {
+
+ProducerClientOptions::ProducerClientOptions() = default;
+
+namespace {
+
+NodeOptions client_node_options(NodeOptions options) {
+  options.announce = false;  // nobody dials a producer
+  return options;
+}
+
+}  // namespace
+
+// A full send buffer drops the message: the producer core sends it again on its timer.
+void ProducerClient::Sink::send(std::span<const std::uint8_t> message) {
+  (void)client->node_.transport().send(client->options_.broker, message);
+}
+
+ProducerClient::ProducerClient(Loop& loop, Counters& counters, const Identity& identity,
+                               ProducerClientOptions options)
+    : loop_(loop),
+      options_(std::move(options)),
+      broker_text_(Address(options_.broker).to_string()),
+      node_(loop, counters, identity, client_node_options(options_.node)),
+      core_(options_.producer, sink_, std::chrono::system_clock::now()),
+      core_timer_(loop) {
+  sink_.client = this;
+}
+
+Result<void> ProducerClient::start(std::string* detail) {
+  if (auto s = node_.start(detail); !s) return s;
+  if (auto dialed = node_.dial(options_.broker, detail); !dialed) {
+    PEERMQ_LOG(warn, "producer", "broker %s not found yet (%s); waiting for it",
+               broker_text_.c_str(), dialed.error().message().c_str());
+  }
+  started_ = true;
+  auto& transport = node_.transport();
+  transport.on_message([this](const PublicKey& from, std::span<const std::uint8_t> bytes) {
+    on_message(from, bytes);
+  });
+  // A broker that restarted (or a session that closed) gets hello and every unconfirmed
+  // message again.
+  transport.on_peer_reset([this](const PublicKey& peer) { reconnect(peer); });
+  transport.on_peer_closed([this](const PublicKey& peer) {
+    if (peer != options_.broker) return;
+    PEERMQ_LOG(warn, "producer", "lost broker %s; retrying", broker_text_.c_str());
+    reconnect(peer);
+  });
+  core_.on_connected(loop_.now());
+  wake();
+  return {};
+}
+
+void ProducerClient::stop() noexcept {
+  if (stopped_) return;
+  stopped_ = true;
+  core_timer_.stop();
+  armed_at_ = Instant::max();
+  node_.stop();
+}
+
+Result<std::uint64_t> ProducerClient::publish(const mq::PublishRequest& request) {
+  auto id = core_.publish(request, loop_.now());
+  if (id) arm();
+  return id;
+}
+
+void ProducerClient::reconnect(const PublicKey& peer) {
+  if (peer != options_.broker || stopped_) return;
+  ready_ = false;
+  core_.on_disconnected();
+  core_.on_connected(loop_.now());
+  wake();
+}
+
+void ProducerClient::wake() {
+  if (on_wake_) on_wake_();
+  if (!stopped_) arm();
+}
+
+// Restarts the timer only when the core's deadline moved: publishing a burst re-arms once.
+void ProducerClient::arm() {
+  const Instant deadline = core_.next_deadline();
+  if (deadline == armed_at_) return;
+  armed_at_ = deadline;
+  if (deadline == Instant::max()) {
+    core_timer_.stop();
+    return;
+  }
+  core_timer_.start_at(deadline, [this] {
+    armed_at_ = Instant::max();
+    core_.on_timeout(loop_.now());
+    wake();
+  });
+}
+
+void ProducerClient::on_message(const PublicKey& from, std::span<const std::uint8_t> bytes) {
+  if (from != options_.broker || stopped_) return;  // only the broker speaks to producers
+  auto event = core_.on_message(bytes, loop_.now());
+  if (!event) {
+    PEERMQ_LOG(warn, "producer", "dropped a message from the broker: %s",
+               event.error().message().c_str());
+    return;
+  }
+  if (event->kind == mq::ProducerEvent::Kind::ready) {
+    ready_ = true;
+    PEERMQ_LOG(info, "producer", "connected to broker %s", broker_text_.c_str());
+  }
+  if (on_event_) on_event_(*event);
+  if (!stopped_) wake();
+}
+
+}  // namespace peermq::runtime

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# 20% random loss in both home routers (each direction, so about 36% end to end): 10,000
+# messages from a producer in site b through the broker in site a to a consumer in site b
+# are all answered, each delivered exactly once and in order.
+#
+#   overlay_loss_netns_test.sh PATH_TO_PEERMQ   needs root; 77 (skip) without, except CI=true
+set -uo pipefail
+OV_BUDGET=280
+source "$(cd "$(dirname "$0")" && pwd)/overlay_netns_common.sh"
+
+scenario() {
+  ov_topology "" "" || ov_die "the topology builds"
+  ov_relay
+  ov_broker a "$OV_RELAY_SPEC"
+  ov_consumer b "$OV_RELAY_SPEC" consumer -prefetch=512
+  ov_ok "relay, broker (site a) and consumer (site b) are up"
+  pmq_set_loss a 0.2 && pmq_set_loss b 0.2 || ov_die "loss is set in both routers"
+  ov_ok "20% loss in both routers"
+
+  local started=$SECONDS
+  ov_run b producer 240 producer -broker="$OV_BROKER_ADDR" -relay="$OV_RELAY_SPEC" \
+    -count=10000 -inflight=256 -payload=lossy -quiet -timeout=230
+  echo "10,000 messages took $((SECONDS - started)) s"
+  cat "$(ov_log producer out)"
+  ov_check "the producer gets all 10000 answers" \
+    grep -qx 'answers: 10000/10000' "$(ov_log producer out)"
+  local ids=$PMQ_TMP/ids
+  sed -n 's/^message \([0-9]*\)\(.*\): lossy$/\1\2/p' "$(ov_log consumer out)" >"$ids"
+  ov_check "the consumer got 10000 messages" test "$(wc -l <"$ids")" -eq 10000
+  ov_check "each exactly once, none redelivered" \
+    test "$(grep -c 'delivery=' "$ids")" -eq 0 -a "$(sort -u "$ids" | wc -l)" -eq 10000
+  ov_check "in the order they were sent" sort -n -c -u "$ids"
+  echo "paths: $(grep -h 'path: ' "$(ov_log producer err)" "$(ov_log consumer err)" | sed 's/^.*path: [^:]*: //' | tr '\n' ';')"
+  local dropped
+  dropped=$(pmq_exec a-nat iptables -L FORWARD -v -x -n | awk '/pmq-loss/ {print $1}')
+  echo "router a dropped $dropped packets"
+  ov_check "the routers really dropped packets" test "${dropped:-0}" -gt 100
+}
+
+ov_main "$@"
