@@ -15,7 +15,6 @@
 
 namespace peermq {
 
-static_assert(ConsumerOptions{}.prefetch == limits::broker_prefetch_default);
 
 struct Consumer::Impl {
   Impl(std::unique_ptr<EventLoop> own, EventLoop& shared, EventLoop::Impl& l,

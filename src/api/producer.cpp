@@ -19,7 +19,6 @@
 
 namespace peermq {
 
-static_assert(ProducerOptions{}.inflight == limits::producer_inflight_default);
 
 const char* to_string(AnswerStatus status) noexcept {
   switch (status) {

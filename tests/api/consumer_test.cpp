@@ -17,6 +17,7 @@
 #include <peermq/queue_error.hpp>
 
 #include "api_test_util.hpp"
+#include "wire/limits.hpp"
 
 using namespace std::chrono_literals;
 using namespace peermq;
@@ -199,4 +200,8 @@ TEST_CASE("a consumer stopped from another thread leaves run() with success") {
   stopper.join();
   CHECK_FALSE(watchdog.fired());
   CHECK_FALSE(consumer.connected());
+}
+
+TEST_CASE("the public consumer options default to the protocol's prefetch") {
+  CHECK(peermq::ConsumerOptions{}.prefetch == peermq::limits::broker_prefetch_default);
 }

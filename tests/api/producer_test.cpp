@@ -15,6 +15,7 @@
 #include <peermq/queue_error.hpp>
 
 #include "api_test_util.hpp"
+#include "wire/limits.hpp"
 
 using namespace std::chrono_literals;
 using namespace peermq;
@@ -271,4 +272,8 @@ TEST_CASE("a producer destroyed with messages waiting drops their callbacks unca
     REQUIRE(producer.publish("nobody", "x", [&](Result<Answer>) { ++called; }));
   }
   CHECK(called == 0);
+}
+
+TEST_CASE("the public producer options default to the protocol's in-flight window") {
+  CHECK(peermq::ProducerOptions{}.inflight == peermq::limits::producer_inflight_default);
 }
