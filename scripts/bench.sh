@@ -23,3 +23,10 @@ build/release/tests/bench/log_bench "$runs"
 echo
 echo "== queue: broker, consumer and producer processes"
 scripts/queue_bench.sh build/release/peermq "$runs"
+echo
+echo "== overlay: relay, NATs and paths in network namespaces (root)"
+if [ "$(id -u)" -eq 0 ]; then
+  OV_BENCH_RUNS="$runs" scripts/overlay_bench.sh build/release/peermq
+else
+  echo "skipped: the namespace benchmark needs root"
+fi
