@@ -9,8 +9,7 @@
 
 namespace peermq::cli {
 
-void add_key_and_listen_flags(FlagSet& flags, std::string default_key,
-                              std::string default_listen) {
+void add_key_and_listen_flags(FlagSet& flags, std::string default_key, std::string default_listen) {
   flags.add_string("key", std::move(default_key),
                    "identity key file, created with mode 0600 if missing", "FILE", "PEERMQ_KEY");
   flags.add_string("listen", std::move(default_listen),

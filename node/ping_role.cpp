@@ -45,8 +45,8 @@ void define_ping_flags(FlagSet& flags) {
   flags.set_positional("ADDR", 1);
   flags.add_integer("count", 0, 0, 1'000'000'000, "pings to send; 0: until interrupted", "N");
   flags.add_integer("interval", 1000, 10, 3'600'000, "milliseconds between two pings", "MS");
-  flags.add_integer("wait", 10, 1, 3600,
-                    "seconds to wait for a path to ADDR, and for each answer", "SECONDS");
+  flags.add_integer("wait", 10, 1, 3600, "seconds to wait for a path to ADDR, and for each answer",
+                    "SECONDS");
   add_node_flags(flags, "", "0.0.0.0:0");
   add_common_flags(flags);
 }
@@ -99,8 +99,8 @@ int run_ping(const FlagSet& flags, Io& io) {
     if (finished) return;
     finished = true;
     exit_code = received > 0 ? kExitOk : kExitFailure;
-    io.out << "pings: " << sent << " sent, " << received << " received, "
-           << path_fields(node, peer) << '\n';
+    io.out << "pings: " << sent << " sent, " << received << " received, " << path_fields(node, peer)
+           << '\n';
     io.out.flush();
   };
   auto all_done = [&] { return count != 0 && sent >= count && outstanding.empty(); };

@@ -47,13 +47,20 @@ int run_relay(const FlagSet& flags, Io& io) {
              relay.local_endpoint().to_string().c_str(), identity->address().to_string().c_str(),
              static_cast<unsigned>(relay.local_endpoint().port()));
   bool stopping = false;
-  run_until_done(loop, [&] { stopping = true; }, [&] { return stopping; });
+  run_until_done(
+      loop, [&] { stopping = true; }, [&] { return stopping; });
   const auto& s = relay.server().stats();
-  PEERMQ_LOG(info, "relay",
-             "stopping: %zu nodes registered, %llu datagrams forwarded, %llu lookups, %llu punches",
-             relay.server().registered_count(),
-             static_cast<unsigned long long>(s.forwarded_packets),
-             static_cast<unsigned long long>(s.lookups), static_cast<unsigned long long>(s.punches));
+  PEERMQ_LOG(
+      info, "relay",
+      "stopping: %zu nodes registered, %llu datagrams forwarded, %llu lookups, %llu punches",
+      relay.server().registered_count(), static_cast<unsigned long long>(s.forwarded_packets),
+      static_cast<unsigned long long>(s.lookups), static_cast<unsigned long long>(s.punches));
+  for (std::size_t i = 1; i < s.drops.size(); ++i) {
+    if (s.drops[i] == 0) continue;
+    PEERMQ_LOG(info, "relay", "dropped %llu messages: %s",
+               static_cast<unsigned long long>(s.drops[i]),
+               make_error_code(static_cast<overlay::OverlayError>(i)).message().c_str());
+  }
   relay.stop();
   return kExitOk;
 }

@@ -139,9 +139,9 @@ struct Pong {
   std::uint64_t id = 0;
 };
 
-using OverlayMessage = std::variant<Register, Registered, UnknownPeer, Lookup, LookupResult,
-                                    PunchRequest, PunchNotify, Forward, Forwarded, Probe, ProbeAck,
-                                    Ping, Pong>;
+using OverlayMessage =
+    std::variant<Register, Registered, UnknownPeer, Lookup, LookupResult, PunchRequest, PunchNotify,
+                 Forward, Forwarded, Probe, ProbeAck, Ping, Pong>;
 MessageType type_of(const OverlayMessage& m) noexcept;
 
 // Appends the encoding of `m` to `out`. A message whose fields break the limits above

@@ -198,8 +198,9 @@ overlay::Candidates Node::local_candidates() const {
   }
   if (out.empty()) {
     out.push_back(to_source_address(
-        bound.is_v4() ? Endpoint::v4({127, 0, 0, 1}, bound.port())
-                      : Endpoint::v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, bound.port())));
+        bound.is_v4()
+            ? Endpoint::v4({127, 0, 0, 1}, bound.port())
+            : Endpoint::v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, bound.port())));
   }
   return out;
 }
@@ -299,9 +300,7 @@ void Node::on_client_event(const RelayClientEvent& e, Instant now) {
       PEERMQ_LOG(info, "relay", "relay %s forgot us (restarted?): registering again",
                  relay.c_str());
       break;
-    case Kind::lookup_done:
-      path_for(e.peer).on_lookup_result(e.relay, e.candidates, now);
-      break;
+    case Kind::lookup_done: path_for(e.peer).on_lookup_result(e.relay, e.candidates, now); break;
     case Kind::lookup_failed:
       PEERMQ_LOG(debug, "relay", "no relay knows %s: %s", address_text(e.peer).c_str(),
                  e.error.message().c_str());
@@ -446,7 +445,8 @@ void Node::pump_path(const PublicKey& peer, overlay::PeerPath& p, Instant now) {
   while (auto o = p.poll_output()) {
     switch (o->kind) {
       case PathOutput::Kind::probe:
-        if (options_.punch) (void)transport_.send_overlay_to(peer, to_endpoint(o->endpoint), o->message);
+        if (options_.punch)
+          (void)transport_.send_overlay_to(peer, to_endpoint(o->endpoint), o->message);
         break;
       case PathOutput::Kind::to_relay: send_to_relay(o->relay, o->message, false, now); break;
       case PathOutput::Kind::lookup:

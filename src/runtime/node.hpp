@@ -75,8 +75,8 @@ class Node {
   using PongCallback = std::function<void(const PublicKey& peer, std::uint64_t id)>;
   using PathCallback = std::function<void(const PublicKey& peer, const overlay::PathEvent& e)>;
   // A message for a relay (register, lookup, punch request, forward): RelayNode's input.
-  using RelayRequestCallback = std::function<void(
-      const PublicKey& from, const Endpoint& source, const overlay::OverlayMessage& message)>;
+  using RelayRequestCallback = std::function<void(const PublicKey& from, const Endpoint& source,
+                                                  const overlay::OverlayMessage& message)>;
 
   // Throws std::system_error if libuv cannot create the handles (start-up only).
   Node(Loop& loop, Counters& counters, const Identity& identity, NodeOptions options = {});
@@ -167,7 +167,7 @@ class Node {
 
   std::optional<overlay::RelayClient> relay_client_;
   std::map<PublicKey, overlay::PeerPath> paths_;
-  std::set<PublicKey> dirty_;  // paths fed since they were last pumped
+  std::set<PublicKey> dirty_;                            // paths fed since they were last pumped
   std::map<PublicKey, overlay::Candidates> local_seen_;  // last local candidates fed in
   std::map<PublicKey, RelayLink> relays_;                // by key, once known
   std::map<PublicKey, RelaySpec> relay_specs_;

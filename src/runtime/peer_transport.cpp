@@ -46,8 +46,6 @@ const char* describe(TransportError e) {
       return "no route is known to this peer: call add_peer() with its endpoint (or dial it) first";
     case TransportError::not_bound:
       return "the transport has no open socket: call bind() before send(), and not after close()";
-    case TransportError::no_session:
-      return "no session keys with this peer yet: a handshake was started, send again later";
   }
   return "unknown transport error";
 }
@@ -236,23 +234,48 @@ Result<void> PeerTransport::send_overlay_to(const PublicKey& peer, const Endpoin
   if (!socket_.bound()) return TransportError::not_bound;
   const Instant now = loop_.now();
   Peer& p = peer_entry(peer);
-  const session::Session* s = sessions_.session(peer);
-  if ((s == nullptr || !s->can_send(now)) && p.route.kind != overlay::Route::Kind::none) {
-    // The handshake goes along the route, which works, not to an endpoint being tried
-    // (a NAT would drop it there and the session would wait for a retry).
-    if (!sessions_.connect(peer, now)) metrics_.session_send_errors->inc();
-    schedule_service();
-    return TransportError::no_session;
-  }
   // What the session layer holds already leaves along its route; only this message's
-  // datagrams (or, with no route, the handshake it starts) go to `where`.
+  // datagrams (or the handshake below) go to `where`.
   (void)transmit();
+  const session::Session* s = sessions_.session(peer);
+  if (s == nullptr || !s->can_send(now)) {
+    // The handshake goes along the route when there is one (it works, while a NAT may
+    // still close `where`), else to `where`; a responder with fresh keys waits for the
+    // initiator's first packet instead. The message waits for the keys.
+    const bool waiting = s != nullptr && (s->handshake_pending() || s->keypair_count() > 0);
+    if (p.route.kind == overlay::Route::Kind::none) redirect_.emplace(peer, where);
+    if (!waiting && !sessions_.connect(peer, now)) metrics_.session_send_errors->inc();
+    (void)transmit();
+    redirect_.reset();
+    hold(p, where, message);
+    schedule_service();
+    return {};
+  }
   redirect_.emplace(peer, where);
   auto sent = send_frame(peer, p, message, now);
   (void)transmit();
   redirect_.reset();
   schedule_service();
   return sent;
+}
+
+void PeerTransport::hold(Peer& p, const Endpoint& where, std::span<const std::uint8_t> message) {
+  auto same = std::find_if(p.held.begin(), p.held.end(),
+                           [&](const HeldOverlay& h) { return h.to == where; });
+  if (same != p.held.end()) {
+    same->message.assign(message.begin(), message.end());  // the newest probe wins
+    return;
+  }
+  if (p.held.size() >= limits::max_path_candidates) p.held.erase(p.held.begin());
+  p.held.push_back(HeldOverlay{where, {message.begin(), message.end()}});
+}
+
+void PeerTransport::release_held(const PublicKey& key) {
+  auto it = peers_.find(key);
+  if (it == peers_.end() || it->second.held.empty()) return;
+  std::vector<HeldOverlay> held = std::move(it->second.held);
+  it->second.held.clear();
+  for (const HeldOverlay& h : held) (void)send_overlay_to(key, h.to, h.message);
 }
 
 void PeerTransport::rehandshake(const PublicKey& peer) {
@@ -319,8 +342,7 @@ void PeerTransport::on_timer() {
 void PeerTransport::handle(std::vector<SessionEvent>& events, Instant now) {
   for (SessionEvent& e : events) {
     switch (e.kind) {
-      case SessionEvent::Kind::established:
-      {
+      case SessionEvent::Kind::established: {
         metrics_.sessions_established->inc();
         // The responder learns where its new peer is from the handshake itself.
         Peer& p = peer_entry(e.peer);
@@ -331,15 +353,14 @@ void PeerTransport::handle(std::vector<SessionEvent>& events, Instant now) {
         }
         PEERMQ_LOG(debug, "transport", "session established with a peer at %s",
                    source_text(e.source).c_str());
+        release_held(e.peer);
         // Tell the peer who we are at once: a restart on either side is then noticed
         // now, not whenever one of us next has data to send (a quiet producer or an idle
         // consumer may have none, and would wait forever for a broker that restarted).
         send_hint(e.peer, p, now);
         break;
       }
-      case SessionEvent::Kind::delivered:
-        deliver(e.peer, e.data, e.source, now);
-        break;
+      case SessionEvent::Kind::delivered: deliver(e.peer, e.data, e.source, now); break;
       case SessionEvent::Kind::handshake_failed:
         metrics_.handshakes_failed->inc();
         if (on_peer_closed_) on_peer_closed_(e.peer);
@@ -377,8 +398,8 @@ void PeerTransport::deliver(const PublicKey& key, std::span<const std::uint8_t> 
   metrics_.packets_received->inc();
   if (on_arrival_) on_arrival_(key, arrival);
   const bool overlay = frame->kind == wire::FrameKind::overlay;
-  if (!check_incarnation(key, peer, frame->sender_incarnation, frame->receiver_incarnation,
-                         overlay, now)) {
+  if (!check_incarnation(key, peer, frame->sender_incarnation, frame->receiver_incarnation, overlay,
+                         now)) {
     return;
   }
   if (overlay) {

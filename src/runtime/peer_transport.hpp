@@ -76,7 +76,6 @@ namespace peermq::runtime {
 enum class TransportError {
   unknown_peer = 1,  // send() to a peer with no route: add_peer() or set_route() it first
   not_bound,         // send() before bind() or after close()
-  no_session,        // send_overlay_to() before the session has keys: a handshake started
 };
 const char* describe(TransportError e);
 inline const char* category_name(TransportError) {
@@ -139,9 +138,10 @@ class PeerTransport {
   // Sends an overlay control message (copied) to `peer` inside its session, along its
   // route; unreliable. Errors: unknown_peer, not_bound, the session layer's (queue_full...).
   Result<void> send_overlay(const PublicKey& peer, std::span<const std::uint8_t> message);
-  // The same, straight to `where` whatever the route (probes; a relay's answers). Only
-  // over a session with usable keys: otherwise a handshake starts along the route (or,
-  // with no route, toward `where`) and the message is dropped (no_session).
+  // The same, straight to `where` whatever the route (probes; a relay's answers). Before
+  // the session has keys, a handshake starts along the route (with no route, toward
+  // `where`) and the message waits for the keys, then goes to `where`: the newest one
+  // per endpoint, for up to limits::max_path_candidates endpoints.
   Result<void> send_overlay_to(const PublicKey& peer, const Endpoint& where,
                                std::span<const std::uint8_t> message);
   // A new handshake with `peer` now (it may have restarted and lost our keys).
@@ -184,10 +184,15 @@ class PeerTransport {
   void close() noexcept;
 
  private:
+  struct HeldOverlay {
+    Endpoint to;
+    std::vector<std::uint8_t> message;
+  };
   struct Peer {
     explicit Peer(const channel::ChannelConfig& config) : channel(config) {}
     overlay::Route route;
-    bool managed = false;  // set_route() decides the route; packets do not move it
+    bool managed = false;           // set_route() decides the route; packets do not move it
+    std::vector<HeldOverlay> held;  // send_overlay_to() messages waiting for keys
     channel::Channel channel;
     std::uint64_t incarnation = 0;  // the peer's current run, once heard from
     Instant hinted_at{};            // last header-only frame sent after a stale packet
@@ -234,6 +239,9 @@ class PeerTransport {
   std::string source_text(const session::SourceAddress& source) const;
   Result<void> send_frame(const PublicKey& key, Peer& peer, std::span<const std::uint8_t> message,
                           Instant now);
+  void hold(Peer& p, const Endpoint& where, std::span<const std::uint8_t> message);
+  // Sends what send_overlay_to() held for `key` until its session had keys.
+  void release_held(const PublicKey& key);
   // Hands one session datagram to the socket, or to the relay its route goes through.
   void dispatch(const session::Datagram& d);
   void send_direct(const Endpoint& to, std::span<const std::uint8_t> bytes);

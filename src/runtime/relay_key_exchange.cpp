@@ -14,11 +14,13 @@ constexpr std::size_t kBodyAt = kNonceAt + 8;
 void put_header(std::span<std::uint8_t> out, std::uint8_t type, std::uint64_t nonce) noexcept {
   out[0] = type;
   std::copy(kMagic.begin(), kMagic.end(), out.begin() + 1);
-  for (std::size_t i = 0; i < 8; ++i) out[kNonceAt + i] = static_cast<std::uint8_t>(nonce >> (8 * i));
+  for (std::size_t i = 0; i < 8; ++i)
+    out[kNonceAt + i] = static_cast<std::uint8_t>(nonce >> (8 * i));
 }
 
 bool has_header(std::span<const std::uint8_t> d, std::uint8_t type, std::size_t size) noexcept {
-  return d.size() == size && d[0] == type && std::equal(kMagic.begin(), kMagic.end(), d.begin() + 1);
+  return d.size() == size && d[0] == type &&
+         std::equal(kMagic.begin(), kMagic.end(), d.begin() + 1);
 }
 
 std::uint64_t nonce_of(std::span<const std::uint8_t> d) noexcept {

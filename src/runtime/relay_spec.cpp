@@ -40,7 +40,8 @@ Result<Endpoint> resolve(std::string_view text, std::string* detail) {
     return RelaySpecError::unresolved;
   }
   std::optional<Endpoint> e;
-  for (addrinfo* a = found; a != nullptr && !e; a = a->ai_next) e = Endpoint::from_sockaddr(a->ai_addr);
+  for (addrinfo* a = found; a != nullptr && !e; a = a->ai_next)
+    e = Endpoint::from_sockaddr(a->ai_addr);
   freeaddrinfo(found);
   if (!e) {
     say(detail, "\"" + host + "\" has no IPv4 or IPv6 address");

@@ -22,11 +22,11 @@
 namespace peermq::runtime {
 
 enum class RelaySpecError {
-  empty = 1,       // an empty item in the list ("a,,b")
-  bad_address,     // the part before '@' is not a peermq address
-  bad_endpoint,    // not HOST:PORT
-  unresolved,      // the host name does not resolve
-  too_many,        // more relays than limits::max_relays
+  empty = 1,     // an empty item in the list ("a,,b")
+  bad_address,   // the part before '@' is not a peermq address
+  bad_endpoint,  // not HOST:PORT
+  unresolved,    // the host name does not resolve
+  too_many,      // more relays than limits::max_relays
 };
 const char* describe(RelaySpecError e);
 inline const char* category_name(RelaySpecError) {

@@ -110,9 +110,11 @@ ov_relay() {
   pmq_wait_udp_port relay "$OV_RELAY_PORT" 5 || ov_die "the relay listens on :$OV_RELAY_PORT"
 }
 
-# ov_broker SITE RELAY: a broker in SITE using RELAY; sets OV_BROKER_ADDR.
+# ov_broker SITE RELAY [ARGS...]: a broker in SITE using RELAY; sets OV_BROKER_ADDR.
 ov_broker() {
-  ov_spawn "$1" broker broker -data="$PMQ_TMP/broker-data" -listen=0.0.0.0:4000 -relay="$2"
+  local site=$1 relay=$2
+  shift 2
+  ov_spawn "$site" broker broker -data="$PMQ_TMP/broker-data" -listen=0.0.0.0:4000 -relay="$relay" "$@"
   ov_wait_for 5 "$(ov_log broker out)" '^address: ' || ov_die "the broker prints its address"
   OV_BROKER_ADDR=$(sed -n 's/^address: //p' "$(ov_log broker out)")
   ov_wait_for 10 "$(ov_log broker err)" 'registered with relay' ||

@@ -147,8 +147,9 @@ void echo(Node& n) {
 
 }  // namespace
 
-TEST_CASE("two nodes that cannot see each other's announcements talk through a relay on "
-          "127.0.0.1") {
+TEST_CASE(
+    "two nodes that cannot see each other's announcements talk through a relay on "
+    "127.0.0.1") {
   Scratch s;
   Loop loop;
   Counters cr, ca, cb;
@@ -200,8 +201,10 @@ TEST_CASE("through a relay, the path becomes direct with no message lost or repe
   RelayNode relay(loop, cr, relay_id, relay_options(s.root / "r"));
   std::string detail;
   REQUIRE_MESSAGE(relay.start(&detail), detail);
-  Node a(loop, ca, ia, relayed_options(s.root / "a", relay.local_endpoint(), relay_id.public_key()));
-  Node b(loop, cb, ib, relayed_options(s.root / "b", relay.local_endpoint(), relay_id.public_key()));
+  Node a(loop, ca, ia,
+         relayed_options(s.root / "a", relay.local_endpoint(), relay_id.public_key()));
+  Node b(loop, cb, ib,
+         relayed_options(s.root / "b", relay.local_endpoint(), relay_id.public_key()));
   REQUIRE_MESSAGE(a.start(&detail), detail);
   REQUIRE_MESSAGE(b.start(&detail), detail);
   echo(a);
@@ -236,7 +239,8 @@ TEST_CASE("through a relay, the path becomes direct with no message lost or repe
       loop, [&] { return next_back == kTotal; }, 20s));
   CHECK_FALSE(bad);
   CHECK(b.route(ia.public_key()).kind == Route::Kind::direct);
-  CHECK(b.route(ia.public_key()).endpoint == peermq::runtime::to_source_address(a.local_endpoint()));
+  CHECK(b.route(ia.public_key()).endpoint ==
+        peermq::runtime::to_source_address(a.local_endpoint()));
   REQUIRE(changes.size() >= 2);
   CHECK(changes[0] == std::make_pair(Route::Kind::none, Route::Kind::relayed));
   CHECK(changes[1] == std::make_pair(Route::Kind::relayed, Route::Kind::direct));
@@ -253,8 +257,10 @@ TEST_CASE("every node answers a ping, through a relay or directly") {
   RelayNode relay(loop, cr, relay_id, relay_options(s.root / "r"));
   std::string detail;
   REQUIRE_MESSAGE(relay.start(&detail), detail);
-  Node a(loop, ca, ia, relayed_options(s.root / "a", relay.local_endpoint(), relay_id.public_key()));
-  Node b(loop, cb, ib, relayed_options(s.root / "b", relay.local_endpoint(), relay_id.public_key()));
+  Node a(loop, ca, ia,
+         relayed_options(s.root / "a", relay.local_endpoint(), relay_id.public_key()));
+  Node b(loop, cb, ib,
+         relayed_options(s.root / "b", relay.local_endpoint(), relay_id.public_key()));
   REQUIRE_MESSAGE(a.start(&detail), detail);
   REQUIRE_MESSAGE(b.start(&detail), detail);
   std::vector<std::uint64_t> pongs;
@@ -277,8 +283,9 @@ TEST_CASE("every node answers a ping, through a relay or directly") {
   CHECK(b.describe(b.route(ia.public_key())) == "direct " + a.local_endpoint().to_string());
 }
 
-TEST_CASE("nodes register again after their relay restarts, and new dials succeed "
-          "(acceptance, about 10 s)") {
+TEST_CASE(
+    "nodes register again after their relay restarts, and new dials succeed "
+    "(acceptance, about 6 s)") {
   Scratch s;
   Loop loop;
   Counters cr, cr2, ca, cb;
@@ -314,4 +321,52 @@ TEST_CASE("nodes register again after their relay restarts, and new dials succee
   REQUIRE(run_until(
       loop, [&] { return back; }, 10s));
   CHECK(b.route(ia.public_key()).kind == Route::Kind::relayed);
+}
+
+TEST_CASE(
+    "when its relay dies, a relayed path moves to the next configured relay "
+    "(acceptance, about 6 s)") {
+  Scratch s;
+  Loop loop;
+  Counters c1, c2, ca, cb;
+  const Identity r1_id = Identity::generate();
+  const Identity r2_id = Identity::generate();
+  const Identity ia = Identity::generate();
+  const Identity ib = Identity::generate();
+  std::optional<RelayNode> r1;
+  r1.emplace(loop, c1, r1_id, relay_options(s.root / "r1"));
+  RelayNode r2(loop, c2, r2_id, relay_options(s.root / "r2"));
+  std::string detail;
+  REQUIRE_MESSAGE(r1->start(&detail), detail);
+  REQUIRE_MESSAGE(r2.start(&detail), detail);
+  auto two_relays = [&](const fs::path& dir) {
+    NodeOptions o = relayed_options(dir, r1->local_endpoint(), r1_id.public_key(), false);
+    o.relays.push_back(RelaySpec{r2_id.public_key(), r2.local_endpoint(), "r2"});
+    // A dead relay is noticed within 0.1 + 0.2 + 0.4 s of its first missed keepalive.
+    o.relay_client.retry_initial = 100ms;
+    o.relay_client.retry_max = 400ms;
+    return o;
+  };
+  Node a(loop, ca, ia, two_relays(s.root / "a"));
+  Node b(loop, cb, ib, two_relays(s.root / "b"));
+  REQUIRE_MESSAGE(a.start(&detail), detail);
+  REQUIRE_MESSAGE(b.start(&detail), detail);
+  echo(a);
+  int echoed = 0;
+  b.transport().on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++echoed; });
+  REQUIRE(run_until(
+      loop, [&] { return a.relays_registered() == 2 && b.relays_registered() == 2; }, 5s));
+  REQUIRE(b.dial(ia.public_key()));
+  REQUIRE(b.transport().send(ia.public_key(), Bytes{1}));
+  REQUIRE(run_until(
+      loop, [&] { return echoed == 1; }, 5s));
+  CHECK(b.route(ia.public_key()) == Route::relayed_via(r1_id.public_key()));
+  r1.reset();
+  REQUIRE(run_until(
+      loop, [&] { return b.route(ia.public_key()) == Route::relayed_via(r2_id.public_key()); },
+      10s));
+  REQUIRE(b.transport().send(ia.public_key(), Bytes{2}));
+  REQUIRE(run_until(
+      loop, [&] { return echoed == 2; }, 5s));
+  CHECK(b.relays_registered() == 1);
 }

@@ -431,18 +431,20 @@ using peermq::runtime::Arrival;
 // claim the datagrams came from someone else.
 struct MiniRelay {
   MiniRelay(Loop& loop, Counters& c) : transport(loop, id, c) {
-    transport.on_overlay([this](const PublicKey& from, std::span<const std::uint8_t> bytes,
-                                const Arrival&) {
-      auto m = overlay::decode_message(bytes);
-      if (!m) return;
-      if (const auto* f = std::get_if<overlay::Forward>(&*m)) {
-        const PublicKey claimed = lie_about ? *lie_about : from;
-        const Bytes out = overlay::encode(overlay::OverlayMessage{overlay::Forwarded{claimed, f->packet}});
-        if (transport.send_overlay_to(f->to, transport.endpoint_of(f->to), out)) ++forwarded;
-      } else if (std::holds_alternative<overlay::Ping>(*m)) {
-        (void)transport.send_overlay(from, overlay::encode(overlay::OverlayMessage{overlay::Pong{}}));
-      }
-    });
+    transport.on_overlay(
+        [this](const PublicKey& from, std::span<const std::uint8_t> bytes, const Arrival&) {
+          auto m = overlay::decode_message(bytes);
+          if (!m) return;
+          if (const auto* f = std::get_if<overlay::Forward>(&*m)) {
+            const PublicKey claimed = lie_about ? *lie_about : from;
+            const Bytes out =
+                overlay::encode(overlay::OverlayMessage{overlay::Forwarded{claimed, f->packet}});
+            if (transport.send_overlay_to(f->to, transport.endpoint_of(f->to), out)) ++forwarded;
+          } else if (std::holds_alternative<overlay::Ping>(*m)) {
+            (void)transport.send_overlay(from,
+                                         overlay::encode(overlay::OverlayMessage{overlay::Pong{}}));
+          }
+        });
   }
   Identity id = Identity::generate();
   PeerTransport transport;
@@ -466,8 +468,9 @@ void introduce(Loop& loop, PeerTransport& t, MiniRelay& r) {
 
 }  // namespace
 
-TEST_CASE("messages through a relay arrive in order, and moving to the direct path loses and "
-          "repeats none") {
+TEST_CASE(
+    "messages through a relay arrive in order, and moving to the direct path loses and "
+    "repeats none") {
   Loop loop;
   Counters ca, cb, cr;
   const Identity ia = Identity::generate();
@@ -516,8 +519,8 @@ TEST_CASE("messages through a relay arrive in order, and moving to the direct pa
 
     // Mid-stream, a moves to the direct path; b follows a's packets there.
     const std::uint64_t relayed = relay.forwarded;
-    a.set_route(ib.public_key(), overlay::Route::direct_to(
-                                     peermq::runtime::to_source_address(b.local_endpoint())));
+    a.set_route(ib.public_key(),
+                overlay::Route::direct_to(peermq::runtime::to_source_address(b.local_endpoint())));
     REQUIRE(run_until(
         loop, [&] { return at_b.done() && at_a.done(); }, 30s));
     CHECK(at_b.bad == 0);

@@ -62,12 +62,8 @@ TEST_CASE("malformed relay key datagrams are refused with a typed error") {
     r.back() = 1;  // padding
     CHECK(decode_relay_key_request(r).error() == RelayKeyError::bad_padding);
   }
-  {
-    /* 5 */ CHECK(decode_relay_key_request(good_answer).error() == RelayKeyError::not_relay_key);
-  }
-  {
-    /* 6 */ CHECK(decode_relay_key_answer(good_request).error() == RelayKeyError::not_relay_key);
-  }
+  { /* 5 */ CHECK(decode_relay_key_request(good_answer).error() == RelayKeyError::not_relay_key); }
+  { /* 6 */ CHECK(decode_relay_key_answer(good_request).error() == RelayKeyError::not_relay_key); }
   {
     /* 7 */ Bytes a(good_answer.begin(), good_answer.end() - 1);
     CHECK(decode_relay_key_answer(a).error() == RelayKeyError::not_relay_key);

