@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package peermq needs to build, test and run. Idempotent: when
 # everything is present it changes nothing and does not touch the network.
+#   scripts/setup.sh          what the build, the tests and the demo need
+#   scripts/setup.sh bench    that, plus the systems scripts/bench.sh compares peermq with
 set -euo pipefail
 
 packages=(
@@ -15,6 +17,10 @@ packages=(
   # network tests: namespaces, veth, tc (run as root)
   iproute2 iptables tcpdump python3
 )
+if [ "${1:-}" = bench ]; then
+  # the peers of the comparison: NATS (server and C client) and ZeroMQ; bc for the scripts
+  packages+=(nats-server libnats-dev libzmq3-dev bc)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
