@@ -22,12 +22,13 @@ trap cleanup EXIT INT TERM
 export PEERMQ_RUNTIME_DIR="$work/run"
 
 start_broker() {  # DATA SYNC -> sets broker_pid, addr once the broker serves
+  rm -f "$work/broker.out" "$work/broker.err"  # never read the previous broker's lines
   "$peermq" broker -data="$1" -sync="$2" -listen=127.0.0.1:0 -stat -log=info \
     >"$work/broker.out" 2>"$work/broker.err" &
   broker_pid=$!
   pids+=("$broker_pid")
   for _ in $(seq 1 6000); do  # at most 60 s: recovery of millions of records included
-    if grep -q "listening on" "$work/broker.err"; then
+    if grep -q "listening on" "$work/broker.err" 2>/dev/null; then
       addr=$(sed -n 's/^address: //p' "$work/broker.out")
       return 0
     fi

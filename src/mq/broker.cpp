@@ -313,10 +313,10 @@ Result<void> Broker::on_publish(Connection& c, const Publish& m, Instant now) {
     return MqError::hello_required;
   }
   const std::uint32_t producer = c.producer;
-  if (const std::uint64_t* seq = dedupe_find(producer, m.id)) {
+  if (dedupe_.contains(producer, m.id)) {
     // Stored already: confirm again once durable (the pending confirm covers it before).
     metrics_.duplicates.inc();
-    if (*seq <= committed_) {
+    if (!pending_ids_.contains(IdKey{producer, m.id})) {
       scratch_.clear();
       encode(Confirm{m.id}, scratch_);
       if (send(c, scratch_)) metrics_.confirmed.inc();
@@ -355,13 +355,13 @@ Result<void> Broker::on_publish(Connection& c, const Publish& m, Instant now) {
                                                 m.priority, m.flags, 0, 0});
   const Pos p = new_message_slot(seq, c.key, m.id, m.command, m.headers, m.payload, expires,
                                  m.priority, m.flags, SlotState::pending);
-  (void)p;
   pending_.push_back(p);
-  if (dedupe_[0].size() >= config_.dedupe_max_entries) {
+  ++*pending_ids_.insert(IdKey{producer, m.id}, 0).first;  // stored twice if forgotten
+  if (dedupe_.entries() >= config_.dedupe_max_entries) {
     metrics_.dedupe_early_turns.inc();
     dedupe_turn(now);
   }
-  dedupe_insert(producer, m.id, seq);
+  dedupe_insert(producer, m.id);
   metrics_.published.inc();
   return {};
 }
@@ -377,7 +377,7 @@ Result<void> Broker::on_answer_received(Connection& c, const AnswerReceived& m) 
     return MqError::unknown_answer;
   }
   const Pos p = *found;
-  kill_by(append(AnswerDoneRecord{store_.at(p).uid}), p);
+  kill_by(append(AnswerDoneRecord{store_.uid(p)}), p);
   return {};
 }
 
@@ -477,11 +477,13 @@ Result<void> Broker::on_dlq_list(Connection& c, const DlqList& m) {
          ++p, ++scanned) {
       const Slot& s = store_.at(p);
       if (s.state != SlotState::dead_letter) continue;
-      result.entries.push_back(DlqEntry{s.uid, block_id(s), producers_[s.producer].key,
+      result.entries.push_back(DlqEntry{store_.uid(p), block_id(s),
+                                        producers_[block_producer(s)].key,
                                         commands_[s.command].name, s.deliveries,
-                                        static_cast<DeadLetterReason>(s.flags >> 4), s.size});
+                                        static_cast<DeadLetterReason>(block_flags(s) >> 4),
+                                        block_size(s)});
     }
-    if (p < store_.tail()) result.next = store_.at(p - 1).uid;
+    if (p < store_.tail()) result.next = store_.uid(p - 1);
   }
   scratch_.clear();
   encode(result, scratch_);
@@ -510,14 +512,14 @@ Result<void> Broker::on_dlq_modify(Connection& c, const DlqModify& m, Instant no
   for (Pos p : positions_) {
     // A uid named twice, or purged above: check before touching.
     if (!store_.contains(p) || store_.at(p).state != SlotState::dead_letter) continue;
-    const std::uint64_t uid = store_.at(p).uid;
+    const std::uint64_t uid = store_.uid(p);
     ++count;
     if (m.action == DlqAction::requeue) {
       (void)append(RequeuedRecord{uid});
       detach(p);
       Slot& s = store_.at(p);
       s.deliveries = 0;
-      s.flags &= 0x0f;
+      set_block_flags(s, block_flags(s) & 0x0f);
       touched.push_back(s.command);
       make_ready(p, false);
       metrics_.dlq_requeued.inc();
@@ -578,6 +580,7 @@ void Broker::detach(Pos p) {
     case SlotState::ready: unlink_ready(p); break;
     case SlotState::in_flight: {
       store_.unlink(in_flight_, p);
+      deadlines_.erase(p);
       auto it = consumers_.find(s.consumer);
       if (it != consumers_.end()) --it->second.in_flight;
       break;
@@ -589,7 +592,7 @@ void Broker::detach(Pos p) {
 }
 
 bool Broker::expired_now(Pos p, Instant now) const noexcept {
-  return store_.at(p).expires <= ticks(now);
+  return block_expires(store_.at(p)) <= ticks(now);
 }
 
 void Broker::dispatch_command(std::uint32_t command, Instant now) {
@@ -647,7 +650,7 @@ bool Broker::deliver(Consumer& k, Pos p, Instant now) {
   Slot& s = store_.at(p);
   s.state = SlotState::in_flight;
   s.consumer = k.id;
-  s.deadline = ticks(now) + config_.visibility_timeout.count();
+  deadlines_.assign(p, ticks(now) + config_.visibility_timeout.count());
   ++s.attempt;
   ++s.deliveries;
   store_.push_back(in_flight_, p);
@@ -655,13 +658,13 @@ bool Broker::deliver(Consumer& k, Pos p, Instant now) {
   Deliver d;
   d.tag = (p << 16) | s.attempt;
   d.message_id = block_id(s);
-  d.producer = producers_[s.producer].key;
+  d.producer = producers_[block_producer(s)].key;
   d.command = commands_[s.command].name;
-  d.headers = Headers{block_first(s), s.aux == 0 ? 0u : 1u};
+  d.headers = Headers{block_first(s), block_first(s).empty() ? 0u : 1u};
   d.payload = block_second(s);
   d.delivery_count = s.deliveries;
   d.priority = s.priority;
-  d.flags = static_cast<std::uint8_t>(s.flags & known_flags);
+  d.flags = static_cast<std::uint8_t>(block_flags(s) & known_flags);
   scratch_.clear();
   encode(d, scratch_);
   if (!send(*k.conn, scratch_)) {
@@ -687,19 +690,20 @@ void Broker::return_message(Pos p, Instant now) {
 }
 
 void Broker::dead_letter(Pos p, DeadLetterReason reason, std::string_view text, Instant now) {
+  (void)append(DeadLetteredRecord{store_.uid(p), reason});
   Slot& s = store_.at(p);
-  (void)append(DeadLetteredRecord{s.uid, reason});
   s.state = SlotState::dead_letter;
-  s.flags = static_cast<std::uint8_t>((s.flags & 0x0f) | (static_cast<unsigned>(reason) << 4));
+  set_block_flags(s, static_cast<std::uint8_t>((block_flags(s) & 0x0f) |
+                                               (static_cast<unsigned>(reason) << 4)));
   ++dead_letters_;
   metrics_.dead_lettered.inc();
-  const std::uint32_t producer = s.producer;
+  const std::uint32_t producer = block_producer(s);
   const std::uint64_t id = block_id(s);
   outbox_.report(producers_[producer].key, "message " + std::to_string(id) + " of " +
                                                address_of(producers_[producer].key) +
                                                " moved to the dead-letter queue: " +
                                                std::string(text));
-  if ((s.flags & flag_no_answer) == 0) {
+  if ((block_flags(s) & flag_no_answer) == 0) {
     const AnswerStatus status = reason == DeadLetterReason::rejected
                                     ? AnswerStatus::rejected
                                     : AnswerStatus::dead_lettered;
@@ -715,12 +719,12 @@ void Broker::expire(Pos p, Instant now) {
 void Broker::complete(Pos p, AnswerStatus status, std::span<const std::uint8_t> payload,
                       std::string_view reason, Instant now) {
   const Slot& s = store_.at(p);
-  const std::uint64_t uid = s.uid;
+  const std::uint64_t uid = store_.uid(p);
   std::uint64_t seq = 0;
-  if ((s.flags & flag_no_answer) != 0) {
+  if ((block_flags(s) & flag_no_answer) != 0) {
     seq = append(AckedRecord{uid});
   } else {
-    seq = store_answer(s.producer, block_id(s), status, payload, reason, uid, now);
+    seq = store_answer(block_producer(s), block_id(s), status, payload, reason, uid, now);
   }
   kill_by(seq, p);
 }
@@ -743,7 +747,7 @@ bool Broker::send_answer(Producer& pr, Pos p) {
   const Slot& a = store_.at(p);
   const std::span<const std::uint8_t> reason = block_first(a);
   scratch_.clear();
-  encode(AnswerToProducer{block_id(a), static_cast<AnswerStatus>(a.flags), block_second(a),
+  encode(AnswerToProducer{block_id(a), static_cast<AnswerStatus>(block_flags(a)), block_second(a),
                           std::string_view(reinterpret_cast<const char*>(reason.data()),
                                            reason.size())},
          scratch_);

@@ -46,13 +46,21 @@
 //   visibility  the oldest in-flight delivery's deadline (one FIFO: one timeout for all)
 //   expiry      the earliest TTL or answer expiry, swept at most every
 //               broker_expiry_sweep_interval
-//   dedupe      the dedupe table's generation turns every dedupe_window
+//   dedupe      the dedupe generation turns every dedupe_window
 //
-// Memory per stored message: one 64-byte slot (MessageStore) plus one heap block of
-// 8 + headers + payload bytes (and the allocator's own ~16-byte header), nothing else while
-// it waits. Its publish id stays in the dedupe table for one to two dedupe windows: a
-// 24-byte entry at a load of 3/8..3/4, 33..67 bytes (measured: 50). Per stored answer: one
-// slot, one block of 8 + reason + payload, and a 24-byte entry in the answer index.
+// Memory per stored message: one 32-byte slot plus one block of a 16-byte header, the
+// encoded headers and the payload, rounded up to 4 bytes (8 more with a TTL, 2 more with
+// headers), bump-allocated in 1 MiB arena pages that go back once all their blocks are
+// gone (mq/message_store.hpp): 48 bytes beyond a 100-byte payload, and nothing else while
+// it waits. Measured with 1,000,000 queued 100-byte messages: 48 bytes of heap beyond the
+// payload in the I/O-free broker (tests/bench/core_bench; 145 before), 53 of the broker
+// process's RSS (scripts/queue_bench.sh; 146 before). Its publish id costs nothing while
+// the producer's ids are consecutive, as ProducerCore's are (mq/publish_dedupe.hpp: runs of
+// consecutive ids per producer, kept for one to two dedupe windows); an id out of order
+// costs a run or ~24 bytes / load for as long. Bounded extras: while pending, an entry in
+// the pending-id index (a commit's worth); while in flight, one in the deadline index (the
+// prefetches). Per stored answer: one slot, one block of 16 + 8 (expiry) + reason +
+// payload bytes (+2 with a reason), and a 24-byte entry in the answer index.
 //
 // Threads: one (the node's loop).
 #pragma once
@@ -79,6 +87,7 @@
 #include "mq/journal_record.hpp"
 #include "mq/message_store.hpp"
 #include "mq/mq_message.hpp"
+#include "mq/publish_dedupe.hpp"
 #include "wire/limits.hpp"
 
 namespace peermq::mq {
@@ -342,8 +351,7 @@ class Broker {
                       std::string_view reason, std::int64_t expires);
   void drop_message(Pos p);  // unlinks, forgets and frees: the caller journals why
   void drop_answer(Pos p);
-  void dedupe_insert(std::uint32_t producer, std::uint64_t id, std::uint64_t seq);
-  const std::uint64_t* dedupe_find(std::uint32_t producer, std::uint64_t id) const;
+  void dedupe_insert(std::uint32_t producer, std::uint64_t id);
   void dedupe_turn(Instant now);
   void sweep(Instant now);
   void compact();
@@ -369,7 +377,9 @@ class Broker {
   std::int64_t epoch_wall_ms_; // ... and the Unix time it was, in ms
 
   MessageStore store_;
-  std::vector<Producer> producers_;
+  // A deque, not a vector: one entry per producer ever connected (tens of thousands of idle
+  // ones), and a vector's doubling holds up to twice that (plus the freed old array).
+  std::deque<Producer> producers_;
   std::vector<std::uint32_t> free_producers_;
   std::unordered_map<PublicKey, std::uint32_t, KeyHash> producer_index_;
   std::vector<CommandQueue> commands_;
@@ -381,8 +391,10 @@ class Broker {
 
   SlotList in_flight_;            // delivery order = deadline order
   std::deque<Pos> pending_;       // appended, not committed, in seq order
+  FlatTable<IdKey, std::uint32_t, IdKeyHash> pending_ids_;  // ids of pending_: how often
+  FlatTable<Pos, std::int64_t, U64Hash> deadlines_;  // in flight: visibility deadline (ticks)
   std::deque<Unsettled> unsettled_;
-  FlatTable<IdKey, std::uint64_t, IdKeyHash> dedupe_[2];  // [current, previous] generation
+  PublishDedupe dedupe_;
   FlatTable<IdKey, Pos, IdKeyHash> answers_;
   std::int64_t dedupe_turn_at_;
   std::int64_t next_expiry_ = kNever;  // no stored expiry before this

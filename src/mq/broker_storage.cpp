@@ -26,6 +26,14 @@ std::string_view text_of(std::span<const std::uint8_t> b) noexcept {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// Every in-flight slot has its deadline (deliver() sets it, detach() erases it); a missing
+// one would be a bug, and is treated as due.
+std::int64_t deadline_of(const FlatTable<Pos, std::int64_t, U64Hash>& deadlines, Pos p) noexcept {
+  const std::int64_t* d = deadlines.find(p);
+  assert(d != nullptr);
+  return d != nullptr ? *d : 0;
+}
+
 }  // namespace
 
 std::size_t Broker::KeyHash::operator()(const PublicKey& k) const noexcept {
@@ -65,7 +73,7 @@ std::uint64_t Broker::append(const JournalRecord& r) {
 
 void Broker::kill_by(std::uint64_t seq, Pos p) {
   // Until `seq` is durable, the record holding p must survive a crash: keep the floor.
-  if (seq > committed_) unsettled_.push_back(Unsettled{seq, store_.at(p).uid});
+  if (seq > committed_) unsettled_.push_back(Unsettled{seq, store_.uid(p)});
   if (store_.at(p).state == SlotState::answer) {
     drop_answer(p);
   } else {
@@ -77,13 +85,18 @@ void Broker::on_committed(std::uint64_t upto, Instant now) {
   committed_ = std::max(committed_, upto);
   while (!pending_.empty()) {
     const Pos p = pending_.front();
-    Slot& s = store_.at(p);
-    if (s.uid > committed_) break;
+    if (store_.uid(p) > committed_) break;
     pending_.pop_front();
-    Producer& pr = producers_[s.producer];
+    Slot& s = store_.at(p);
+    const std::uint32_t producer = block_producer(s);
+    const IdKey key{producer, block_id(s)};
+    if (std::uint32_t* n = pending_ids_.find(key); n != nullptr && --*n == 0) {
+      pending_ids_.erase(key);
+    }
+    Producer& pr = producers_[producer];
     if (pr.conn != nullptr) {
       scratch_.clear();
-      encode(Confirm{block_id(s)}, scratch_);
+      encode(Confirm{key.id}, scratch_);
       if (send(*pr.conn, scratch_)) metrics_.confirmed.inc();
     }
     const std::uint32_t command = s.command;
@@ -96,17 +109,19 @@ void Broker::on_committed(std::uint64_t upto, Instant now) {
 }
 
 std::uint64_t Broker::live_floor() const noexcept {
-  std::uint64_t floor = store_.live() > 0 ? store_.at(store_.head()).uid : last_seq_ + 1;
+  std::uint64_t floor = store_.live() > 0 ? store_.uid(store_.head()) : last_seq_ + 1;
   for (const Unsettled& u : unsettled_) floor = std::min(floor, u.uid);
   return floor;
 }
 
 // ---- slots -----------------------------------------------------------------------------------
 
-// Slot::aux holds the encoded headers' size.
+// A block's first part (encoded headers, answer reason) has a 16-bit size, and its data a
+// 24-bit one (mq/message_store.hpp).
 static_assert(5 + limits::max_headers * (5 + limits::max_header_name + 5 +
                                          limits::max_header_value) <= 0xffff);
 static_assert(limits::max_reason_text <= 0xffff);
+static_assert(limits::max_payload + limits::max_reason_text < (std::size_t{1} << 24));
 
 Pos Broker::new_message_slot(std::uint64_t uid, const PublicKey& producer,
                              std::uint64_t message_id, std::string_view command,
@@ -115,16 +130,19 @@ Pos Broker::new_message_slot(std::uint64_t uid, const PublicKey& producer,
                              SlotState state) {
   const std::size_t header_bytes = headers.count == 0 ? 0 : headers.encoded.size();
   const auto size = static_cast<std::uint32_t>(header_bytes + payload.size());
-  const Pos p = store_.append(uid, state, message_id, size);
+  BlockSpec spec;
+  spec.id = message_id;
+  spec.producer = intern_producer(producer);
+  spec.size = size;
+  spec.first = static_cast<std::uint16_t>(header_bytes);
+  spec.flags = static_cast<std::uint8_t>(flags & known_flags);
+  spec.expires = expires;
+  const Pos p = store_.append(uid, state, spec);
   Slot& s = store_.at(p);
-  copy_bytes(s.block + 8, headers.encoded.first(header_bytes));
-  copy_bytes(s.block + 8 + header_bytes, payload);
-  s.aux = static_cast<std::uint16_t>(header_bytes);
-  s.producer = intern_producer(producer);
+  copy_bytes(block_data(s), headers.encoded.first(header_bytes));
+  copy_bytes(block_data(s) + header_bytes, payload);
   s.command = intern_command(command);
-  s.priority = priority;
-  s.flags = static_cast<std::uint8_t>(flags & known_flags);
-  s.expires = expires;
+  s.priority = static_cast<std::uint8_t>(priority & 0x0f);
   note_expiry(expires);
   ++stored_messages_;
   stored_bytes_ += size;
@@ -137,20 +155,22 @@ Pos Broker::new_answer_slot(std::uint64_t uid, std::uint32_t producer, std::uint
   if (const Pos* old = answers_.find(IdKey{producer, message_id})) {
     kill_by(uid, *old);  // a newer answer for the same message replaces it
   }
-  const auto size = static_cast<std::uint32_t>(reason.size() + payload.size());
-  const Pos q = store_.append(uid, SlotState::answer, message_id, size);
+  BlockSpec spec;
+  spec.id = message_id;
+  spec.producer = producer;
+  spec.size = static_cast<std::uint32_t>(reason.size() + payload.size());
+  spec.first = static_cast<std::uint16_t>(reason.size());
+  spec.flags = static_cast<std::uint8_t>(status);
+  spec.expires = expires;
+  const Pos q = store_.append(uid, SlotState::answer, spec);
   Slot& a = store_.at(q);
-  copy_bytes(a.block + 8, bytes_of(reason));
-  copy_bytes(a.block + 8 + reason.size(), payload);
-  a.aux = static_cast<std::uint16_t>(reason.size());
-  a.producer = producer;
+  copy_bytes(block_data(a), bytes_of(reason));
+  copy_bytes(block_data(a) + reason.size(), payload);
   ++producers_[producer].refs;
-  a.flags = static_cast<std::uint8_t>(status);
-  a.expires = expires;
   note_expiry(expires);
   store_.push_back(producers_[producer].answers, q);
   answers_.assign(IdKey{producer, message_id}, q);
-  stored_bytes_ += size;
+  stored_bytes_ += spec.size;
   ++stored_answers_;
   return q;
 }
@@ -159,9 +179,9 @@ void Broker::drop_message(Pos p) {
   Slot& s = store_.at(p);
   assert(s.state == SlotState::held || s.state == SlotState::pending);
   --stored_messages_;
-  stored_bytes_ -= s.size;
+  stored_bytes_ -= block_size(s);
   const std::uint32_t command = s.command;
-  const std::uint32_t producer = s.producer;
+  const std::uint32_t producer = block_producer(s);
   store_.kill(p);
   release_command(command);
   release_producer(producer);
@@ -170,12 +190,12 @@ void Broker::drop_message(Pos p) {
 void Broker::drop_answer(Pos p) {
   Slot& a = store_.at(p);
   assert(a.state == SlotState::answer);
-  const std::uint32_t producer = a.producer;
+  const std::uint32_t producer = block_producer(a);
   Producer& pr = producers_[producer];
   if (pr.unsent == p) pr.unsent = store_.next(p);
   store_.unlink(pr.answers, p);
   answers_.erase(IdKey{producer, block_id(a)});
-  stored_bytes_ -= a.size;
+  stored_bytes_ -= block_size(a);
   --stored_answers_;
   store_.kill(p);
   release_producer(producer);
@@ -183,24 +203,17 @@ void Broker::drop_answer(Pos p) {
 
 // ---- dedupe ----------------------------------------------------------------------------------
 
-const std::uint64_t* Broker::dedupe_find(std::uint32_t producer, std::uint64_t id) const {
-  const IdKey key{producer, id};
-  if (const std::uint64_t* seq = dedupe_[0].find(key)) return seq;
-  return dedupe_[1].find(key);
-}
-
-void Broker::dedupe_insert(std::uint32_t producer, std::uint64_t id, std::uint64_t seq) {
-  if (dedupe_find(producer, id) != nullptr) return;
-  dedupe_[0].insert(IdKey{producer, id}, seq);
-  ++producers_[producer].refs;
+// A producer remembered by the dedupe keeps one reference per generation (its index must
+// not name another producer meanwhile).
+void Broker::dedupe_insert(std::uint32_t producer, std::uint64_t id) {
+  if (dedupe_.contains(producer, id)) return;
+  if (dedupe_.insert(producer, id)) ++producers_[producer].refs;
 }
 
 // An id is remembered in the current generation, then in the previous one: between one and
 // two dedupe windows in all.
 void Broker::dedupe_turn(Instant now) {
-  dedupe_[1].for_each([&](const IdKey& key, std::uint64_t) { release_producer(key.producer); });
-  dedupe_[1].clear();
-  std::swap(dedupe_[0], dedupe_[1]);
+  dedupe_.turn([&](std::uint32_t producer) { release_producer(producer); });
   dedupe_turn_at_ = ticks(now) + config_.dedupe_window.count();
 }
 
@@ -209,7 +222,7 @@ void Broker::dedupe_turn(Instant now) {
 void Broker::on_timeout(Instant now) {
   const std::int64_t t = ticks(now);
   // Visibility: deadlines are in delivery order, so only the front can be due.
-  while (in_flight_.head != npos && store_.at(in_flight_.head).deadline <= t) {
+  while (in_flight_.head != npos && deadline_of(deadlines_, in_flight_.head) <= t) {
     const Pos p = in_flight_.head;
     const std::uint32_t command = store_.at(p).command;
     auto it = consumers_.find(store_.at(p).consumer);
@@ -227,9 +240,9 @@ void Broker::on_timeout(Instant now) {
 
 Instant Broker::next_deadline() const noexcept {
   std::int64_t d = kNever;
-  if (in_flight_.head != npos) d = store_.at(in_flight_.head).deadline;
+  if (in_flight_.head != npos) d = deadline_of(deadlines_, in_flight_.head);
   if (next_expiry_ != kNever) d = std::min(d, std::max(next_expiry_, next_sweep_));
-  if (!dedupe_[0].empty() || !dedupe_[1].empty()) d = std::min(d, dedupe_turn_at_);
+  if (!dedupe_.empty()) d = std::min(d, dedupe_turn_at_);
   return d == kNever ? Instant::max() : Instant(Duration(d));
 }
 
@@ -242,17 +255,18 @@ void Broker::sweep(Instant now) {
   const Pos end = store_.tail();
   for (Pos p = store_.head(); p < end; p = std::max(p + 1, store_.head())) {
     const Slot& s = store_.at(p);
-    if (s.expires == kNever) continue;
+    if (!s.timed || s.state == SlotState::dead) continue;
+    const std::int64_t expires = block_expires(s);
     switch (s.state) {
       case SlotState::ready:
-        if (s.expires <= t) {
+        if (expires <= t) {
           detach(p);
           expire(p, now);
           continue;
         }
         break;
       case SlotState::answer:
-        if (s.expires <= t) {
+        if (expires <= t) {
           metrics_.answers_expired.inc();
           drop_answer(p);
           continue;
@@ -262,9 +276,9 @@ void Broker::sweep(Instant now) {
       case SlotState::in_flight:
         break;  // checked when they become ready
       default:
-        continue;  // dead letters keep until an admin acts; dead slots are gone
+        continue;  // dead letters keep until an admin acts
     }
-    next = std::min(next, s.expires);
+    next = std::min(next, expires);
   }
   next_expiry_ = std::min(next_expiry_, next);
   next_sweep_ = t + std::chrono::duration_cast<Duration>(limits::broker_expiry_sweep_interval)
@@ -280,7 +294,7 @@ void Broker::compact() {
     const Slot& s = store_.at(p);
     // In flight (its tag names the position) or not durable yet: wait.
     if (s.state == SlotState::pending || s.state == SlotState::in_flight ||
-        s.uid > committed_) {
+        store_.uid(p) > committed_) {
       return;
     }
     relocate(p);
@@ -289,23 +303,25 @@ void Broker::compact() {
 
 void Broker::relocate(Pos p) {
   const Slot& s = store_.at(p);
-  const std::uint64_t old_uid = s.uid;
-  const std::uint32_t producer = s.producer;
+  const std::uint64_t old_uid = store_.uid(p);
+  const std::uint32_t producer = block_producer(s);
   const PublicKey& key = producers_[producer].key;
-  const std::int64_t wall = s.expires == kNever ? 0 : to_wall_ms(s.expires);
+  const std::int64_t expires = block_expires(s);
+  const std::int64_t wall = expires == kNever ? 0 : to_wall_ms(expires);
+  const std::uint8_t flags = block_flags(s);
   std::uint64_t seq = 0;
   SlotList* list = nullptr;
   if (s.state == SlotState::answer) {
-    seq = append(AnsweredRecord{0, old_uid, key, block_id(s), static_cast<AnswerStatus>(s.flags),
+    seq = append(AnsweredRecord{0, old_uid, key, block_id(s), static_cast<AnswerStatus>(flags),
                                 block_second(s), text_of(block_first(s)), wall});
     list = &producers_[producer].answers;
   } else {
     const bool dead = s.state == SlotState::dead_letter;
     seq = append(StoredRecord{old_uid, key, block_id(s), commands_[s.command].name,
-                              Headers{block_first(s), s.aux == 0 ? 0u : 1u}, block_second(s),
-                              wall, s.priority, static_cast<std::uint8_t>(s.flags & known_flags),
-                              s.deliveries,
-                              static_cast<std::uint8_t>(dead ? s.flags >> 4 : 0)});
+                              Headers{block_first(s), block_first(s).empty() ? 0u : 1u},
+                              block_second(s), wall, s.priority,
+                              static_cast<std::uint8_t>(flags & known_flags), s.deliveries,
+                              static_cast<std::uint8_t>(dead ? flags >> 4 : 0)});
     if (s.state == SlotState::ready) list = &commands_[s.command].ready[s.priority];
   }
   const bool answer = s.state == SlotState::answer;
@@ -362,12 +378,12 @@ Result<void> Broker::apply(std::uint64_t seq, const JournalRecord& record) {
       s.deliveries = static_cast<std::uint8_t>(std::min<std::uint32_t>(r.deliveries, 255));
       if (r.dead_letter != 0) {
         s.state = SlotState::dead_letter;
-        s.flags = static_cast<std::uint8_t>(s.flags | (r.dead_letter << 4));
+        set_block_flags(s, static_cast<std::uint8_t>(block_flags(s) | (r.dead_letter << 4)));
         ++dead_letters_;
       } else {
         make_ready(p, false);
       }
-      dedupe_insert(s.producer, r.message_id, seq);
+      dedupe_insert(block_producer(s), r.message_id);
       return {};
     }
     case RecordType::acked: {
@@ -387,7 +403,7 @@ Result<void> Broker::apply(std::uint64_t seq, const JournalRecord& record) {
       const std::uint32_t producer = intern_producer(r.producer);  // held across the slot
       (void)new_answer_slot(seq, producer, r.message_id, r.status, r.payload, r.reason,
                             r.expires_ms == 0 ? kNever : from_wall_ms(r.expires_ms));
-      dedupe_insert(producer, r.message_id, seq);
+      dedupe_insert(producer, r.message_id);
       release_producer(producer);
       return {};
     }
@@ -403,8 +419,8 @@ Result<void> Broker::apply(std::uint64_t seq, const JournalRecord& record) {
         detach(p);
         Slot& s = store_.at(p);
         s.state = SlotState::dead_letter;
-        s.flags = static_cast<std::uint8_t>((s.flags & 0x0f) |
-                                            (static_cast<unsigned>(r.reason) << 4));
+        set_block_flags(s, static_cast<std::uint8_t>((block_flags(s) & 0x0f) |
+                                                     (static_cast<unsigned>(r.reason) << 4)));
         ++dead_letters_;
       }
       return {};
@@ -415,7 +431,7 @@ Result<void> Broker::apply(std::uint64_t seq, const JournalRecord& record) {
         detach(p);
         Slot& s = store_.at(p);
         s.deliveries = 0;
-        s.flags &= 0x0f;
+        set_block_flags(s, block_flags(s) & 0x0f);
         make_ready(p, false);
       }
       return {};
@@ -512,11 +528,11 @@ BrokerStats Broker::stats() const {
   s.consumers = consumers_.size();
   s.producers = producer_index_.size();
   s.commands = command_index_.size();
-  s.dedupe_entries = dedupe_[0].size() + dedupe_[1].size();
+  s.dedupe_entries = dedupe_.ids();
   s.store_span = store_.span();
   s.store_memory_bytes = store_.memory_bytes();
-  s.index_memory_bytes =
-      dedupe_[0].memory_bytes() + dedupe_[1].memory_bytes() + answers_.memory_bytes();
+  s.index_memory_bytes = dedupe_.memory_bytes() + answers_.memory_bytes() +
+                         pending_ids_.memory_bytes() + deadlines_.memory_bytes();
   return s;
 }
 

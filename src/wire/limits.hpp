@@ -364,8 +364,9 @@ inline constexpr seconds broker_expiry_sweep_interval{1};
 inline constexpr std::uint64_t broker_compact_min_span = 65536;
 // Records rewritten per compaction step: bounds the work done in one loop iteration.
 inline constexpr std::uint32_t broker_compact_batch = 256;
-// Publish ids remembered per dedupe generation; a faster stream shortens the window
-// (counted) instead of growing memory without bound (~24 bytes each).
+// Dedupe entries per generation — runs of consecutive publish ids (one per producer while
+// its ids stay consecutive) and ids out of order, ~16..50 bytes each: beyond it the window
+// is shortened (counted) instead of memory growing without bound.
 inline constexpr std::size_t dedupe_max_entries = std::size_t{4} << 20;
 // Messages a producer keeps unanswered (or unconfirmed, when no answer is wanted).
 inline constexpr std::uint32_t producer_inflight_default = 1024;

@@ -7,8 +7,13 @@
 //   - the same through peermq's CipherState (what every session packet costs);
 //   - Noise IK handshakes, both sides on this core, and raw X25519 for reference;
 //   - two Channels joined in memory, every packet sealed and opened: bulk goodput of
-//     1 MiB messages, and 100-byte messages per second.
+//     1 MiB messages, and 100-byte messages per second;
+//   - the I/O-free Broker: publish -> deliver -> answer -> answer_received round trips per
+//     second, and its memory per queued 100-byte message beyond the payload with 1,000,000
+//     queued: the process's RSS delta, and the broker's own count (BrokerStats store and
+//     index bytes); measured once, it does not vary.
 // Timings never fail anything: this is a program, not a test.
+#include <malloc.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -16,16 +21,21 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <peermq/clock.hpp>
+#include <peermq/counters.hpp>
 #include <peermq/identity.hpp>
 
 #include "channel/channel.hpp"
 #include "crypto/cipher_state.hpp"
 #include "crypto/handshake_state.hpp"
+#include "mq/broker.hpp"
+#include "mq/mq_message.hpp"
 
 namespace {
 
@@ -152,6 +162,126 @@ double channel_transfer(std::size_t message_size, std::size_t messages) {
   return double(received) * double(message_size);
 }
 
+// ---- the I/O-free broker ----------------------------------------------------------------
+
+// A journal that numbers records and keeps nothing (the log's cost is not the broker's).
+struct NullJournal final : peermq::mq::Journal {
+  std::uint64_t next = 1;
+  std::uint64_t append(std::span<const std::uint8_t>) override { return next++; }
+};
+
+// Keeps the tags of deliveries and the ids of answers, drops everything else.
+struct TagOutbox final : peermq::mq::BrokerOutbox {
+  std::vector<std::uint64_t> tags, answers;
+  bool send(const peermq::PublicKey&, std::span<const std::uint8_t> m) override {
+    auto d = peermq::mq::decode(m);
+    if (!d) std::abort();
+    if (auto* x = std::get_if<peermq::mq::Deliver>(&*d)) tags.push_back(x->tag);
+    if (auto* x = std::get_if<peermq::mq::AnswerToProducer>(&*d)) answers.push_back(x->message_id);
+    return true;
+  }
+};
+
+struct BrokerRig {
+  peermq::ManualClock clock;
+  NullJournal journal;
+  TagOutbox out;
+  peermq::Counters counters;
+  std::unique_ptr<peermq::mq::Broker> broker;
+  peermq::PublicKey producer{}, consumer{};
+  std::vector<std::uint8_t> bytes;
+
+  BrokerRig() {
+    producer.fill(1);
+    consumer.fill(2);
+    broker = std::make_unique<peermq::mq::Broker>(peermq::mq::BrokerConfig{}, journal, out,
+                                                  counters, clock.now(), clock.wall_now());
+  }
+  void send(const peermq::PublicKey& peer, const peermq::mq::Message& m) {
+    bytes.clear();
+    peermq::mq::encode(m, bytes);
+    if (!broker->on_message(peer, bytes, clock.now())) std::abort();
+  }
+  void hello(const peermq::PublicKey& peer, peermq::mq::Role role, std::uint32_t prefetch) {
+    broker->on_connect(peer, clock.now());
+    peermq::mq::Hello h;
+    h.role = role;
+    h.name = "bench";
+    if (role == peermq::mq::Role::consumer) h.commands = {"jobs"};
+    h.prefetch = prefetch;
+    send(peer, h);
+  }
+  void publish(std::uint64_t id, std::span<const std::uint8_t> payload) {
+    peermq::mq::Publish p;
+    p.id = id;
+    p.command = "jobs";
+    p.payload = payload;
+    send(producer, p);
+  }
+  void commit() { broker->on_committed(journal.next - 1, clock.now()); }
+};
+
+// Round trips through the broker in batches of 256, as a pipelined producer would: publish,
+// commit, deliver, answer, commit, answer to the producer, answer_received.
+double broker_round_trips() {
+  BrokerRig rig;
+  rig.hello(rig.producer, peermq::mq::Role::producer, 0);
+  rig.hello(rig.consumer, peermq::mq::Role::consumer, 1024);
+  const std::vector<std::uint8_t> payload(100, 7);
+  const std::uint64_t n = 200000;
+  std::uint64_t id = 1, done = 0;
+  while (done < n) {
+    for (int i = 0; i < 256; ++i) rig.publish(id++, payload);
+    rig.commit();
+    for (std::uint64_t tag : rig.out.tags) rig.send(rig.consumer, peermq::mq::Answer{tag, payload});
+    rig.out.tags.clear();
+    rig.commit();
+    for (std::uint64_t answered : rig.out.answers) {
+      rig.send(rig.producer, peermq::mq::AnswerReceived{answered});
+      ++done;
+    }
+    rig.out.answers.clear();
+  }
+  return double(done);
+}
+
+std::size_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * 4096;
+}
+
+struct FillResult {
+  double rss_per_message;      // bytes beyond the payload
+  double counted_per_message;  // BrokerStats store + index bytes, beyond the payload
+  double rate;                 // publishes per second, commits every 1,024
+};
+
+// 1,000,000 100-byte messages queued with no consumer, ids increasing as ProducerCore's.
+FillResult broker_fill() {
+  constexpr std::uint64_t n = 1000000;
+  constexpr double kPayload = 100;
+  malloc_trim(0);  // what earlier benchmarks freed must not be reused unseen
+  const std::size_t rss0 = rss_bytes();
+  const auto start = Clock::now();
+  auto rig = std::make_unique<BrokerRig>();
+  rig->hello(rig->producer, peermq::mq::Role::producer, 0);
+  const std::vector<std::uint8_t> payload(100, 7);
+  for (std::uint64_t id = 1; id <= n; ++id) {
+    rig->publish((std::uint64_t{1} << 40) + id, payload);
+    if (id % 1024 == 0) rig->commit();
+  }
+  rig->commit();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const peermq::mq::BrokerStats stats = rig->broker->stats();
+  if (stats.stored_messages != n) std::abort();
+  const double rss = double(rss_bytes() - rss0) / double(n) - kPayload;
+  const double counted =
+      double(stats.store_memory_bytes + stats.index_memory_bytes) / double(n) - kPayload;
+  return {rss, counted, double(n) / seconds};
+}
+
 void row(const char* what, double value, const char* unit, const std::string& note) {
   std::printf("| %-46s | %12.1f | %-10s | %-34s |\n", what, value, unit, note.c_str());
 }
@@ -169,6 +299,8 @@ int main(int argc, char** argv) {
   double handshakes = median_rate(ik_handshakes);
   double bulk = median_rate([] { return channel_transfer(1 << 20, 64); }) / mb;
   double small = median_rate([] { return channel_transfer(100, 200000) / 100; });
+  double broker_rt = median_rate(broker_round_trips);
+  const FillResult fill = broker_fill();
 
   char buf[64];
   std::printf("core_bench: median of %d runs, one core, no sockets\n\n", g_runs);
@@ -184,5 +316,11 @@ int main(int argc, char** argv) {
   std::snprintf(buf, sizeof buf, "%.0f%% of the ceiling", 100 * bulk / aead);
   row("channel bulk goodput, 1 MiB messages, sealed", bulk, "MB/s", buf);
   row("channel 100 B messages, sealed", small, "msgs/s", "one way, in memory");
+  row("broker round trips, 100 B, 256 per batch", broker_rt, "per second",
+      "publish..answer_received, no I/O");
+  std::snprintf(buf, sizeof buf, "beyond payload; %.0f publishes/s", fill.rate);
+  row("broker RSS per queued 100 B message, 1M", fill.rss_per_message, "bytes", buf);
+  row("broker's own count per queued 100 B message", fill.counted_per_message, "bytes",
+      "beyond payload: store + indexes");
   return 0;
 }

@@ -10,8 +10,9 @@
 //   7               (op >> 3) % 4: 0 = crash (rebuild from committed records, after
 //                   deleting those below the floor), 1 = toggle peer 0's full send
 //                   buffer, 2 = answer every delivery the broker sent, 3 = on_writable
-// Invariants after every step: the counts of message states add up; the broker sends only
-// messages that decode; after a crash every record of its own log replays.
+// Invariants after every step: the counts of message states add up; every stored message
+// and answer has its slot; the broker sends only messages that decode; after a crash every
+// record of its own log replays.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -72,6 +73,10 @@ void check_counts(const Broker& b) {
   const BrokerStats s = b.stats();
   require(s.stored_messages == s.pending + s.ready + s.in_flight + s.dead_letters,
           "every stored message is in exactly one state");
+  require(s.store_span >= s.stored_messages + s.stored_answers,
+          "every stored message and answer has a slot");
+  require(s.stored_messages + s.stored_answers > 0 || s.stored_bytes == 0,
+          "stored bytes belong to stored messages and answers");
 }
 
 }  // namespace

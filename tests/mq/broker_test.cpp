@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,91 @@ TEST_CASE("a publish id is forgotten after two dedupe windows, not before one") 
   REQUIRE(h.publish(P, 7, "jobs", "x"));
   h.commit();
   CHECK(h.deliveries(C).size() == 1);  // a new message now
+}
+
+TEST_CASE("a publish refused as queue_full and sent again after newer ids is deduplicated") {
+  BrokerConfig config;
+  config.max_messages = 2;
+  BrokerHarness h(config);
+  h.hello(P, Role::producer);
+  h.hello(C, Role::consumer, {"jobs"}, 0);  // holds nothing: the queue stays full
+  REQUIRE(h.publish(P, 10, "jobs", "a"));
+  REQUIRE(h.publish(P, 11, "jobs", "b"));
+  REQUIRE(h.publish(P, 12, "jobs", "c"));  // queue_full
+  h.commit();
+  (void)h.take(P);
+  REQUIRE(h.send(C, Credit{2}));
+  for (const Got& d : h.deliveries(C)) answer(h, C, d, "ok");
+  REQUIRE(h.send(P, AnswerReceived{10}));
+  REQUIRE(h.send(P, AnswerReceived{11}));
+  REQUIRE(h.publish(P, 14, "jobs", "e"));  // a gap: 13 was refused too_large, say
+  REQUIRE(h.publish(P, 12, "jobs", "c"));  // below the newest id: stored all the same
+  h.commit();
+  CHECK(confirmed_ids(h.take(P)) == std::vector<std::uint64_t>{14, 12});
+  const std::uint64_t records = h.journal.records.size();
+  for (std::uint64_t id : {10u, 11u, 12u, 14u}) REQUIRE(h.publish(P, id, "jobs", "again"));
+  CHECK(confirmed_ids(h.take(P)) == std::vector<std::uint64_t>{10, 11, 12, 14});
+  CHECK(h.journal.records.size() == records);
+  CHECK(h.counter("mq_duplicate_publishes_total") == 4);
+  REQUIRE(h.publish(P, 13, "jobs", "d"));  // never stored: not a duplicate (queue_full)
+  CHECK(h.counter("mq_duplicate_publishes_total") == 4);
+}
+
+TEST_CASE("publish ids in any order are each stored once") {
+  BrokerConfig config;
+  config.max_messages = 100000;
+  BrokerHarness h(config);
+  h.hello(P, Role::producer);
+  h.hello(P2, Role::producer);
+  std::set<std::pair<int, std::uint64_t>> stored;
+  std::uint64_t next[2] = {1000, 1000};
+  std::uint64_t x = 12345;
+  for (int i = 0; i < 4000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int who = static_cast<int>((x >> 60) & 1);
+    // Half in order, the rest steps back (resends), gaps, or anything at all.
+    std::uint64_t id = 0;
+    switch ((x >> 61) & 7) {
+      case 0:
+      case 1:
+      case 2:
+      case 3: id = next[who]++; break;
+      case 4:
+      case 5: id = next[who] - 1 - ((x >> 20) % 50); break;
+      case 6:
+        next[who] += 2 + (x >> 20) % 5;
+        id = next[who]++;
+        break;
+      default: id = x >> 3; break;
+    }
+    REQUIRE(h.publish(who == 0 ? P : P2, id, "jobs", "x"));
+    stored.emplace(who, id);
+    if (i % 100 == 0) h.commit();
+  }
+  h.commit();
+  CHECK(h.broker->stats().stored_messages == stored.size());
+  CHECK(h.counter("mq_published_total") == stored.size());
+  CHECK(h.counter("mq_duplicate_publishes_total") == 4000 - stored.size());
+}
+
+TEST_CASE("an id stored twice after the dedupe forgot it is confirmed when the second commits") {
+  BrokerConfig config;
+  config.dedupe_max_entries = 1;  // every new producer run turns the generation
+  BrokerHarness h(config);
+  h.hello(P, Role::producer);
+  h.hello(P2, Role::producer);
+  REQUIRE(h.publish(P, 7, "jobs", "first"));
+  const std::uint64_t first = h.journal.last();
+  REQUIRE(h.publish(P2, 1, "jobs", "x"));  // turns: P's 7 is in the previous generation
+  REQUIRE(h.publish(P2, 5, "jobs", "x"));  // a new run: turns again, 7 is forgotten
+  REQUIRE(h.publish(P, 7, "jobs", "second"));
+  CHECK(h.broker->stats().stored_messages == 4);
+  h.broker->on_committed(first, h.clock.now());
+  CHECK(confirmed_ids(h.take(P)) == std::vector<std::uint64_t>{7});
+  REQUIRE(h.publish(P, 7, "jobs", "third"));  // a duplicate of the one still pending
+  CHECK(confirmed_ids(h.take(P)).empty());
+  h.commit();
+  CHECK(confirmed_ids(h.take(P)) == std::vector<std::uint64_t>{7});
 }
 
 TEST_CASE("a publish before hello is dropped and counted") {
@@ -1029,20 +1115,23 @@ TEST_CASE("an idle broker has no deadline") {
   CHECK(h.broker->next_deadline() == Instant::max());
 }
 
-TEST_CASE("a stored message costs one 64-byte slot plus its block") {
-  BrokerConfig config;
-  BrokerHarness h(config);
+TEST_CASE("a stored message costs a 32-byte slot and its block; its id costs nothing") {
+  BrokerHarness h;
   h.hello(P, Role::producer);
-  constexpr std::uint64_t n = 4 * MessageStore::kChunkSlots;
-  for (std::uint64_t i = 1; i <= n; ++i) REQUIRE(h.publish(P, i, "jobs", "0123456789"));
+  constexpr std::uint64_t n = 16 * MessageStore::kChunkSlots;
+  for (std::uint64_t i = 1; i <= n; ++i) {
+    REQUIRE(h.publish(P, (std::uint64_t{1} << 40) + i, "jobs", "0123456789"));
+    if (i % 1024 == 0) h.commit();  // group commit, as the runtime does
+  }
   h.commit();
   const BrokerStats s = h.broker->stats();
   CHECK(s.stored_messages == n);
-  // A slot and a block of 8-byte id + payload (the allocator's own header comes on top);
-  // the dedupe index is separate and lives one to two dedupe windows.
-  const std::uint64_t per_message = s.store_memory_bytes / n;
-  const std::uint64_t per_id = s.index_memory_bytes / n;
-  MESSAGE("bytes per stored 10-byte message: " << per_message << " + dedupe " << per_id);
-  CHECK(per_message <= 64 + 8 + 10);
-  CHECK(per_id <= 64);
+  CHECK(s.dedupe_entries == n);
+  // A slot and a block of a 16-byte header and the payload, rounded up to 4 bytes, in whole
+  // pages; consecutive ids are one run in the dedupe, the other indexes a commit's worth.
+  const double per_message = double(s.store_memory_bytes) / double(n);
+  const double per_id = double(s.index_memory_bytes) / double(n);
+  MESSAGE("bytes per stored 10-byte message: " << per_message << " + indexes " << per_id);
+  CHECK(per_message <= 32 + 28 + double(MessageStore::kPageSize) / double(n));
+  CHECK(per_id < 1);
 }

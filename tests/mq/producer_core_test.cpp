@@ -221,6 +221,24 @@ TEST_CASE("an answer to a message from before a restart is surfaced") {
   CHECK(e.kind == ProducerEvent::Kind::answer);
   CHECK(e.status == AnswerStatus::expired);
   CHECK(e.text == "too late");
+  const ProducerEvent again = h.feed(AnswerToProducer{7, AnswerStatus::expired, {}, "too late"});
+  CHECK(again.kind == ProducerEvent::Kind::none);
+  CHECK(h.core->stats().duplicate_answers == 1);
+}
+
+TEST_CASE("an answer to one of our messages that is no longer held is a duplicate") {
+  ProducerHarness h;
+  h.core->on_connected(h.clock.now());
+  const std::uint64_t a = h.publish("a", false);  // no answer wanted: gone at its confirm
+  (void)h.feed(Confirm{a});
+  CHECK(h.core->in_flight() == 0);
+  const ProducerEvent e = h.feed(AnswerToProducer{a, AnswerStatus::answered, {}, ""});
+  CHECK(e.kind == ProducerEvent::Kind::none);
+  CHECK(h.core->stats().duplicate_answers == 1);
+  // Acknowledged all the same, so the broker forgets it.
+  auto got = h.sink.take();
+  REQUIRE(!got.empty());
+  CHECK(got.back().as<AnswerReceived>().message_id == a);
 }
 
 TEST_CASE("a refused producer stops publishing") {
