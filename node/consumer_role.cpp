@@ -2,6 +2,9 @@
 // it: with the message itself (an echo, as the original's basic example does), or with the
 // standard output of -exec=CMD run by /bin/sh with the payload on its standard input (a
 // non-zero exit rejects the message, and the broker delivers it again, up to its limit).
+// Commands run one at a time, one per loop iteration, outside the receive callback: each
+// answer leaves as soon as its command is done, and the node keeps answering the network
+// (ACKs, further deliveries) between commands.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +13,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -18,6 +23,7 @@
 #include "node_role.hpp"
 #include "roles.hpp"
 #include "runtime/consumer_client.hpp"
+#include "runtime/idle_task.hpp"
 #include "runtime/log.hpp"
 
 namespace peermq::cli {
@@ -159,13 +165,39 @@ int run_consumer(const FlagSet& flags, Io& io) {
     exit_code = kExitFailure;
     finished = true;
   });
+  // -exec: deliveries wait here (copied) for their turn.
+  struct Job {
+    std::uint64_t tag = 0;
+    std::uint64_t message_id = 0;
+    std::vector<std::uint8_t> payload;
+  };
+  std::deque<Job> jobs;
+  runtime::IdleTask worker(loop);  // one command per loop iteration, the network served between
+  std::function<void()> run_next = [&] {
+    if (jobs.empty()) {
+      worker.stop();
+      return;
+    }
+    const Job job = std::move(jobs.front());
+    jobs.pop_front();
+    CommandResult r = run_command(exec, job.payload, limits::max_payload);
+    if (r.ok) {
+      (void)client.answer(job.tag, r.output);  // void after a reconnect: redelivered
+    } else {
+      PEERMQ_LOG(info, "consumer", "rejected message %llu: %s",
+                 static_cast<unsigned long long>(job.message_id), r.why.c_str());
+      (void)client.reject(job.tag, true, r.why);
+    }
+    client.flush();  // this answer leaves now, not after the next command
+    if (jobs.empty()) worker.stop();
+  };
   client.on_delivery([&](const mq::Deliver& d) {
     if (!quiet) {
       io.out << "message " << d.message_id;
       if (!d.command.empty()) io.out << " command=" << d.command;
       if (d.delivery_count > 1) io.out << " delivery=" << d.delivery_count;
       io.out << ": " << printable(d.payload) << '\n';
-      io.out.flush();
+      io.out.flush();  // printed before it is answered: whoever reads it may rely on that
     }
     if (exec.empty()) {
       if (auto a = client.answer(d.tag, d.payload); !a) {
@@ -173,14 +205,8 @@ int run_consumer(const FlagSet& flags, Io& io) {
       }
       return;
     }
-    CommandResult r = run_command(exec, d.payload, limits::max_payload);
-    if (r.ok) {
-      (void)client.answer(d.tag, r.output);
-    } else {
-      PEERMQ_LOG(info, "consumer", "rejected message %llu: %s",
-                 static_cast<unsigned long long>(d.message_id), r.why.c_str());
-      (void)client.reject(d.tag, true, r.why);
-    }
+    jobs.push_back(Job{d.tag, d.message_id, {d.payload.begin(), d.payload.end()}});
+    if (!worker.active()) worker.start(run_next);
   });
   std::string detail;
   if (!client.start(&detail)) {

@@ -10,7 +10,7 @@
 #include <chrono>
 #include <ostream>
 #include <string>
-#include <unordered_map>
+#include <deque>
 #include <vector>
 
 #include "mq/mq_error.hpp"
@@ -104,19 +104,29 @@ int run_producer(const FlagSet& flags, Io& io) {
 
   std::uint64_t published = 0;
   std::uint64_t answers = 0;  // messages completed: answered (or confirmed, with -wait=confirm)
-  // Publish -> completion time of each message, for the latency line.
-  std::unordered_map<std::uint64_t, Instant> sent_at;
+  // Publish time of each message not completed yet, for the latency line. The core numbers
+  // messages consecutively, so the times are a window indexed from the oldest open id
+  // (completed ones become Instant{} until the window's front moves past them).
+  std::deque<Instant> sent_at;
+  std::uint64_t first_open = 0;  // the id of sent_at.front()
   std::vector<std::uint64_t> latencies_us;
+  latencies_us.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(count, 1 << 24)));
   auto completed = [&](std::uint64_t id) {
-    auto it = sent_at.find(id);
-    if (it == sent_at.end()) return false;  // a duplicate
+    if (id < first_open || id - first_open >= sent_at.size()) return false;  // not ours
+    Instant& at = sent_at[static_cast<std::size_t>(id - first_open)];
+    if (at == Instant{}) return false;  // a duplicate
     latencies_us.push_back(static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(loop.now() - it->second).count()));
-    sent_at.erase(it);
+        std::chrono::duration_cast<std::chrono::microseconds>(client.now() - at).count()));
+    at = Instant{};
+    while (!sent_at.empty() && sent_at.front() == Instant{}) {
+      sent_at.pop_front();
+      ++first_open;
+    }
     ++answers;
     return true;
   };
   bool finished = false;
+  bool unflushed = false;  // lines written since the last flush
   int exit_code = kExitOk;
   auto finish = [&](int code) {
     if (finished) return;
@@ -138,20 +148,20 @@ int run_producer(const FlagSet& flags, Io& io) {
   runtime::Timer pace(loop);  // next publish when -delay is set
   runtime::Timer give_up(loop);
   Instant next_publish = loop.now();
+  mq::PublishRequest request;  // the same for every message
+  request.command = command;
+  request.payload = payload;
+  request.ttl = std::chrono::seconds(flags.get_integer("ttl"));
+  request.priority = static_cast<std::uint8_t>(flags.get_integer("priority"));
+  request.want_answer = want_answer;
   std::function<void()> publish_some;
   publish_some = [&] {
-    const Instant now = loop.now();
+    const Instant now = client.now();
     while (!finished && !core.is_refused() && (count == 0 || published < count)) {
       if (delay.count() > 0 && now < next_publish) {
         pace.start_at(next_publish, [&] { publish_some(); });
         break;
       }
-      mq::PublishRequest request;
-      request.command = command;
-      request.payload = payload;
-      request.ttl = std::chrono::seconds(flags.get_integer("ttl"));
-      request.priority = static_cast<std::uint8_t>(flags.get_integer("priority"));
-      request.want_answer = want_answer;
       auto id = client.publish(request);
       if (!id) {
         if (id.error() == mq::MqError::would_block) break;  // in flight is full
@@ -160,7 +170,10 @@ int run_producer(const FlagSet& flags, Io& io) {
         break;
       }
       ++published;
-      sent_at.emplace(*id, now);
+      if (sent_at.empty()) first_open = *id;
+      // Ids grow by one; a gap (none today) is filled with completed entries.
+      while (first_open + sent_at.size() < *id) sent_at.push_back(Instant{});
+      sent_at.push_back(now);
       next_publish = now + delay;
     }
   };
@@ -179,6 +192,7 @@ int run_producer(const FlagSet& flags, Io& io) {
                  << printable(event.payload);
           if (!event.text.empty()) io.out << " (" << event.text << ')';
           io.out << '\n';
+          unflushed = true;
         }
         if (count != 0 && answers >= count) finish(kExitOk);
         break;
@@ -189,7 +203,10 @@ int run_producer(const FlagSet& flags, Io& io) {
         break;
       case mq::ProducerEvent::Kind::confirmed:
         if (want_answer || !completed(event.id)) break;
-        if (!quiet) io.out << "confirmed " << event.id << '\n';
+        if (!quiet) {
+          io.out << "confirmed " << event.id << '\n';
+          unflushed = true;
+        }
         if (count != 0 && answers >= count) finish(kExitOk);
         break;
       case mq::ProducerEvent::Kind::none: break;
@@ -211,7 +228,15 @@ int run_producer(const FlagSet& flags, Io& io) {
   }
   run_until_done(
       loop, [&] { finish(count != 0 && answers < count ? kExitFailure : kExitOk); },
-      [&] { return finished; });
+      [&] {
+        // Once per loop iteration: a reader at the other end of a pipe sees each batch of
+        // answers as it arrives, at one write(2) per batch, not per line.
+        if (unflushed) {
+          io.out.flush();
+          unflushed = false;
+        }
+        return finished;
+      });
   client.stop();
   return exit_code;
 }

@@ -21,7 +21,8 @@ std::uint64_t id_from_clock(WallTime wall) {
 ProducerCore::ProducerCore(ProducerConfig config, MessageSink& sink, WallTime wall_now)
     : config_(std::move(config)),
       sink_(sink),
-      next_id_(config_.first_id != 0 ? config_.first_id : id_from_clock(wall_now)),
+      first_id_(config_.first_id != 0 ? config_.first_id : id_from_clock(wall_now)),
+      next_id_(first_id_),
       backoff_(limits::publish_backoff_initial) {
   if (config_.max_inflight == 0 || config_.retry_interval <= Duration::zero() ||
       config_.answer_dedupe_window <= Duration::zero() ||
@@ -154,10 +155,20 @@ void ProducerCore::remove(std::uint32_t index) {
   Entry& e = entries_[index];
   index_.erase(e.id);
   set_state(e, State::free);
-  std::vector<std::uint8_t>().swap(e.bytes);
+  release_bytes(e);
   e.sent_at = Instant{};
   free_.push_back(index);
   --live_;
+}
+
+void ProducerCore::release_bytes(Entry& e) noexcept {
+  // A small buffer stays for the entry's next message (no allocation per publish); it is
+  // no larger than what the entry held before, so memory never grows by it.
+  if (e.bytes.capacity() <= limits::producer_kept_buffer) {
+    e.bytes.clear();
+  } else {
+    std::vector<std::uint8_t>().swap(e.bytes);
+  }
 }
 
 void ProducerCore::on_timeout(Instant now) {
@@ -216,7 +227,7 @@ ProducerEvent ProducerCore::on_confirm(std::uint64_t id) {
   event.id = id;
   if (e.want_answer) {
     set_state(e, State::confirmed);
-    std::vector<std::uint8_t>().swap(e.bytes);  // the broker has it now
+    release_bytes(e);  // the broker has it now
   } else {
     remove(i);
   }
@@ -251,13 +262,22 @@ ProducerEvent ProducerCore::on_answer(const AnswerToProducer& m, Instant now) {
   sink_.send(scratch_);
 
   ProducerEvent event;
-  if (answered_turn_at_ == Instant{}) answered_turn_at_ = now + config_.answer_dedupe_window;
-  if (answered_[0].contains(m.message_id) || answered_[1].contains(m.message_id)) {
-    ++stats_.duplicate_answers;
-    return event;
+  if (m.message_id >= first_id_ && m.message_id < next_id_) {
+    // Ours: new exactly while the message is held.
+    const std::uint32_t* index = index_.find(m.message_id);
+    if (index == nullptr) {
+      ++stats_.duplicate_answers;
+      return event;
+    }
+    remove(*index);
+  } else {
+    if (answered_turn_at_ == Instant{}) answered_turn_at_ = now + config_.answer_dedupe_window;
+    if (answered_[0].contains(m.message_id) || answered_[1].contains(m.message_id)) {
+      ++stats_.duplicate_answers;
+      return event;
+    }
+    answered_[0].insert(m.message_id, 1);
   }
-  answered_[0].insert(m.message_id, 1);
-  if (const std::uint32_t* index = index_.find(m.message_id)) remove(*index);
   ++stats_.answers;
   event.kind = ProducerEvent::Kind::answer;
   event.id = m.message_id;

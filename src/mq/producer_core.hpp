@@ -20,8 +20,11 @@
 //
 // Delivery: at least once, with the broker dropping duplicates by id; answers are surfaced
 // once each: the broker resends stored answers after a reconnect until they are
-// acknowledged (answer_received, sent by this core), and duplicates seen within the answer
-// dedupe window are dropped. An answer also settles a publish whose confirm was lost.
+// acknowledged (answer_received, sent by this core), and duplicates are dropped: for ids
+// of this core, an answer counts only while its message is held (no table: the broker
+// answers only messages that want an answer, and each is held until answered or failed);
+// for older ids (a previous run of the same key), those seen within the answer dedupe
+// window. An answer also settles a publish whose confirm was lost.
 // queue_full pauses all publishing for a backoff (50 ms doubling up to retry_interval) and
 // retries; too_large and not_allowed are final (ProducerEvent::failed).
 //
@@ -127,6 +130,7 @@ class ProducerCore {
   void send_waiting(Instant now, bool resend_sent);
   void set_state(Entry& e, State state) noexcept;
   void remove(std::uint32_t index);
+  static void release_bytes(Entry& e) noexcept;
   void turn_answered(Instant now);
   ProducerEvent on_confirm(std::uint64_t id);
   ProducerEvent on_nack(const PublishNack& m, Instant now);
@@ -134,6 +138,7 @@ class ProducerCore {
 
   ProducerConfig config_;
   MessageSink& sink_;
+  std::uint64_t first_id_;  // this core's ids are first_id_ .. next_id_ - 1
   std::uint64_t next_id_;
   std::vector<Entry> entries_;
   std::vector<std::uint32_t> free_;

@@ -56,7 +56,8 @@ BrokerService::BrokerService(Loop& loop, Counters& counters, const Identity& ide
               std::chrono::system_clock::now()),
       broker_timer_(loop),
       sync_timer_(loop),
-      commit_hook_(loop) {}
+      commit_hook_(loop),
+      syncer_(loop) {}
 
 Result<void> BrokerService::start(std::string* detail) {
   const auto started = std::chrono::steady_clock::now();
@@ -103,9 +104,15 @@ void BrokerService::serve() {
     after_input();
   });
   auto& transport = node_->transport();
-  transport.on_message([this](const PublicKey& peer, std::span<const std::uint8_t> bytes) {
-    if (connected_.insert(peer).second) broker_.on_connect(peer, loop_.now());
-    (void)broker_.on_message(peer, bytes, loop_.now());  // drops are counted by the broker
+  transport.on_message([this, &transport](const PublicKey& peer,
+                                          std::span<const std::uint8_t> bytes) {
+    const Instant now = transport.now();
+    // Messages come in runs from one peer: the set is searched when the peer changes.
+    if (!last_connected_ || *last_connected_ != peer) {
+      if (connected_.insert(peer).second) broker_.on_connect(peer, now);
+      last_connected_ = peer;
+    }
+    (void)broker_.on_message(peer, bytes, now);  // drops are counted by the broker
   });
   transport.on_writable([this](const PublicKey& peer) { broker_.on_writable(peer, loop_.now()); });
   // A restarted peer's deliveries go back to the queue; its hello comes again.
@@ -114,6 +121,7 @@ void BrokerService::serve() {
 }
 
 void BrokerService::disconnect(const PublicKey& peer) {
+  if (last_connected_ == peer) last_connected_.reset();
   if (connected_.erase(peer) > 0) broker_.on_disconnect(peer, loop_.now());
 }
 
@@ -128,17 +136,59 @@ void BrokerService::commit() {
   if (journal_.failed) return fail("the log refused a record: " + journal_.error);
   SegmentLog& log = *log_;
   if (log.pending_records() > 0) {
-    auto c = log.commit(loop_.now());
-    if (!c) return fail(log.last_error());
-  } else if (log.sync_due(loop_.now()) && log.written_seq() > log.synced_seq()) {
-    if (!log.sync()) return fail(log.last_error());
+    if (auto w = log.write(loop_.now()); !w) return fail(log.last_error());
   }
+  start_sync();
+  if (failed_) return;
+  settle();
+}
+
+void BrokerService::start_sync() {
+  SegmentLog& log = *log_;
+  if (options_.log.sync == SyncPolicy::none || syncer_.busy() ||
+      log.written_seq() == log.synced_seq()) {
+    return;  // a running sync calls again when it is done
+  }
+  const Instant now = loop_.now();
+  const bool due = options_.log.sync == SyncPolicy::batch
+                       ? log.sync_due(now)
+                       : broker_.stats().pending > 0 ||
+                             now - log.unsynced_since() >= limits::sync_always_ungated_delay;
+  if (!due) return;  // after_input() set the timer
+  auto job = log.begin_sync(now);
+  if (!job) {  // no descriptor to spare: sync here
+    if (!log.sync()) fail(log.last_error());
+    return;
+  }
+  auto started = syncer_.start([job = *job] { return SegmentLog::run_sync(job); },
+                               [this, job = *job](int error) { on_synced(job, error); });
+  if (!started && !log.finish_sync(*job, SegmentLog::run_sync(*job))) {  // here, then
+    fail(log.last_error());
+  }
+}
+
+void BrokerService::on_synced(const SyncJob& job, int error) {
+  if (failed_ || stopped_) {
+    (void)log_->finish_sync(job, error);  // stop() synced what matters
+    return;
+  }
+  if (!log_->finish_sync(job, error)) return fail(log_->last_error());
+  start_sync();  // what was written meanwhile; the disk is never idle while records wait
+  if (failed_) return;
+  settle();
+  after_input();
+}
+
+void BrokerService::settle() {
+  SegmentLog& log = *log_;
   broker_.on_committed(log.stored_seq(), loop_.now());
   // The log may forget what the broker no longer needs (whole segments at a time).
   for (const std::uint64_t floor = broker_.live_floor(); released_below_ < floor;
        ++released_below_) {
     (void)log.release(released_below_);
   }
+  // Confirms and deliveries leave now, not on the next loop iteration.
+  node_->transport().flush();
 }
 
 void BrokerService::after_input() {
@@ -153,8 +203,13 @@ void BrokerService::after_input() {
     });
   }
   const SegmentLog& log = *log_;
-  if (options_.log.sync == SyncPolicy::batch && log.written_seq() > log.synced_seq()) {
-    sync_timer_.start_at(log.sync_deadline(), [this] { commit(); });
+  if (log.written_seq() > log.synced_seq() && !syncer_.busy()) {
+    // A quiet log is synced in time too (the sync that is running calls back anyway).
+    Instant at = Instant::max();
+    if (options_.log.sync == SyncPolicy::batch) at = log.sync_deadline();
+    if (options_.log.sync == SyncPolicy::always)
+      at = log.unsynced_since() + limits::sync_always_ungated_delay;
+    if (at != Instant::max()) sync_timer_.start_at(at, [this] { commit(); });
   }
 }
 

@@ -3,10 +3,16 @@
 //
 // start() replays the log into the broker (logging what recovery found), then binds,
 // announces the node for local discovery and serves. Group commit: every record the
-// broker appended during one loop iteration is written by one commit (one write and,
-// with SyncPolicy::always, one fdatasync) in an IterationHook right after that
-// iteration's I/O, and only then confirmed to the producers and delivered. With
-// SyncPolicy::batch a timer syncs a quiet log in time. After each commit the log
+// broker appended during one loop iteration is written by one write in an IterationHook
+// right after that iteration's I/O. With SyncPolicy::none that makes them stored. With
+// always and batch, the fdatasync runs on libuv's thread pool (BlockingCall) while the
+// loop goes on receiving; its records count as stored when it completes, and the records
+// written meanwhile go to the next one, started at once. Stored records are then confirmed
+// to the producers and delivered, and what that sends leaves at once (PeerTransport::
+// flush). With always, a waiting publish starts an fdatasync; records nothing waits for
+// (answers, acknowledgements) ride along with the next one, or get their own after
+// limits::sync_always_ungated_delay: a sync of them alone would hold up the publishes that
+// follow. With batch, a timer syncs a quiet log in time. After each commit the log
 // releases every record below the broker's live_floor(), so acknowledged segments go.
 //
 // A peer's first message is its connection; a peer whose session restarted (on_peer_reset:
@@ -34,6 +40,7 @@
 
 #include "mq/access_list.hpp"
 #include "mq/broker.hpp"
+#include "runtime/blocking_call.hpp"
 #include "runtime/iteration_hook.hpp"
 #include "runtime/loop.hpp"
 #include "runtime/node.hpp"
@@ -102,6 +109,11 @@ class BrokerService {
 
   void serve();
   void commit();
+  // Starts an fdatasync on the thread pool if one is due and none runs (always, batch).
+  void start_sync();
+  void on_synced(const SyncJob& job, int error);
+  // Confirms and delivers what is stored, releases what is no longer needed, sends.
+  void settle();
   void after_input();
   void fail(const std::string& why);
   void disconnect(const PublicKey& peer);
@@ -118,7 +130,9 @@ class BrokerService {
   Timer broker_timer_;
   Timer sync_timer_;
   IterationHook commit_hook_;
+  BlockingCall syncer_;
   std::set<PublicKey> connected_;
+  std::optional<PublicKey> last_connected_;  // in connected_: the last message's sender
   std::uint64_t released_below_ = 1;  // every record below this was released to the log
   FailureCallback on_failure_;
   bool started_ = false;

@@ -65,7 +65,7 @@ void ConsumerClient::reconnect(const PublicKey& peer) {
 
 void ConsumerClient::on_message(const PublicKey& from, std::span<const std::uint8_t> bytes) {
   if (from != options_.broker || stopped_) return;
-  auto event = core_.on_message(bytes, loop_.now());
+  auto event = core_.on_message(bytes, node_.transport().now());
   if (!event) {
     PEERMQ_LOG(warn, "consumer", "dropped a message from the broker: %s",
                event.error().message().c_str());

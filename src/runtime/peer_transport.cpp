@@ -123,6 +123,7 @@ PeerTransport::PeerTransport(Loop& loop, const Identity& identity, Counters& cou
   socket_.on_receive([this](std::span<const std::uint8_t> data, const Endpoint& from) {
     on_datagram(data, from);
   });
+  socket_.on_read_done([this] { on_read_done(); });
 }
 
 Result<void> PeerTransport::bind(const Endpoint& local) {
@@ -299,12 +300,30 @@ void PeerTransport::close() noexcept {
 // ---- input ---------------------------------------------------------------------------------
 
 void PeerTransport::on_datagram(std::span<const std::uint8_t> data, const Endpoint& from) {
-  const Instant now = loop_.now();
+  // The datagrams of one read arrived together: one clock read stands for all of them.
+  if (!read_at_) read_at_ = loop_.now();
+  const Instant now = *read_at_;
   if (on_relay_key_datagram(data, from, now)) return;
+  // What this datagram makes us send waits for the end of its read (on_read_done): the
+  // answers to a whole batch then share packets, ACKs and one pass over the channels.
   in_service_ = true;
+  batch_pending_ = true;
   auto events = sessions_.on_datagram(data, to_source_address(from), now);
   handle(events, now);
-  service(now);
+}
+
+void PeerTransport::on_read_done() {
+  read_at_.reset();
+  if (!batch_pending_) return;
+  batch_pending_ = false;
+  service(loop_.now());
+}
+
+void PeerTransport::flush() {
+  if (in_service_ || !socket_.bound()) return;  // the service under way sends it
+  in_service_ = true;
+  service(loop_.now());
+  socket_.flush();
 }
 
 bool PeerTransport::on_relay_key_datagram(std::span<const std::uint8_t> data, const Endpoint& from,

@@ -35,10 +35,10 @@
 // and counted; a node that receives packets meant for its previous run answers with a
 // header-only frame, so the peer learns of the restart even when we have nothing to say. One Timer
 // wakes the transport at the earliest deadline of the session endpoint and of every channel; after
-// each batch of input (a datagram, a timer) the channels are polled until they have nothing the
-// congestion controller and pacer allow, so the datagrams of one loop iteration leave together in
-// one sendmmsg(2). When nothing may be sent the transport sleeps until the next deadline; it never
-// spins.
+// each batch of input (the datagrams of one socket read, a timer) the channels are polled until
+// they have nothing the congestion controller and pacer allow, so what a batch asks for shares
+// packets and ACKs, and the datagrams of one loop iteration leave together in one sendmmsg(2).
+// When nothing may be sent the transport sleeps until the next deadline; it never spins.
 //
 // Threads: the loop's thread only. Lifetime: destroy it before its Loop; the Counters
 // must outlive it. Callbacks may call send(), send_overlay() and set_route(), but must not
@@ -170,6 +170,9 @@ class PeerTransport {
 
   // This run's incarnation (see above); never 0.
   std::uint64_t incarnation() const noexcept { return incarnation_; }
+  // Inside on_message and the other input callbacks: when the socket read that brought the
+  // input was handled (one clock read for all its datagrams); elsewhere the loop's time.
+  Instant now() const noexcept { return read_at_ ? *read_at_ : loop_.now(); }
 
   // Where `peer` is reached directly (Family::none when unknown or relayed).
   Endpoint endpoint_of(const PublicKey& peer) const;
@@ -179,6 +182,13 @@ class PeerTransport {
   const channel::Channel* channel(const PublicKey& peer) const;
   const session::SessionEndpoint& sessions() const noexcept { return sessions_; }
   std::size_t peer_count() const noexcept { return peers_.size(); }
+
+  // Sends now what send() and send_overlay() queued outside the transport's own callbacks
+  // (which would otherwise leave on the next loop iteration), up to what congestion
+  // control allows, and hands it to the kernel. For an owner that produces output in a
+  // loop phase of its own (the broker's group commit). Does nothing inside a callback: what
+  // it queues leaves when the callback's input has been handled.
+  void flush();
 
   // Stops receiving and timing; what is unsent is dropped. Idempotent.
   void close() noexcept;
@@ -230,6 +240,8 @@ class PeerTransport {
 
   Peer& peer_entry(const PublicKey& peer);
   void on_datagram(std::span<const std::uint8_t> data, const Endpoint& from);
+  // The socket delivered a read's datagrams: send what they asked for, together.
+  void on_read_done();
   bool on_relay_key_datagram(std::span<const std::uint8_t> data, const Endpoint& from, Instant now);
   void on_forwarded(const PublicKey& relay, std::span<const std::uint8_t> message, Instant now);
   // The synthetic source for `via` (made on first use); nullopt when the table is full.
@@ -291,6 +303,8 @@ class PeerTransport {
   std::uint64_t incarnation_;
   bool in_service_ = false;         // inside a callback that ends with service()
   bool service_scheduled_ = false;  // the timer was set to fire at once
+  bool batch_pending_ = false;      // datagrams of the current read await on_read_done()
+  std::optional<Instant> read_at_;  // when the current read's first datagram was handled
   UdpSocket socket_;
   Timer timer_;
 };

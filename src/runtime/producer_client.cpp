@@ -64,7 +64,7 @@ void ProducerClient::stop() noexcept {
 }
 
 Result<std::uint64_t> ProducerClient::publish(const mq::PublishRequest& request) {
-  auto id = core_.publish(request, loop_.now());
+  auto id = core_.publish(request, now());
   if (id) arm();
   return id;
 }
@@ -100,7 +100,8 @@ void ProducerClient::arm() {
 
 void ProducerClient::on_message(const PublicKey& from, std::span<const std::uint8_t> bytes) {
   if (from != options_.broker || stopped_) return;  // only the broker speaks to producers
-  auto event = core_.on_message(bytes, loop_.now());
+  const Instant now = node_.transport().now();
+  auto event = core_.on_message(bytes, now);
   if (!event) {
     PEERMQ_LOG(warn, "producer", "dropped a message from the broker: %s",
                event.error().message().c_str());
@@ -110,8 +111,10 @@ void ProducerClient::on_message(const PublicKey& from, std::span<const std::uint
     ready_ = true;
     PEERMQ_LOG(info, "producer", "connected to broker %s", broker_text_.c_str());
   }
+  input_now_ = now;
   if (on_event_) on_event_(*event);
   if (!stopped_) wake();
+  input_now_.reset();
 }
 
 }  // namespace peermq::runtime

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <peermq/address.hpp>
@@ -66,6 +67,10 @@ class ProducerClient {
   // again after on_wake; refused; bad_command, bad_publish, too_large).
   Result<std::uint64_t> publish(const mq::PublishRequest& request);
 
+  // The loop's time; inside on_event, the time the event's message was read (so that a
+  // burst of events costs one clock read, not one per use).
+  Instant now() const noexcept { return input_now_ ? *input_now_ : loop_.now(); }
+
   // The broker accepted our hello on the current connection.
   bool ready() const noexcept { return ready_; }
   const mq::ProducerCore& core() const noexcept { return core_; }
@@ -91,6 +96,7 @@ class ProducerClient {
   mq::ProducerCore core_;
   Timer core_timer_;
   Instant armed_at_ = Instant::max();  // the core_timer_'s deadline; max: not armed
+  std::optional<Instant> input_now_;   // during on_message: the time it was read
   EventCallback on_event_;
   WakeCallback on_wake_;
   bool ready_ = false;

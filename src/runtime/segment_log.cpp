@@ -346,6 +346,18 @@ Result<std::uint64_t> SegmentLog::append(std::span<const std::uint8_t> body) {
 }
 
 Result<CommitResult> SegmentLog::commit(Instant now) {
+  auto result = write(now);
+  if (!result) return result;
+  if (options_.sync == SyncPolicy::always ||
+      (options_.sync == SyncPolicy::batch && sync_due(now))) {
+    auto synced = sync();
+    if (!synced) return synced.error();
+    result->records_synced += *synced;
+  }
+  return result;
+}
+
+Result<CommitResult> SegmentLog::write(Instant now) {
   if (failed_) return fail(LogError::failed, "");
   CommitResult result;
   for (;;) {
@@ -380,12 +392,6 @@ Result<CommitResult> SegmentLog::commit(Instant now) {
     for (auto& roll : rolls_) roll.buffer_offset -= end;
     active_first_seq_ = rolls_.front().first_seq;
     rolls_.erase(rolls_.begin());
-  }
-  if (options_.sync == SyncPolicy::always ||
-      (options_.sync == SyncPolicy::batch && sync_due(now))) {
-    auto synced = sync();
-    if (!synced) return synced.error();
-    result.records_synced += *synced;
   }
   if (auto r = collect(); !r) {
     // The records are written; the segment is tried again at the next chance.
@@ -434,6 +440,42 @@ Result<std::uint64_t> SegmentLog::sync_file(int fd, std::uint64_t upto_seq) {
   synced_seq_ = upto_seq;
   closed_unsynced_ = false;
   if (synced_seq_ == written_seq_) unsynced_since_ = Instant::max();
+  return synced;
+}
+
+std::optional<SyncJob> SegmentLog::begin_sync(Instant now) {
+  if (failed_ || sync_running_ || synced_seq_ == written_seq_) return std::nullopt;
+  // A duplicate: a roll may close the log's own descriptor while the job runs.
+  const int fd = ::fcntl(active_fd_.get(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  sync_running_ = true;
+  sync_started_at_ = now;
+  return SyncJob{fd, written_seq_, closed_unsynced_};
+}
+
+int SegmentLog::run_sync(const SyncJob& job) noexcept {
+  const int rc = job.whole_file_system ? ::syncfs(job.fd) : ::fdatasync(job.fd);
+  const int err = rc == 0 ? 0 : errno;
+  ::close(job.fd);
+  return err;
+}
+
+Result<std::uint64_t> SegmentLog::finish_sync(const SyncJob& job, int error) {
+  sync_running_ = false;
+  if (failed_) return fail(LogError::failed, "");
+  if (error != 0) {
+    // As in sync_file(): the kernel may have dropped the pages it could not write.
+    failed_ = true;
+    return fail_errno(error, "syncing", dir_ / segment_file_name(active_first_seq_));
+  }
+  ++stats_.fsyncs;
+  if (job.whole_file_system) closed_unsynced_ = false;
+  if (job.upto <= synced_seq_) return std::uint64_t{0};  // a roll synced them meanwhile
+  const std::uint64_t synced = job.upto - synced_seq_;
+  stats_.records_synced += synced;
+  synced_seq_ = job.upto;
+  // What is left was written after the job started.
+  unsynced_since_ = synced_seq_ == written_seq_ ? Instant::max() : sync_started_at_;
   return synced;
 }
 

@@ -21,6 +21,13 @@
 // stored_seq() is the last record that counts as stored under the policy (synced for
 // always, written for the others): confirm up to it.
 //
+// Syncing off the caller's thread: write() is commit() without the policy's final sync,
+// and begin_sync() / run_sync() / finish_sync() split sync() in three, so that the
+// fdatasync can run on another thread while the caller keeps appending and writing (the
+// broker's group commit: the loop receives the next batch while the disk works). Only
+// run_sync() may run elsewhere; it touches nothing of the log. stored_seq() moves only in
+// finish_sync(), so what is confirmed is still what was synced.
+//
 // Recovery (open): every segment is scanned and each valid record is replayed, in
 // order, to the caller, who rebuilds its index. The last segment is truncated at its
 // first bad record (a torn write after a crash). Any other segment is served only up to
@@ -40,9 +47,11 @@
 // what really is on disk. A failed write of a commit is rolled back and its records stay
 // pending, so commit() can simply be called again once the disk has room.
 //
-// Threads: not thread-safe; one thread at a time. Every call but append() may block on
-// the disk, so a broker runs the log where blocking is allowed. Moving is fine; the
-// destructor closes the files without syncing (pending records are lost, as in a crash).
+// Threads: not thread-safe; one thread at a time (run_sync() excepted, see above). Every
+// call but append(), begin_sync() and finish_sync() may block on the disk, so a broker runs
+// the log where blocking is allowed. Moving is fine, even with a job out (it holds no
+// pointer to the log); the destructor closes the files without syncing (pending records
+// are lost, as in a crash).
 #pragma once
 
 #include <cstddef>
@@ -50,6 +59,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -145,6 +155,13 @@ struct CommitResult {
   std::uint64_t records_synced = 0;   // records this call made durable with fdatasync
 };
 
+// What one fdatasync on another thread covers (SegmentLog::begin_sync).
+struct SyncJob {
+  int fd = -1;                     // a duplicate of the file's descriptor, for run_sync only
+  std::uint64_t upto = 0;          // the last record it makes durable
+  bool whole_file_system = false;  // syncfs(2): `none` left a segment unsynced behind
+};
+
 class SegmentLog {
  public:
   // Opens (creating it and its parents if needed) the log in `dir` and replays every
@@ -168,6 +185,25 @@ class SegmentLog {
   // On an error, the records not written stay pending for the next commit(), and
   // written_seq() / synced_seq() say how far this call got.
   Result<CommitResult> commit(Instant now);
+  // The same without the final sync of the policy: the caller syncs (sync(), or the three
+  // calls below). A segment completed by the write is still synced before it is left (for
+  // `always` and `batch`), so that only the active segment ever holds unsynced records.
+  Result<CommitResult> write(Instant now);
+
+  // Starts a sync of what is written and not synced: the job for run_sync(). nullopt when
+  // nothing waits, while a job is out, after a failure, or if the descriptor cannot be
+  // duplicated (then call sync()).
+  std::optional<SyncJob> begin_sync(Instant now);
+  // fdatasync(2) (or syncfs(2)) of the job's descriptor, which it then closes: 0 or an
+  // errno. Any thread; it touches no log.
+  static int run_sync(const SyncJob& job) noexcept;
+  // Takes run_sync()'s result (`error`) back: the job's records count as synced, or the log
+  // fails (LogError::failed from then on). Returns the records it made durable.
+  Result<std::uint64_t> finish_sync(const SyncJob& job, int error);
+  // A job from begin_sync() awaits finish_sync().
+  bool sync_running() const noexcept { return sync_running_; }
+  // When the oldest written, unsynced record was written (Instant::max() if none).
+  Instant unsynced_since() const noexcept { return unsynced_since_; }
 
   // fdatasync of what commit() wrote and nobody synced yet, whatever the policy. Returns
   // the records it made durable (0, with no system call, when there were none).
@@ -273,6 +309,8 @@ class SegmentLog {
   std::uint64_t synced_seq_ = 0;
   Instant unsynced_since_ = Instant::max();
   bool closed_unsynced_ = false;  // `none` rolled past a segment nobody synced
+  bool sync_running_ = false;     // begin_sync() handed out a job
+  Instant sync_started_at_{};     // when it did
   bool failed_ = false;
   LogStats stats_;
   RecoveryReport recovery_;

@@ -224,6 +224,7 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
     options_ = std::move(other.options_);
     metrics_ = other.metrics_;
     receive_ = std::move(other.receive_);
+    read_done_ = std::move(other.read_done_);
     buffer_sizes_ = other.buffer_sizes_;
     box_ = std::move(other.box_);
     prepare_ = std::move(other.prepare_);
@@ -312,6 +313,14 @@ void UdpSocket::on_receive(ReceiveCallback callback) {
   }
 }
 
+void UdpSocket::on_read_done(ReadDoneCallback callback) {
+  if (box_) {
+    box_.state().read_done = std::move(callback);
+  } else {
+    read_done_ = std::move(callback);
+  }
+}
+
 Result<void> UdpSocket::bind(const Endpoint& local) {
   if (box_) return UdpError::already_bound;
   if (!prepare_) return uv_error(UV_EBADF);  // closed, or moved from
@@ -339,6 +348,7 @@ Result<void> UdpSocket::bind(const Endpoint& local) {
   s.v6_socket = local.is_v6();
   init_state(s, metrics_, options_);
   s.receive = std::move(receive_);
+  s.read_done = std::move(read_done_);
   buffer_sizes_ = size_buffers(fd, options_.socket_buffer_bytes);
   enable_offloads(s, options_);
   prepare_.state().udp = &s;
@@ -447,6 +457,10 @@ void UdpSocket::receive(uv_poll_t* handle) {
       if (!deliver(handle, s->receive_messages[i], i, datagrams)) return;  // closed
     }
     if (datagrams > 1) s->metrics.rx_batches->inc();
+    if (datagrams > 0 && s->read_done) {
+      s->read_done();
+      if (Box::state_of(handle) == nullptr) return;  // closed by the callback
+    }
     delivered += datagrams;
     if (static_cast<std::size_t>(n) < kReceiveChunks) return;  // drained
   }

@@ -21,7 +21,9 @@
 // Receiving: recvmmsg(2) into one slab allocated at bind and reused for every read, with
 // UDP_GRO on (Linux >= 5.0): the kernel hands over runs of same-size datagrams from one
 // source as one buffer plus its segment size, and the socket splits them again. The
-// callback runs once per datagram either way, with the same bytes and source.
+// callback runs once per datagram either way, with the same bytes and source; after the
+// datagrams of each read, the read-done callback runs once, so that the owner can act on
+// the whole batch (answer it in one go) instead of on each datagram.
 //
 // Nothing on either path allocates per datagram. Other POSIX systems get the same code with
 // one datagram per system call and no offloads.
@@ -106,6 +108,7 @@ class UdpSocket {
   // keep. A zero-length datagram arrives as an empty span.
   using ReceiveCallback =
       std::function<void(std::span<const std::uint8_t> data, const Endpoint& from)>;
+  using ReadDoneCallback = std::function<void()>;
 
   // Throws std::invalid_argument for impossible options, std::system_error if libuv
   // cannot create the handles (start-up only).
@@ -117,6 +120,10 @@ class UdpSocket {
 
   // Set before bind() to receive from the start. Not from inside the callback itself.
   void on_receive(ReceiveCallback callback);
+  // Called after every read (one recvmmsg(2)) that delivered at least one datagram, once
+  // all of them went through on_receive. It may send, flush and close the socket. Set
+  // before bind(), like on_receive.
+  void on_read_done(ReadDoneCallback callback);
 
   // Opens the socket on `local` (port 0: the kernel picks one, see local_endpoint()),
   // sizes its buffers, turns the offloads on and starts receiving. UdpError for the usual
@@ -192,6 +199,7 @@ class UdpSocket {
     int fd = -1;
     Metrics metrics{};
     ReceiveCallback receive;
+    ReadDoneCallback read_done;
     // Receiving: recvmmsg targets, each a chunk of the slab with room for a source address
     // and a UDP_GRO control message; all reused for every read.
     std::vector<std::uint8_t> slab;
@@ -246,6 +254,7 @@ class UdpSocket {
   UdpOptions options_;
   Metrics metrics_{};
   ReceiveCallback receive_;  // until bind() moves it into the State
+  ReadDoneCallback read_done_;  // the same
   UdpBufferSizes buffer_sizes_;
   Box box_;
   PrepareBox prepare_;

@@ -51,6 +51,7 @@
 //             producer_inflight_default, publish_backoff_initial
 //   storage   log_segment_size, log_record_header_size, sync_batch_interval_default,
 //             log_record_max_body
+//   runtime   sync_always_ungated_delay, producer_kept_buffer
 //   msgpack   msgpack_max_depth, msgpack_max_depth_cap, msgpack_max_entries,
 //             msgpack_max_str, msgpack_max_bin, msgpack_max_ext
 #pragma once
@@ -383,6 +384,15 @@ inline constexpr milliseconds sync_batch_interval_default{10};
 // Largest record body: one message of max_message_size plus its command, headers and the
 // broker's bookkeeping. A longer length field is a corrupt header, never an allocation.
 inline constexpr std::size_t log_record_max_body = max_message_size + 1 * MiB;
+
+// ---- runtime: broker group commit -----------------------------------------------------------
+// -sync=always: records no confirmation waits for (answers, acknowledgements) wait this
+// long at most for an fdatasync; a waiting publish starts one at once and they ride along.
+// An fdatasync of them alone would make the publishes that follow wait for two.
+inline constexpr milliseconds sync_always_ungated_delay{2};
+// A producer keeps an encoded publish's buffer up to this size for the next message once
+// the broker has it (small messages then cost no allocation); larger ones are freed.
+inline constexpr std::size_t producer_kept_buffer = 1 * KiB;
 
 // ---- msgpack decoding ------------------------------------------------------------------------
 // Our messages nest at most a few levels; deep nesting only serves stack and CPU attacks.

@@ -899,3 +899,34 @@ TEST_CASE("queue: a producer whose key the access list does not allow is refused
           << broker_line << "\"";
   CHECK_MESSAGE(c.sanitizer_reports().empty(), c.sanitizer_reports());
 }
+
+// 9 -----------------------------------------------------------------------------------------
+
+TEST_CASE("queue: a slow -exec consumer's answers leave one by one, and the producer shows each") {
+  Cluster c("queue-exec-paced");
+  Figures figures;
+  INFO(c.report());
+  const std::string broker = c.start_broker("broker", {});
+  // Four messages reach the consumer together; each command takes 0.3 s at least.
+  c.start("consumer", "consumer", {"-broker=" + broker, "-prefetch=4", "-exec=sleep 0.3; cat"});
+  ChildProcess& producer =
+      c.start("producer", "producer",
+              {"-broker=" + broker, "-count=4", "-inflight=4", "-payload=paced",
+               "-timeout=" + std::to_string(limit(60s).count() / 1000)});
+  // The first answer is printed (and flushed) while the other commands still run.
+  auto first = producer.wait_for_line(
+      [](const std::string& l) { return l.starts_with("answer "); }, limit(60s));
+  REQUIRE_MESSAGE(first, "no answer line");
+  const auto first_at = SteadyClock::now();
+  CHECK(wait_producer(producer, limit(60s)).exited_with(0));
+  const double after_first = seconds_since(first_at);
+  const auto answers = answers_of(producer.stdout_lines());
+  CHECK(answers.size() == 4);
+  for (const auto& a : answers) CHECK(a.payload == "paced");
+  // Three commands of 0.3 s ran after the first answer was out: the answers did not wait
+  // for the whole batch (0.45 s leaves room for a slow first poll of the output file).
+  CHECK_MESSAGE(after_first >= 0.45, "the last answer came " << after_first
+                                                              << " s after the first");
+  figures << "paced -exec: last answer " << after_first << " s after the first";
+  CHECK_MESSAGE(c.sanitizer_reports().empty(), c.sanitizer_reports());
+}

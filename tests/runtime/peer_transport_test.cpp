@@ -626,3 +626,86 @@ TEST_CASE("only a transport told to answers relay key requests, with its own key
   CHECK(std::get<2>(answers[0]) == relay_id.public_key());
   CHECK(cr.counter("transport_relay_keys_answered_total", "").value() == 1);
 }
+
+namespace {
+
+// Two transports on one loop with a session and channel between them, both ways.
+struct Pair {
+  Loop& loop;
+  Counters ca, cb;
+  Identity ia = Identity::generate();
+  Identity ib = Identity::generate();
+  PeerTransport a{loop, ia, ca};
+  PeerTransport b{loop, ib, cb};
+
+  explicit Pair(Loop& l) : loop(l) {}
+  void connect() {
+    int at_b = 0;
+    b.on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++at_b; });
+    REQUIRE(a.bind(kLoopback));
+    REQUIRE(b.bind(kLoopback));
+    a.add_peer(ib.public_key(), b.local_endpoint());
+    REQUIRE(a.send(ib.public_key(), Bytes{1}));
+    REQUIRE(run_until(
+        loop, [&] { return at_b == 1 && a.channel(ib.public_key())->all_acked(); }, 10s));
+    b.on_message(nullptr);
+  }
+  std::uint64_t b_packets() { return cb.counter("transport_packets_sent_total", "").value(); }
+};
+
+}  // namespace
+
+TEST_CASE("the answers to a read's messages leave together, not a packet per datagram") {
+  Loop loop;
+  Pair p(loop);
+  p.connect();
+  constexpr std::uint8_t kRequests = 40;
+  std::vector<std::uint8_t> answers;
+  // b answers every request at once with 2 bytes: alone, each answer would be a packet.
+  p.b.on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+    REQUIRE(p.b.send(from, Bytes{m[0], 0xaa}));
+  });
+  p.a.on_message([&](const PublicKey&, std::span<const std::uint8_t> m) {
+    if (m.size() == 2 && m[1] == 0xaa) answers.push_back(m[0]);
+  });
+  const std::uint64_t before = p.b_packets();
+  Bytes request(700);  // one request per packet
+  for (std::uint8_t i = 0; i < kRequests; ++i) {
+    request[0] = i;
+    REQUIRE(p.a.send(p.ib.public_key(), request));
+  }
+  REQUIRE(run_until(
+      loop, [&] { return answers.size() == kRequests; }, 10s));
+  for (std::uint8_t i = 0; i < kRequests; ++i) CHECK(answers[i] == i);
+  const std::uint64_t packets = p.b_packets() - before;
+  MESSAGE(packets << " packets carried " << int{kRequests} << " answers");
+  CHECK(packets < kRequests / 2);
+}
+
+TEST_CASE("flush hands what send queued to the kernel at once, and does nothing in a callback") {
+  Loop loop;
+  Pair p(loop);
+  p.connect();
+  auto sent = [&] { return p.ca.counter("udp_tx_datagrams_total", "").value(); };
+  int at_b = 0;
+  int flushed_in_callback = 0;
+  p.b.on_message([&](const PublicKey& from, std::span<const std::uint8_t>) {
+    ++at_b;
+    REQUIRE(p.b.send(from, Bytes{7}));
+    const auto before = p.cb.counter("udp_tx_datagrams_total", "").value();
+    p.b.flush();  // the read's own service sends it, with the rest of the batch
+    if (p.cb.counter("udp_tx_datagrams_total", "").value() != before) ++flushed_in_callback;
+  });
+  int at_a = 0;
+  p.a.on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++at_a; });
+  const std::uint64_t before = sent();
+  REQUIRE(p.a.send(p.ib.public_key(), Bytes{1, 2, 3}));
+  CHECK(sent() == before);  // send() only queues
+  p.a.flush();
+  CHECK(sent() == before + 1);  // no loop iteration needed
+  REQUIRE(run_until(
+      loop, [&] { return at_b == 1 && at_a == 1; }, 10s));
+  CHECK(flushed_in_callback == 0);
+  p.a.close();
+  p.a.flush();  // closed: nothing to do, no harm
+}

@@ -426,6 +426,98 @@ TEST_CASE("one commit of 1,000 appends costs one write and one fsync") {
   CHECK(log.stats().fsyncs == before.fsyncs + 1);
 }
 
+TEST_CASE("write hands records to the kernel and a sync job run elsewhere makes them stored") {
+  TempDir dir;
+  SegmentLog log = open_log(dir.path, options(SyncPolicy::always));
+  const Instant t0 = ManualClock::kDefaultStart;
+  const auto before = log.stats();
+  CHECK_FALSE(log.begin_sync(t0).has_value());  // nothing written: nothing to sync
+  for (std::uint64_t seq = 1; seq <= 10; ++seq) REQUIRE(log.append(bytes(body(seq))).ok());
+  auto w = log.write(t0);
+  REQUIRE(w.ok());
+  CHECK(w->records_written == 10);
+  CHECK(w->records_synced == 0);
+  CHECK(log.written_seq() == 10);
+  CHECK(log.stored_seq() == 0);  // always: stored means synced
+  CHECK(log.stats().fsyncs == before.fsyncs);
+  CHECK(log.unsynced_since() == t0);
+
+  auto job = log.begin_sync(t0 + 1ms);
+  REQUIRE(job.has_value());
+  CHECK(job->upto == 10);
+  CHECK(log.sync_running());
+  CHECK_FALSE(log.begin_sync(t0 + 1ms).has_value());  // one job at a time
+  // The log goes on while the job is out; what it writes now waits for the next job.
+  for (std::uint64_t seq = 11; seq <= 15; ++seq) REQUIRE(log.append(bytes(body(seq))).ok());
+  REQUIRE(log.write(t0 + 2ms).ok());
+  CHECK(log.written_seq() == 15);
+
+  CHECK(SegmentLog::run_sync(*job) == 0);
+  auto synced = log.finish_sync(*job, 0);
+  REQUIRE(synced.ok());
+  CHECK(*synced == 10);
+  CHECK_FALSE(log.sync_running());
+  CHECK(log.synced_seq() == 10);
+  CHECK(log.stored_seq() == 10);
+  CHECK(log.stats().fsyncs == before.fsyncs + 1);
+  CHECK(log.unsynced_since() == t0 + 1ms);  // the rest was written after the job began
+
+  job = log.begin_sync(t0 + 3ms);
+  REQUIRE(job.has_value());
+  CHECK(job->upto == 15);
+  CHECK(SegmentLog::run_sync(*job) == 0);
+  REQUIRE(log.finish_sync(*job, 0).ok());
+  CHECK(log.stored_seq() == 15);
+  CHECK(log.unsynced_since() == Instant::max());
+  CHECK(log.stats().records_per_fsync() == doctest::Approx(7.5));
+}
+
+TEST_CASE("a sync job that fails fails the log, as a failed sync does") {
+  TempDir dir;
+  SegmentLog log = open_log(dir.path, options(SyncPolicy::always));
+  REQUIRE(log.append(bytes(body(1))).ok());
+  REQUIRE(log.write(ManualClock::kDefaultStart).ok());
+  auto job = log.begin_sync(ManualClock::kDefaultStart);
+  REQUIRE(job.has_value());
+  ::close(job->fd);  // as run_sync() would
+  auto synced = log.finish_sync(*job, EIO);
+  REQUIRE_FALSE(synced.ok());
+  CHECK(synced.error() == LogError::io_error);
+  CHECK(log.last_error().find(dir.path.string()) != std::string::npos);
+  CHECK(log.stored_seq() == 0);
+  CHECK(log.append(bytes(body(2))).error() == LogError::failed);
+  CHECK_FALSE(log.begin_sync(ManualClock::kDefaultStart).has_value());
+}
+
+TEST_CASE("a segment rolled while a sync job runs is synced anyway, and the job counts nothing twice") {
+  TempDir dir;
+  // Two records per segment.
+  SegmentLog log = open_log(dir.path, options(SyncPolicy::always, 2 * kRecord));
+  const Instant t0 = ManualClock::kDefaultStart;
+  REQUIRE(log.append(bytes(body(1))).ok());
+  REQUIRE(log.write(t0).ok());
+  auto job = log.begin_sync(t0);
+  REQUIRE(job.has_value());
+  CHECK(job->upto == 1);
+  for (std::uint64_t seq = 2; seq <= 3; ++seq) REQUIRE(log.append(bytes(body(seq))).ok());
+  REQUIRE(log.write(t0).ok());  // record 3 opens segment 3: segment 1 is synced first
+  CHECK(segment_files(dir.path).size() == 2);
+  CHECK(log.synced_seq() == 2);
+  // The job's descriptor is its own: the log closing segment 1's does not hurt it.
+  CHECK(SegmentLog::run_sync(*job) == 0);
+  auto synced = log.finish_sync(*job, 0);
+  REQUIRE(synced.ok());
+  CHECK(*synced == 0);
+  CHECK(log.synced_seq() == 2);
+  CHECK(log.stats().records_synced == 2);
+  job = log.begin_sync(t0);
+  REQUIRE(job.has_value());
+  CHECK(job->upto == 3);
+  CHECK(SegmentLog::run_sync(*job) == 0);
+  REQUIRE(log.finish_sync(*job, 0).ok());
+  CHECK(log.stored_seq() == 3);
+}
+
 TEST_CASE("the batch policy syncs once the oldest unsynced write is older than the interval") {
   TempDir dir;
   LogOptions o = options(SyncPolicy::batch);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <ostream>  // doctest prints std::error_code through it
 #include <string>
@@ -677,6 +678,60 @@ TEST_CASE(
   CHECK(calls == 0);
   CHECK(keep.use_count() == 1);  // the callback was released with the handle
   CHECK(value(counters, "sender_tx_dropped_closed_total") == 100);
+}
+
+TEST_CASE("read-done runs once after each read, when all of its datagrams were delivered") {
+  Loop loop;
+  Counters counters;
+  UdpSocket sender(loop, counters, without_offloads("sender"));
+  UdpSocket receiver(loop, counters, without_offloads("receiver"));
+  REQUIRE(sender.bind(kLoopback).ok());
+  int received = 0;
+  int since_done = 0;  // datagrams delivered since the last read-done
+  std::vector<int> reads;
+  receiver.on_receive([&](std::span<const std::uint8_t>, const Endpoint&) {
+    ++received;
+    ++since_done;
+  });
+  receiver.on_read_done([&] {
+    reads.push_back(since_done);
+    since_done = 0;
+  });
+  REQUIRE(receiver.bind(kLoopback).ok());  // callbacks set before bind are kept
+  const Endpoint to = receiver.local_endpoint().value();
+  for (int i = 0; i < 50; ++i) REQUIRE(sender.send(to, Bytes(100, 7)));
+  sender.flush();  // all 50 wait in the receiver's buffer before its first read
+  CHECK(run_until(loop, [&] { return received == 50; }));
+  CHECK(since_done == 0);  // the last read was closed too
+  REQUIRE(!reads.empty());
+  CHECK(std::all_of(reads.begin(), reads.end(), [](int n) { return n > 0; }));
+  CHECK(reads.front() > 1);  // several datagrams per read, one read-done for them
+  CHECK(reads.size() < 50);
+  CHECK(std::accumulate(reads.begin(), reads.end(), 0) == 50);
+}
+
+TEST_CASE("a socket closed from inside read-done reads no further") {
+  Loop loop;
+  Counters counters;
+  UdpSocket sender(loop, counters, without_offloads("sender"));
+  std::optional<UdpSocket> receiver(std::in_place, loop, counters, without_offloads("receiver"));
+  REQUIRE(sender.bind(kLoopback).ok());
+  REQUIRE(receiver->bind(kLoopback).ok());
+  int received = 0;
+  int reads = 0;
+  receiver->on_receive([&](std::span<const std::uint8_t>, const Endpoint&) { ++received; });
+  receiver->on_read_done([&] {
+    ++reads;
+    receiver.reset();
+  });
+  const Endpoint to = receiver->local_endpoint().value();
+  for (int i = 0; i < 100; ++i) REQUIRE(sender.send(to, Bytes(100, 4)));
+  sender.flush();
+  CHECK(run_until(loop, [&] { return !receiver.has_value(); }));
+  run_for(loop, 20ms);
+  CHECK(reads == 1);
+  CHECK(received > 0);
+  CHECK(received <= 20);  // one read's worth
 }
 
 TEST_CASE("a socket destroyed from inside its receive callback gets no more of the batch") {
