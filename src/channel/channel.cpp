@@ -5,9 +5,26 @@
 #include "channel/varint.hpp"
 
 namespace peermq::channel {
+namespace {
+
+// What one call into a channel decodes or builds and forgets on return. Kept per thread
+// rather than per channel: an AckFrame is over 500 bytes, a Frame 600, and a broker holds
+// a channel per peer. No call into a channel runs inside another's.
+struct Scratch {
+  Frame frame;
+  AckFrame ack;
+  LossOutcome outcome;  // its SentPackets' chunk lists are moved out before it is reused
+};
+
+Scratch& scratch() noexcept {
+  thread_local Scratch s;
+  return s;
+}
+
+}  // namespace
 
 Channel::Channel(const ChannelConfig& config)
-    : config_(config),
+    : max_packet_size_(config.max_packet_size),
       congestion_(config.max_packet_size),
       pacer_(config.max_packet_size),
       send_(config.send_buffer_limit, config.max_message_size, limits::initial_flow_window),
@@ -22,15 +39,20 @@ Result<void> Channel::send(std::span<const std::uint8_t> message) {
 
 std::size_t Channel::max_datagram_size() const noexcept {
   // Worst case: an 8-byte packet number and a 2-byte length field.
-  return config_.max_packet_size - 8 - 1 - 2;
+  return max_packet_size_ - 8 - 1 - 2;
 }
 
 Result<void> Channel::send_datagram(std::span<const std::uint8_t> datagram) {
   if (closed_) return ChannelError::closed;
   if (datagram.size() > max_datagram_size()) return ChannelError::datagram_too_large;
-  if (datagrams_out_.size() >= limits::max_queued_datagrams) return ChannelError::would_block;
-  datagrams_out_.emplace_back(datagram.begin(), datagram.end());
+  if (!datagrams_) datagrams_ = std::make_unique<Datagrams>();
+  if (datagrams_->out.size() >= limits::max_queued_datagrams) return ChannelError::would_block;
+  datagrams_->out.emplace_back(datagram.begin(), datagram.end());
   return {};
+}
+
+void Channel::release_datagrams_if_empty() noexcept {
+  if (datagrams_ && datagrams_->out.empty() && datagrams_->in.empty()) datagrams_.reset();
 }
 
 void Channel::close(std::uint64_t code) {
@@ -56,9 +78,10 @@ Result<void> Channel::on_packet(std::span<const std::uint8_t> plaintext, Instant
   }
   ++stats_.packets_received;
   stats_.bytes_received += plaintext.size();
+  Frame& frame = scratch().frame;
   while (r.more()) {
-    (void)r.next(frame_scratch_);  // validated above
-    if (auto e = apply_frame(frame_scratch_, now); e != ChannelError{}) return e;
+    (void)r.next(frame);  // validated above
+    if (auto e = apply_frame(frame, now); e != ChannelError{}) return e;
   }
   return {};
 }
@@ -77,10 +100,11 @@ ChannelError Channel::apply_frame(const Frame& f, Instant now) {
       break;
     case FrameType::max_data: send_.set_peer_max_data(f.value); break;
     case FrameType::datagram:
-      if (datagrams_in_.size() >= limits::max_queued_datagrams) {
+      if (!datagrams_) datagrams_ = std::make_unique<Datagrams>();
+      if (datagrams_->in.size() >= limits::max_queued_datagrams) {
         ++stats_.datagrams_dropped;
       } else {
-        datagrams_in_.emplace_back(f.datagram.begin(), f.datagram.end());
+        datagrams_->in.emplace_back(f.datagram.begin(), f.datagram.end());
         ++stats_.datagrams_received;
       }
       break;
@@ -95,26 +119,36 @@ ChannelError Channel::apply_frame(const Frame& f, Instant now) {
   return ChannelError{};
 }
 
+// A packet's chunk list is kept for the next packet (no allocation per packet while data
+// flows); lists that never held anything are not worth keeping.
 void Channel::recycle(SentPacket& p) {
+  if (p.chunks.capacity() == 0) return;
   p.chunks.clear();
   spare_chunks_.push_back(std::move(p.chunks));
 }
 
+// Nothing in flight: the channel may stay idle for hours, so it keeps no spare lists.
+void Channel::release_spares_if_idle() noexcept {
+  if (loss_.outstanding() == 0) std::vector<std::vector<Chunk>>().swap(spare_chunks_);
+}
+
 void Channel::on_ack_frame(const AckFrame& a, Instant now) {
   if (a.largest() >= next_pn_) return;  // acks a packet never sent: ignore the frame
-  loss_.on_ack(a, now, rtt_, outcome_);
-  for (SentPacket& p : outcome_.acked) {
+  LossOutcome& outcome = scratch().outcome;
+  loss_.on_ack(a, now, rtt_, outcome);
+  for (SentPacket& p : outcome.acked) {
     congestion_.on_packet_acked(p.bytes, p.time_sent);
     for (const Chunk& c : p.chunks) send_.on_acked(c);
     if (p.has_ack) acks_.on_ack_acknowledged(p.ack_largest);
     recycle(p);
   }
-  handle_outcome(now);
+  handle_outcome(outcome, now);
+  release_spares_if_idle();
 }
 
-void Channel::handle_outcome(Instant now) {
-  if (outcome_.lost.empty()) return;
-  for (SentPacket& p : outcome_.lost) {
+void Channel::handle_outcome(LossOutcome& outcome, Instant now) {
+  if (outcome.lost.empty()) return;
+  for (SentPacket& p : outcome.lost) {
     ++stats_.packets_lost;
     congestion_.on_packet_removed(p.bytes);
     for (const Chunk& c : p.chunks) send_.on_lost(c);
@@ -122,31 +156,33 @@ void Channel::handle_outcome(Instant now) {
     if (p.has_close) close_pending_ = true;
     recycle(p);
   }
-  congestion_.on_congestion_event(outcome_.lost.back().time_sent, now);
-  if (outcome_.persistent_congestion) congestion_.on_persistent_congestion();
+  congestion_.on_congestion_event(outcome.lost.back().time_sent, now);
+  if (outcome.persistent_congestion) congestion_.on_persistent_congestion();
 }
 
 void Channel::on_timeout(Instant now) {
-  if (loss_.on_timeout(now, rtt_, outcome_)) {
+  LossOutcome& outcome = scratch().outcome;
+  if (loss_.on_timeout(now, rtt_, outcome)) {
     probes_ = limits::pto_probe_packets;
     probe_due_ = now;
     ++stats_.pto_count;
   }
-  handle_outcome(now);
+  handle_outcome(outcome, now);
+  release_spares_if_idle();
 }
 
 // A side that only sends ACKs never hears which of them arrived, so its ACK frames would
 // keep every range (up to max_ack_ranges) forever. Once they grow long, one PING at a time
 // makes such a packet acknowledged, which lets the ranges below it be dropped.
-bool Channel::wants_ack_pinged(bool may_send) const noexcept {
-  return may_send && ack_scratch_.range_count >= limits::ack_ranges_before_ping &&
-         loss_.outstanding() == 0 && !closed_;
+bool Channel::wants_ack_pinged(bool may_send, std::size_t ack_ranges) const noexcept {
+  return may_send && ack_ranges >= limits::ack_ranges_before_ping && loss_.outstanding() == 0 &&
+         !closed_;
 }
 
 bool Channel::has_ack_eliciting_work() const noexcept {
   if (close_pending_) return true;
   if (closed_) return false;
-  return receive_.max_data_due() || !datagrams_out_.empty() || send_.has_retransmit() ||
+  return receive_.max_data_due() || has_datagrams_out() || send_.has_retransmit() ||
          send_.has_new();
 }
 
@@ -163,9 +199,12 @@ bool Channel::write_eliciting(PacketWriter& w, SentPacket& p, bool probe) {
       receive_.clear_resend();
       p.has_max_data = true;
     }
-    while (!datagrams_out_.empty() && w.put_datagram(datagrams_out_.front())) {
-      datagrams_out_.pop_front();
-      ++stats_.datagrams_sent;
+    if (has_datagrams_out()) {
+      while (!datagrams_->out.empty() && w.put_datagram(datagrams_->out.front())) {
+        datagrams_->out.pop_front();
+        ++stats_.datagrams_sent;
+      }
+      release_datagrams_if_empty();
     }
     const std::uint64_t resent = send_.write(w, p.chunks);
     if (resent > 0) {
@@ -178,7 +217,7 @@ bool Channel::write_eliciting(PacketWriter& w, SentPacket& p, bool probe) {
 }
 
 std::size_t Channel::poll_packet(std::span<std::uint8_t> out, Instant now) {
-  if (out.size() < config_.max_packet_size) return 0;
+  if (out.size() < max_packet_size_) return 0;
   pacer_.update(now, congestion_.congestion_window(), rtt_.smoothed_rtt());
   const bool probe = probes_ > 0;
   const bool may_send = probe || (congestion_.can_send() && pacer_.can_send());
@@ -186,7 +225,7 @@ std::size_t Channel::poll_packet(std::span<std::uint8_t> out, Instant now) {
   const bool ack_now = acks_.ack_due(now);
   if (!eliciting_work && !ack_now) return 0;
 
-  PacketWriter w(out.first(config_.max_packet_size));
+  PacketWriter w(out.first(max_packet_size_));
   const std::uint64_t pn = next_pn_;
   (void)w.put_packet_number(pn);
   SentPacket p;
@@ -194,16 +233,21 @@ std::size_t Channel::poll_packet(std::span<std::uint8_t> out, Instant now) {
     p.chunks = std::move(spare_chunks_.back());
     spare_chunks_.pop_back();
   }
+  std::size_t ack_ranges = 0;
   if (ack_now || (eliciting_work && acks_.has_new())) {
-    acks_.fill(ack_scratch_, now);
-    if (ack_scratch_.range_count > 0 && w.put_ack(ack_scratch_)) {
+    AckFrame& ack = scratch().ack;
+    acks_.fill(ack, now);
+    ack_ranges = ack.range_count;
+    if (ack.range_count > 0 && w.put_ack(ack)) {
       acks_.on_ack_sent();
       p.has_ack = true;
-      p.ack_largest = ack_scratch_.largest();
+      p.ack_largest = ack.largest();
     }
   }
   bool eliciting = eliciting_work && write_eliciting(w, p, probe);
-  if (!eliciting && p.has_ack && wants_ack_pinged(may_send) && w.put_ping()) eliciting = true;
+  if (!eliciting && p.has_ack && wants_ack_pinged(may_send, ack_ranges) && w.put_ping()) {
+    eliciting = true;
+  }
   if (w.size() == varint_size(pn)) {
     recycle(p);
     return 0;
@@ -241,14 +285,15 @@ std::optional<std::vector<std::uint8_t>> Channel::poll_message() {
 }
 
 std::optional<std::vector<std::uint8_t>> Channel::poll_datagram() {
-  if (datagrams_in_.empty()) return std::nullopt;
-  auto d = std::move(datagrams_in_.front());
-  datagrams_in_.pop_front();
+  if (!datagrams_ || datagrams_->in.empty()) return std::nullopt;
+  auto d = std::move(datagrams_->in.front());
+  datagrams_->in.pop_front();
+  release_datagrams_if_empty();
   return d;
 }
 
 ChannelStats Channel::stats() const noexcept {
-  ChannelStats s = stats_;
+  ChannelStats s{stats_};
   s.smoothed_rtt = rtt_.smoothed_rtt();
   s.congestion_window = congestion_.congestion_window();
   s.bytes_in_flight = congestion_.bytes_in_flight();

@@ -11,11 +11,17 @@
 //   PTO         no ACK for a while: send up to two probes             (LossDetector)
 //   ack delay   an ACK owed for at most max_ack_delay (25 ms)          (AckTracker)
 //   pacing      the next packet may leave at the pacer's rate          (Pacer)
+//
+// Memory: a node keeps one Channel per peer, most of them idle, so an idle channel holds
+// no heap memory: its queues (Ring) free their storage when they drain, the chunk lists of
+// acknowledged packets are kept for reuse only while packets are in flight, and the
+// per-call scratch (a decoded frame, an ACK frame, a loss outcome: over 1 KiB) is per
+// thread, not per channel.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -29,6 +35,7 @@
 #include "channel/new_reno.hpp"
 #include "channel/pacer.hpp"
 #include "channel/receive_buffer.hpp"
+#include "channel/ring.hpp"
 #include "channel/rtt_estimator.hpp"
 #include "channel/send_buffer.hpp"
 
@@ -46,7 +53,8 @@ struct ChannelConfig {
   std::size_t max_packet_size = limits::max_packet_size;
 };
 
-struct ChannelStats {
+// What a channel counts; ChannelStats adds what stats() reads from the estimators.
+struct ChannelCounts {
   std::uint64_t packets_sent = 0;
   std::uint64_t packets_received = 0;
   std::uint64_t packets_lost = 0;
@@ -63,6 +71,9 @@ struct ChannelStats {
   std::uint64_t datagrams_received = 0;
   std::uint64_t datagrams_dropped = 0;  // receive queue full
   std::uint64_t pto_count = 0;
+};
+
+struct ChannelStats : ChannelCounts {
   Duration smoothed_rtt{};
   std::size_t congestion_window = 0;
   std::size_t bytes_in_flight = 0;
@@ -107,14 +118,17 @@ class Channel {
 
  private:
   bool has_ack_eliciting_work() const noexcept;
-  bool wants_ack_pinged(bool may_send) const noexcept;
+  bool wants_ack_pinged(bool may_send, std::size_t ack_ranges) const noexcept;
+  bool has_datagrams_out() const noexcept { return datagrams_ && !datagrams_->out.empty(); }
+  void release_datagrams_if_empty() noexcept;
   ChannelError apply_frame(const Frame& f, Instant now);
   void on_ack_frame(const AckFrame& a, Instant now);
-  void handle_outcome(Instant now);
+  void handle_outcome(LossOutcome& outcome, Instant now);
   void recycle(SentPacket& p);
+  void release_spares_if_idle() noexcept;
   bool write_eliciting(PacketWriter& w, SentPacket& p, bool probe);
 
-  ChannelConfig config_;
+  std::size_t max_packet_size_;  // all the channel itself keeps of its ChannelConfig
   RttEstimator rtt_;
   NewReno congestion_;
   Pacer pacer_;
@@ -122,12 +136,14 @@ class Channel {
   AckTracker acks_;
   SendBuffer send_;
   ReceiveBuffer receive_;
-  LossOutcome outcome_;
-  std::vector<std::vector<Chunk>> spare_chunks_;
-  std::deque<std::vector<std::uint8_t>> datagrams_out_;
-  std::deque<std::vector<std::uint8_t>> datagrams_in_;
-  AckFrame ack_scratch_;
-  Frame frame_scratch_;
+  std::vector<std::vector<Chunk>> spare_chunks_;  // emptied when nothing is in flight
+  // Unreliable datagrams to send and received unread: allocated on first use, freed when
+  // both are empty (most channels never carry one).
+  struct Datagrams {
+    Ring<std::vector<std::uint8_t>> out;
+    Ring<std::vector<std::uint8_t>> in;
+  };
+  std::unique_ptr<Datagrams> datagrams_;
   std::uint64_t next_pn_ = 0;
   unsigned probes_ = 0;     // PTO probes still to send, bypassing the congestion window
   Instant probe_due_{};     // when the PTO that asked for them fired
@@ -135,7 +151,7 @@ class Channel {
   bool close_pending_ = false;
   std::uint64_t close_code_ = 0;
   std::optional<std::uint64_t> peer_close_code_;
-  ChannelStats stats_;
+  ChannelCounts stats_;
 };
 
 }  // namespace peermq::channel

@@ -12,12 +12,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 #include <peermq/clock.hpp>
 
 #include "channel/frame.hpp"
+#include "channel/ring.hpp"
 #include "channel/rtt_estimator.hpp"
 
 namespace peermq::channel {
@@ -74,7 +74,7 @@ class LossDetector {
   Instant pto_deadline(const RttEstimator& rtt) const noexcept;
   void pop_resolved();
 
-  std::deque<SentPacket> sent_;
+  Ring<SentPacket> sent_;  // no memory while nothing is in flight
   std::size_t outstanding_ = 0;
   bool has_largest_acked_ = false;
   std::uint64_t largest_acked_ = 0;

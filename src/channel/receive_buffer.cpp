@@ -64,14 +64,15 @@ ChannelError ReceiveBuffer::on_fragment(const MessageFrame& f) {
     return ChannelError::message_too_large;
   }
   if (f.id == next_id_ && f.offset == 0 && f.data.size() == f.total &&
-      (partial_.empty() || partial_.begin()->first != f.id)) {
+      (!partial_ || partial_->begin()->first != f.id)) {
     return on_whole_head(f);
   }
-  auto [it, is_new] = partial_.try_emplace(f.id);
+  if (!partial_) partial_ = std::make_unique<Partials>();
+  auto [it, is_new] = partial_->try_emplace(f.id);
   Partial& p = it->second;
   if (f.offset == 0) {
     if ((p.total_known && p.total != f.total) || p.data.size() > f.total) {
-      if (is_new) partial_.erase(it);
+      if (is_new) erase_partial(it);
       return ChannelError::fragment_out_of_bounds;
     }
     p.total = f.total;
@@ -80,7 +81,7 @@ ChannelError ReceiveBuffer::on_fragment(const MessageFrame& f) {
     return ChannelError::fragment_out_of_bounds;
   }
   if (auto e = grow(p, end, is_new, f.id == next_id_); e != ChannelError{}) {
-    if (is_new) partial_.erase(it);
+    if (is_new) erase_partial(it);
     return e;
   }
   store(p.data, f.offset, f.data);
@@ -103,22 +104,27 @@ ChannelError ReceiveBuffer::on_whole_head(const MessageFrame& f) {
   return ChannelError{};
 }
 
+void ReceiveBuffer::erase_partial(Partials::iterator it) noexcept {
+  partial_->erase(it);
+  if (partial_->empty()) partial_.reset();
+}
+
 void ReceiveBuffer::deliver_complete() {
-  for (auto it = partial_.begin(); it != partial_.end() && it->first == next_id_;
-       it = partial_.begin()) {
+  while (partial_ && partial_->begin()->first == next_id_) {
+    auto it = partial_->begin();
     Partial& p = it->second;
     if (!p.total_known || !p.have.contains(0, p.total)) return;
     ready_.push_back(Ready{std::move(p.data), head_released_});
     head_released_ = 0;
-    partial_.erase(it);
+    erase_partial(it);
     ++next_id_;
   }
 }
 
 void ReceiveBuffer::release_head_early() {
-  if (!ready_.empty()) return;
-  auto it = partial_.find(next_id_);
-  if (it == partial_.end()) return;
+  if (!ready_.empty() || !partial_) return;
+  auto it = partial_->find(next_id_);
+  if (it == partial_->end()) return;
   const std::uint64_t charge = limits::message_credit_overhead + it->second.data.size();
   released_ += charge - head_released_;
   head_released_ = charge;

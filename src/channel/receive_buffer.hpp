@@ -15,8 +15,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -24,6 +24,7 @@
 #include "channel/channel_error.hpp"
 #include "channel/frame.hpp"
 #include "channel/range_set.hpp"
+#include "channel/ring.hpp"
 
 namespace peermq::channel {
 
@@ -66,11 +67,15 @@ class ReceiveBuffer {
                     std::span<const std::uint8_t> data);
   void deliver_complete();
   void release_head_early();
+  using Partials = std::map<std::uint64_t, Partial>;
+  void erase_partial(Partials::iterator it) noexcept;
 
   std::uint64_t window_;
   std::size_t max_message_size_;
-  std::map<std::uint64_t, Partial> partial_;  // ids >= next_id_
-  std::deque<Ready> ready_;
+  // Messages being reassembled, ids >= next_id_; allocated only while there are some
+  // (a message in one fragment never needs it).
+  std::unique_ptr<Partials> partial_;
+  Ring<Ready> ready_;
   std::uint64_t next_id_ = 0;
   std::uint64_t seen_ = 0;         // credit the peer has spent, as far as we can tell
   std::uint64_t released_ = 0;     // credit given back (read, or early for the head)

@@ -20,11 +20,12 @@ Result<void> SendBuffer::push(std::span<const std::uint8_t> message) {
   Message& m = messages_.emplace_back();
   // A freed buffer of about the right size saves an allocation and, for large messages,
   // the page faults of fresh memory.
-  if (!spares_.empty() && spares_.back().capacity() >= message.size() &&
-      spares_.back().capacity() / 2 <= message.size()) {
-    m.data = std::move(spares_.back());
-    spares_.pop_back();
-    spare_bytes_ -= m.data.capacity();
+  if (spares_ && !spares_->buffers.empty() &&
+      spares_->buffers.back().capacity() >= message.size() &&
+      spares_->buffers.back().capacity() / 2 <= message.size()) {
+    m.data = std::move(spares_->buffers.back());
+    spares_->buffers.pop_back();
+    spares_->bytes -= m.data.capacity();
   }
   m.data.assign(message.begin(), message.end());
   buffered_ += message.size();
@@ -50,7 +51,7 @@ void SendBuffer::set_peer_max_data(std::uint64_t credit) noexcept {
 
 std::uint64_t SendBuffer::write(PacketWriter& w, std::vector<Chunk>& chunks) {
   std::uint64_t retransmitted = 0;
-  while (!lost_ids_.empty() && write_retransmit(w, chunks, retransmitted)) {
+  while (lost_ids_ && write_retransmit(w, chunks, retransmitted)) {
   }
   while (has_new() && write_new(w, chunks)) {
   }
@@ -61,10 +62,10 @@ std::uint64_t SendBuffer::write(PacketWriter& w, std::vector<Chunk>& chunks) {
 // has no room left for it.
 bool SendBuffer::write_retransmit(PacketWriter& w, std::vector<Chunk>& chunks,
                                   std::uint64_t& bytes) {
-  const std::uint64_t id = *lost_ids_.begin();
+  const std::uint64_t id = *lost_ids_->begin();
   Message* m = find(id);
   if (m == nullptr || m->done) {
-    lost_ids_.erase(lost_ids_.begin());
+    forget_lost(id);
     return true;
   }
   const std::uint64_t total = m->data.size();
@@ -85,8 +86,14 @@ bool SendBuffer::write_retransmit(PacketWriter& w, std::vector<Chunk>& chunks,
     chunks.push_back({id, r.begin, n});
     bytes += n;
   }
-  if (m->lost.empty() && !m->empty_lost) lost_ids_.erase(lost_ids_.begin());
+  if (m->lost.empty() && !m->empty_lost) forget_lost(id);
   return true;
+}
+
+void SendBuffer::forget_lost(std::uint64_t id) noexcept {
+  if (!lost_ids_) return;
+  lost_ids_->erase(id);
+  if (lost_ids_->empty()) lost_ids_.reset();
 }
 
 bool SendBuffer::write_new(PacketWriter& w, std::vector<Chunk>& chunks) {
@@ -146,7 +153,8 @@ void SendBuffer::on_lost(const Chunk& c) {
     }
     if (m->lost.empty()) return;
   }
-  lost_ids_.insert(c.message_id);
+  if (!lost_ids_) lost_ids_ = std::make_unique<std::set<std::uint64_t>>();
+  lost_ids_->insert(c.message_id);
 }
 
 void SendBuffer::finish_if_done(std::uint64_t id, Message& m) {
@@ -157,18 +165,19 @@ void SendBuffer::finish_if_done(std::uint64_t id, Message& m) {
 void SendBuffer::finish(std::uint64_t id, Message& m) {
   m.done = true;
   buffered_ -= m.data.size();
-  keep_spare(std::move(m.data));
+  std::vector<std::uint8_t> data = std::move(m.data);
   m.acked.clear();
   m.lost.clear();
-  if (!lost_ids_.empty()) lost_ids_.erase(id);
+  forget_lost(id);
   while (!messages_.empty() && messages_.front().done) {
     messages_.pop_front();
     ++front_id_;
   }
-  // An idle channel keeps no spare memory.
+  // An idle channel keeps no spare memory; one that is still busy reuses the buffer.
   if (messages_.empty()) {
-    spares_.clear();
-    spare_bytes_ = 0;
+    spares_.reset();
+  } else {
+    keep_spare(std::move(data));
   }
 }
 
@@ -176,12 +185,14 @@ void SendBuffer::finish(std::uint64_t id, Message& m) {
 // never holds much more memory than the queued messages themselves.
 void SendBuffer::keep_spare(std::vector<std::uint8_t>&& data) {
   std::vector<std::uint8_t> buf = std::move(data);
-  if (buf.capacity() == 0 || spares_.size() >= limits::send_buffer_max_spares ||
-      spare_bytes_ + buf.capacity() > limit_ / limits::send_buffer_spare_divisor) {
+  if (buf.capacity() == 0) return;
+  if (!spares_) spares_ = std::make_unique<Spares>();
+  if (spares_->buffers.size() >= limits::send_buffer_max_spares ||
+      spares_->bytes + buf.capacity() > limit_ / limits::send_buffer_spare_divisor) {
     return;
   }
-  spare_bytes_ += buf.capacity();
-  spares_.push_back(std::move(buf));
+  spares_->bytes += buf.capacity();
+  spares_->buffers.push_back(std::move(buf));
 }
 
 }  // namespace peermq::channel

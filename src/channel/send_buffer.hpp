@@ -12,7 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <set>
 #include <span>
 #include <vector>
@@ -22,6 +22,7 @@
 #include "channel/frame.hpp"
 #include "channel/loss_detector.hpp"
 #include "channel/range_set.hpp"
+#include "channel/ring.hpp"
 
 namespace peermq::channel {
 
@@ -33,7 +34,7 @@ class SendBuffer {
   // size is accepted into an empty buffer), message_too_large over the maximum.
   Result<void> push(std::span<const std::uint8_t> message);
 
-  bool has_retransmit() const noexcept { return !lost_ids_.empty(); }
+  bool has_retransmit() const noexcept { return lost_ids_ != nullptr; }
   bool has_new() const noexcept;
   // Writes as many fragments as fit: retransmissions first, then new data within the
   // credit. Appends what it wrote to `chunks`; returns the retransmitted bytes.
@@ -65,15 +66,22 @@ class SendBuffer {
   void finish_if_done(std::uint64_t id, Message& m);
   void finish(std::uint64_t id, Message& m);
   void keep_spare(std::vector<std::uint8_t>&& data);
+  void forget_lost(std::uint64_t id) noexcept;
 
   std::size_t limit_;
   std::size_t max_message_size_;
-  std::deque<Message> messages_;  // ids front_id_, front_id_ + 1, ...
+  Ring<Message> messages_;  // ids front_id_, front_id_ + 1, ...
   std::uint64_t front_id_ = 0;
   std::uint64_t next_new_ = 0;   // the first message not yet sent out whole
-  std::set<std::uint64_t> lost_ids_;
-  std::vector<std::vector<std::uint8_t>> spares_;  // freed buffers, reused by push()
-  std::size_t spare_bytes_ = 0;
+  // Messages with bytes to resend; allocated only while there are some (nullptr: none).
+  std::unique_ptr<std::set<std::uint64_t>> lost_ids_;
+  // Buffers of acknowledged messages, reused by push() while the channel is busy; none
+  // (nullptr) once every message is acknowledged.
+  struct Spares {
+    std::vector<std::vector<std::uint8_t>> buffers;
+    std::size_t bytes = 0;
+  };
+  std::unique_ptr<Spares> spares_;
   std::size_t buffered_ = 0;
   std::uint64_t credit_used_ = 0;
   std::uint64_t peer_max_data_;

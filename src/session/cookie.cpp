@@ -87,9 +87,7 @@ std::vector<std::uint8_t> CookieChecker::make_reply(Bytes packet, std::uint32_t 
 }
 
 CookieMaker::CookieMaker(const X25519PublicKey& remote_public, Duration secret_lifetime)
-    : mac1_key_(derive_key("mac1----", remote_public)),
-      cookie_key_(derive_key("cookie--", remote_public)),
-      secret_lifetime_(secret_lifetime) {}
+    : remote_(remote_public), secret_lifetime_(secret_lifetime) {}
 
 bool CookieMaker::has_cookie(Instant now) const {
   return has_cookie_ && now - cookie_born_ < secret_lifetime_ - Duration(limits::cookie_latency);
@@ -97,7 +95,7 @@ bool CookieMaker::has_cookie(Instant now) const {
 
 void CookieMaker::add_macs(std::span<std::uint8_t> packet, Instant now) {
   const std::size_t at1 = mac1_offset(packet.size());
-  last_mac1_ = compute_mac1(mac1_key_, packet);
+  last_mac1_ = compute_mac1(derive_key("mac1----", remote_), packet);
   std::copy(last_mac1_.begin(), last_mac1_.end(), packet.begin() + static_cast<std::ptrdiff_t>(at1));
   has_sent_mac1_ = true;
   const std::size_t at2 = mac2_offset(packet.size());
@@ -111,10 +109,11 @@ Result<void> CookieMaker::consume_reply(const CookieReply& reply, Instant now) {
   if (!has_sent_mac1_) return SessionError::bad_cookie_reply;
   Secret<limits::cookie_size> cookie;
   unsigned long long size = 0;
+  const std::array<std::uint8_t, 32> cookie_key = derive_key("cookie--", remote_);
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
           cookie.data(), &size, nullptr, reply.encrypted_cookie.data(),
           reply.encrypted_cookie.size(), last_mac1_.data(), last_mac1_.size(),
-          reply.nonce.data(), cookie_key_.data()) != 0 ||
+          reply.nonce.data(), cookie_key.data()) != 0 ||
       size != cookie.size()) {
     return SessionError::bad_cookie_reply;
   }

@@ -61,9 +61,14 @@ class CookieChecker {
   Duration secret_lifetime_;
 };
 
+// One per peer, so it keeps only the peer's key and derives the mac1 and cookie keys from
+// it when a handshake packet goes out or a cookie reply comes in (two BLAKE2b calls, next
+// to a handshake's X25519 work): 64 bytes less for each of a node's many idle peers.
 class CookieMaker {
  public:
   CookieMaker(const X25519PublicKey& remote_public, Duration secret_lifetime);
+
+  const X25519PublicKey& remote_public() const noexcept { return remote_; }
 
   // Fills in mac1 and mac2 of a handshake packet for the peer; remembers mac1 so that a
   // cookie reply to this packet can be opened.
@@ -74,12 +79,11 @@ class CookieMaker {
   bool has_cookie(Instant now) const;
 
  private:
-  std::array<std::uint8_t, 32> mac1_key_{};
-  std::array<std::uint8_t, 32> cookie_key_{};
+  X25519PublicKey remote_;
   Secret<limits::cookie_size> cookie_;
   Instant cookie_born_{};
-  bool has_cookie_ = false;
   Mac last_mac1_{};
+  bool has_cookie_ = false;
   bool has_sent_mac1_ = false;
   Duration secret_lifetime_;
 };

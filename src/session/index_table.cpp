@@ -4,10 +4,10 @@
 
 namespace peermq::session {
 
-std::uint32_t IndexTable::insert(const PublicKey& peer) {
+std::uint32_t IndexTable::insert(Session* owner) {
   for (;;) {
     const std::uint32_t index = randombytes_random();
-    if (index != 0 && table_.emplace(index, peer).second) return index;
+    if (index != 0 && table_.emplace(index, owner).second) return index;
   }
 }
 

@@ -26,12 +26,16 @@ RateLimiter::RateLimiter(unsigned per_second, unsigned burst, std::size_t max_so
 }
 
 void RateLimiter::forget_full_buckets(Instant now) {
+  swept_ = now;
   std::erase_if(buckets_, [&](const auto& entry) {
     return entry.second.tokens + (now - entry.second.last) >= capacity_;
   });
+  // The bucket array does not shrink by itself after a burst of sources.
+  if (buckets_.bucket_count() > 4 * buckets_.size() + 64) buckets_.rehash(0);
 }
 
 bool RateLimiter::allow(const SourceAddress& source, Instant now) {
+  if (now - swept_ >= std::chrono::seconds(1)) forget_full_buckets(now);
   auto it = buckets_.find(source.ip);
   if (it == buckets_.end()) {
     if (buckets_.size() >= max_sources_) forget_full_buckets(now);

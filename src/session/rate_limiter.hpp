@@ -2,11 +2,13 @@
 // ratelimiter.c).
 //
 // Each source IP (the port is ignored: one host, one allowance) may start `per_second`
-// handshakes per second with bursts up to `burst`. The table is bounded: when it holds
-// `max_sources` IPs, those whose bucket has refilled are forgotten; if none has, new
-// sources are refused until one does, so a spoofed flood cannot grow memory. Buckets are
-// found through a keyed hash (SipHash, random key), so a flood of chosen addresses cannot
-// pile into one bucket. Single-threaded.
+// handshakes per second with bursts up to `burst`. A bucket that has refilled is the same
+// as none, so refilled buckets are swept out once a second (as WireGuard's ratelimiter
+// collects its entries): the table holds the sources of the last second, not every host
+// that ever connected. It is also bounded: when it holds `max_sources` IPs and none has
+// refilled, new sources are refused until one does, so a spoofed flood cannot grow memory.
+// Buckets are found through a keyed hash (SipHash, random key), so a flood of chosen
+// addresses cannot pile into one bucket. Single-threaded.
 #pragma once
 
 #include <array>
@@ -44,6 +46,7 @@ class RateLimiter {
   Duration capacity_;
   std::size_t max_sources_;
   std::unordered_map<Ip, Bucket, KeyedHash> buckets_;
+  Instant swept_{};  // when refilled buckets were last forgotten
 };
 
 }  // namespace peermq::session

@@ -21,9 +21,14 @@
 // Before anything is accepted every counter below the limit is new. Errors are checked in
 // that order, so a counter that is both old and seen reports `too_old`.
 //
-// Memory: a fixed ring of 129 64-bit words (8192 bits of window plus one spare word, as
-// in RFC 6479), no allocation. Moving the window forward clears only the words it enters,
-// never shifts the bitmap, so accept() is O(1) amortised and O(129) at worst.
+// Memory: a ring of 129 64-bit words (8192 bits of window plus one spare word, as in RFC
+// 6479). Moving the window forward clears only the words it enters, never shifts the
+// bitmap, so accept() is O(1) amortised and O(129) at worst. The ring (1 KiB) is allocated
+// only when the first counter at or above kCompactCounters is accepted: until then every
+// counter accepted has its own bit in two inline words, which hold the whole window. Most
+// sessions of a busy node are idle (a handshake, a hello, a few keepalives per key), so
+// their keys cost 32 bytes of window instead of 1 KiB; a busy key pays one allocation in
+// its life. accept() can therefore throw std::bad_alloc, once.
 //
 // Not thread-safe: one session owns one window and calls it from one loop.
 #pragma once
@@ -31,6 +36,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include <peermq/result.hpp>
 
@@ -70,9 +76,16 @@ class ReplayWindow {
   // Forgets everything: for a new key, whose counters start again at 0.
   void reset() noexcept;
 
+  // Counters below this are kept inline; the first one at or above allocates the ring.
+  static constexpr std::uint64_t kCompactCounters = 128;
+  // True while no ring is allocated (every counter accepted is below kCompactCounters).
+  bool compact() const noexcept { return ring_ == nullptr; }
+
  private:
   static constexpr unsigned kWordBits = 64;
   static constexpr std::size_t kWords = kWindowPackets / kWordBits + 1;
+  static constexpr std::size_t kCompactWords = kCompactCounters / kWordBits;
+  static_assert(kCompactCounters % kWordBits == 0 && kCompactWords <= kWords);
   static_assert(kWindowPackets % kWordBits == 0, "the window must fill whole words");
   // Neither highest + 1 nor counter + kWindowPackets can wrap for a counter below the
   // limit, so next_ = 0 is free to mean "nothing accepted" and check() needs no guards.
@@ -89,10 +102,20 @@ class ReplayWindow {
     return std::uint64_t{1} << (counter % kWordBits);
   }
   void advance_to(std::uint64_t counter) noexcept;
+  // Leaves the compact form: allocates the ring and moves the inline words into it.
+  void spill();
+  std::uint64_t& word_of(std::uint64_t counter) noexcept {
+    return ring_ ? (*ring_)[slot(counter)] : compact_[counter / kWordBits];
+  }
+  std::uint64_t word_of(std::uint64_t counter) const noexcept {
+    return ring_ ? (*ring_)[slot(counter)] : compact_[counter / kWordBits];
+  }
 
+  // Compact form (no ring): bit c of these words is counter c, for c < kCompactCounters.
+  std::array<std::uint64_t, kCompactWords> compact_{};
   // Ring of words: word slot(c) holds the bits of counters c & ~63 ... c | 63 for the
   // 129 most recent 64-counter blocks, the block of the highest counter included.
-  std::array<std::uint64_t, kWords> bits_{};
+  std::unique_ptr<std::array<std::uint64_t, kWords>> ring_;
   std::uint64_t next_ = 0;  // highest accepted counter + 1, or 0 when none was
 };
 

@@ -22,7 +22,6 @@ void SessionContext::drop(SessionError reason, const SourceAddress& source, cons
 Session::Session(const PublicKey& remote, const X25519PublicKey& remote_x25519,
                  const SessionConfig& config)
     : remote_(remote),
-      remote_x25519_(remote_x25519),
       config_(config),
       cookie_(remote_x25519, config.cookie_secret_lifetime) {}
 
@@ -84,13 +83,13 @@ void Session::send_initiation(SessionContext& ctx, Instant now) {
   forget_handshake(ctx);
   std::vector<std::uint8_t> noise;
   const Tai64n stamp = tai64n(WallTime(now.time_since_epoch() + ctx.wall_offset));
-  auto state = create_initiation(ctx.local, remote_x25519_, stamp, noise, ctx.stats.scalar_mults);
+  auto state = create_initiation(ctx.local, remote_x25519(), stamp, noise, ctx.stats.scalar_mults);
   if (!state) {  // only a low-order peer key can do this, and connect() refuses those
     give_up(ctx);
     return;
   }
-  const std::uint32_t index = ctx.indices.insert(remote_);
-  handshake_.emplace(Pending{std::move(*state), index});
+  const std::uint32_t index = ctx.indices.insert(this);
+  handshake_ = std::make_unique<Pending>(Pending{std::move(*state), index});
   auto packet = encode_initiation(index, noise);
   cookie_.add_macs(packet, now);
   ctx.transmit.push_back(Datagram{remote_, std::nullopt, std::move(packet)});
@@ -102,13 +101,13 @@ void Session::send_initiation(SessionContext& ctx, Instant now) {
 void Session::forget_handshake(SessionContext& ctx) {
   if (handshake_) ctx.indices.erase(handshake_->index);
   handshake_.reset();
-  retransmit_at_.reset();
+  retransmit_at_ = kNever;
 }
 
 void Session::give_up(SessionContext& ctx) {
   forget_handshake(ctx);
   attempts_ = 0;
-  queue_.clear();
+  std::vector<std::vector<std::uint8_t>>().swap(queue_);
   SessionEvent e;
   e.kind = SessionEvent::Kind::handshake_failed;
   e.peer = remote_;
@@ -130,7 +129,7 @@ void Session::on_initiation(SessionContext& ctx, ConsumedInitiation initiation,
     return;
   }
   greatest_timestamp_ = initiation.timestamp;
-  const std::uint32_t index = ctx.indices.insert(remote_);
+  const std::uint32_t index = ctx.indices.insert(this);
   retire(ctx, next_);
   next_ = std::make_unique<Keypair>(std::move(*ciphers), index, sender_index, false, now);
   ++ctx.stats.handshakes_completed;
@@ -156,7 +155,7 @@ void Session::on_response(SessionContext& ctx, const Response& response,
   // The handshake's index now names the keypair: the responder sends to it.
   const std::uint32_t index = handshake_->index;
   handshake_.reset();
-  retransmit_at_.reset();
+  retransmit_at_ = kNever;
   attempts_ = 0;
   auto fresh = std::make_unique<Keypair>(std::move(*ciphers), index, response.sender_index, true, now);
   ++ctx.stats.handshakes_completed;
@@ -208,7 +207,7 @@ void Session::became_current(SessionContext& ctx, const SourceAddress& source) {
 
 void Session::authenticated_receive(Instant now) {
   last_received_ = now;
-  new_handshake_at_.reset();
+  new_handshake_at_ = kNever;
 }
 
 void Session::send_transport(SessionContext& ctx, std::span<const std::uint8_t> plaintext,
@@ -225,10 +224,10 @@ void Session::send_transport(SessionContext& ctx, std::span<const std::uint8_t> 
   if (!k.send.encrypt_with_ad(header, plaintext, packet)) return;  // no key: unreachable
   ++k.send_counter;
   ctx.transmit.push_back(Datagram{remote_, std::nullopt, std::move(packet)});
-  keepalive_at_.reset();
+  keepalive_at_ = kNever;
   if (plaintext.empty()) {
     ++ctx.stats.keepalives_sent;
-  } else if (!new_handshake_at_) {
+  } else if (new_handshake_at_ == kNever) {
     new_handshake_at_ = now + config_.keepalive_interval + config_.rekey_timeout;
   }
   if (k.initiator && (now - k.created >= config_.rekey_after_time ||
@@ -238,11 +237,11 @@ void Session::send_transport(SessionContext& ctx, std::span<const std::uint8_t> 
 }
 
 void Session::flush_queue(SessionContext& ctx, Instant now) {
-  while (!queue_.empty() && can_send(now)) {
-    const std::vector<std::uint8_t> plaintext = std::move(queue_.front());
-    queue_.pop_front();
-    send_transport(ctx, plaintext, now);
-  }
+  if (queue_.empty()) return;
+  std::size_t sent = 0;
+  for (; sent < queue_.size() && can_send(now); ++sent) send_transport(ctx, queue_[sent], now);
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(sent));
+  if (queue_.empty()) std::vector<std::vector<std::uint8_t>>().swap(queue_);
 }
 
 void Session::on_transport(SessionContext& ctx, const Transport& packet,
@@ -273,7 +272,7 @@ void Session::on_transport(SessionContext& ctx, const Transport& packet,
     flush_queue(ctx, now);
   }
   if (!plaintext.empty()) {
-    if (!keepalive_at_) keepalive_at_ = now + config_.keepalive_interval;
+    if (keepalive_at_ == kNever) keepalive_at_ = now + config_.keepalive_interval;
     SessionEvent e;
     e.kind = SessionEvent::Kind::delivered;
     e.peer = remote_;
@@ -294,9 +293,9 @@ void Session::close(SessionContext& ctx) {
   retire(ctx, current_);
   retire(ctx, previous_);
   retire(ctx, next_);
-  queue_.clear();
-  keepalive_at_.reset();
-  new_handshake_at_.reset();
+  std::vector<std::vector<std::uint8_t>>().swap(queue_);
+  keepalive_at_ = kNever;
+  new_handshake_at_ = kNever;
   SessionEvent e;
   e.kind = SessionEvent::Kind::closed;
   e.peer = remote_;
@@ -308,29 +307,26 @@ void Session::on_timeout(SessionContext& ctx, Instant now) {
   for (auto* slot : {&current_, &previous_, &next_}) {
     if (*slot && now - (*slot)->created >= config_.reject_after_time) retire(ctx, *slot);
   }
-  if (retransmit_at_ && now >= *retransmit_at_) {
-    retransmit_at_.reset();
+  if (now >= retransmit_at_) {
+    retransmit_at_ = kNever;
     if (attempts_ >= config_.max_handshake_attempts) {
       give_up(ctx);
     } else {
       send_initiation(ctx, now);
     }
   }
-  if (keepalive_at_ && now >= *keepalive_at_) {
-    keepalive_at_.reset();
+  if (now >= keepalive_at_) {
+    keepalive_at_ = kNever;
     if (can_send(now)) send_transport(ctx, {}, now);
   }
-  if (new_handshake_at_ && now >= *new_handshake_at_) {
-    new_handshake_at_.reset();
+  if (now >= new_handshake_at_) {
+    new_handshake_at_ = kNever;
     start_handshake(ctx, now);
   }
 }
 
 Instant Session::next_deadline() const noexcept {
-  Instant next = Instant::max();
-  for (const auto& t : {retransmit_at_, keepalive_at_, new_handshake_at_}) {
-    if (t) next = std::min(next, *t);
-  }
+  Instant next = std::min({retransmit_at_, keepalive_at_, new_handshake_at_});
   if (keypair_count() > 0) next = std::min(next, last_received_ + config_.idle_timeout);
   for (const auto* slot : {&current_, &previous_, &next_}) {
     if (*slot) next = std::min(next, (*slot)->created + config_.reject_after_time);

@@ -26,6 +26,11 @@
 // arrives, so the responder never sends under keys the initiator may not have yet).
 // Retired keypairs are destroyed (their keys wiped), never kept.
 //
+// Memory: a node keeps a Session per peer, most of them idle, so what only a handshake
+// or a session without keys needs is allocated only then: the handshake state (over 500
+// bytes) while a handshake is under way, the queue while data waits for keys. An idle
+// session holds its current keypair (whose replay window is compact, see ReplayWindow).
+//
 // Owned by SessionEndpoint, which routes packets here after the DoS checks.
 #pragma once
 
@@ -47,6 +52,7 @@
 #include "session/packet.hpp"
 #include "session/session_config.hpp"
 #include "session/session_event.hpp"
+#include "session/session_timers.hpp"
 
 namespace peermq::session {
 
@@ -71,7 +77,7 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   const PublicKey& remote() const noexcept { return remote_; }
-  const X25519PublicKey& remote_x25519() const noexcept { return remote_x25519_; }
+  const X25519PublicKey& remote_x25519() const noexcept { return cookie_.remote_public(); }
 
   // Starts a handshake unless keys are usable or one is under way.
   void connect(SessionContext& ctx, Instant now);
@@ -95,7 +101,7 @@ class Session {
   Instant next_deadline() const noexcept;
 
   bool can_send(Instant now) const noexcept;
-  bool handshake_pending() const noexcept { return handshake_.has_value(); }
+  bool handshake_pending() const noexcept { return handshake_ != nullptr; }
   unsigned handshake_attempts() const noexcept { return attempts_; }
   std::size_t keypair_count() const noexcept;
   // The local index of the current keypair (0 when none): tests follow rekeys with it.
@@ -125,17 +131,21 @@ class Session {
   void close(SessionContext& ctx);
   void authenticated_receive(Instant now);
 
+  friend class SessionTimers;
+  std::uint32_t timer_slot_ = SessionTimers::kNoSlot;  // SessionTimers' bookkeeping
+
   PublicKey remote_;
-  X25519PublicKey remote_x25519_;
   const SessionConfig& config_;
-  CookieMaker cookie_;
-  std::optional<Pending> handshake_;
+  CookieMaker cookie_;                  // holds the peer's X25519 key too
+  std::unique_ptr<Pending> handshake_;  // only while a handshake is under way
   unsigned attempts_ = 0;
   std::unique_ptr<Keypair> current_, previous_, next_;
-  std::deque<std::vector<std::uint8_t>> queue_;
+  std::vector<std::vector<std::uint8_t>> queue_;  // bounded; no memory once flushed
   Tai64n greatest_timestamp_{};
   Instant last_received_{};
-  std::optional<Instant> retransmit_at_, keepalive_at_, new_handshake_at_;
+  // Timer deadlines; kNever when not armed.
+  static constexpr Instant kNever = Instant::max();
+  Instant retransmit_at_ = kNever, keepalive_at_ = kNever, new_handshake_at_ = kNever;
 };
 
 }  // namespace peermq::session

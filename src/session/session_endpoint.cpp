@@ -1,6 +1,9 @@
 #include "session/session_endpoint.hpp"
 
+#include <sodium.h>
+
 #include <chrono>
+#include <cstring>
 
 #include "session/packet.hpp"
 
@@ -26,6 +29,23 @@ SessionError reason_of(std::error_code e) {
 
 }  // namespace
 
+// SplitMix64's finalizer over each 8-byte word of the key, chained through the secret.
+static_assert(sizeof(PublicKey) == sizeof(PeerKeyHash::secret));
+std::size_t PeerKeyHash::operator()(const PublicKey& peer) const noexcept {
+  std::uint64_t h = 0;
+  for (std::size_t i = 0; i < secret.size(); ++i) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, peer.data() + 8 * i, sizeof word);
+    h ^= word ^ secret[i];
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+  }
+  return static_cast<std::size_t>(h);
+}
+
 SessionEndpoint::SessionEndpoint(const Identity& identity, const SessionConfig& config, Instant now,
                                  WallTime wall_now)
     : local_(local_keys(identity)),
@@ -35,7 +55,11 @@ SessionEndpoint::SessionEndpoint(const Identity& identity, const SessionConfig& 
       checker_(local_.x25519_public, config.cookie_secret_lifetime),
       limiter_(config.handshakes_per_second_per_source, config.handshake_burst_per_source,
                config.rate_limiter_sources),
-      window_start_(now) {}
+      window_start_(now) {
+  PeerKeyHash hash;
+  randombytes_buf(hash.secret.data(), sizeof hash.secret);
+  sessions_ = std::unordered_map<PublicKey, Session, PeerKeyHash>(16, hash);
+}
 
 SessionContext SessionEndpoint::context(std::vector<SessionEvent>& events) {
   return SessionContext{local_, config_, indices_, transmit_, events, stats_, wall_offset_};
@@ -48,7 +72,14 @@ Session* SessionEndpoint::session_for(const PublicKey& peer, const X25519PublicK
   if (sessions_.size() >= config_.max_peers &&
       (!last_sweep_ || now - *last_sweep_ >= std::chrono::seconds(1))) {
     last_sweep_ = now;
-    std::erase_if(sessions_, [](const auto& entry) { return entry.second.dormant(); });
+    for (auto at = sessions_.begin(); at != sessions_.end();) {
+      if (!at->second.dormant()) {
+        ++at;
+        continue;
+      }
+      timers_.remove(at->second);
+      at = sessions_.erase(at);
+    }
   }
   if (sessions_.size() >= config_.max_peers) return nullptr;
   return &sessions_.try_emplace(peer, peer, peer_x25519, config_).first->second;
@@ -56,13 +87,6 @@ Session* SessionEndpoint::session_for(const PublicKey& peer, const X25519PublicK
 
 const Session* SessionEndpoint::session(const PublicKey& peer) const {
   auto it = sessions_.find(peer);
-  return it == sessions_.end() ? nullptr : &it->second;
-}
-
-Session* SessionEndpoint::session_at(std::uint32_t index) {
-  const PublicKey* peer = indices_.find(index);
-  if (peer == nullptr) return nullptr;
-  auto it = sessions_.find(*peer);
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
@@ -84,6 +108,7 @@ Result<void> SessionEndpoint::connect(const PublicKey& peer, Instant now) {
   std::vector<SessionEvent> events;
   SessionContext ctx = context(events);
   (*s)->connect(ctx, now);
+  rearm(**s);
   return {};
 }
 
@@ -93,6 +118,7 @@ Result<void> SessionEndpoint::rehandshake(const PublicKey& peer, Instant now) {
   std::vector<SessionEvent> events;
   SessionContext ctx = context(events);
   (*s)->rehandshake(ctx, now);
+  rearm(**s);
   return {};
 }
 
@@ -102,7 +128,9 @@ Result<void> SessionEndpoint::send(const PublicKey& peer, Bytes plaintext, Insta
   if (!s) return s.error();
   std::vector<SessionEvent> events;
   SessionContext ctx = context(events);
-  return (*s)->send(ctx, plaintext, now);
+  auto sent = (*s)->send(ctx, plaintext, now);
+  rearm(**s);
+  return sent;
 }
 
 std::optional<Datagram> SessionEndpoint::poll_transmit() {
@@ -113,16 +141,18 @@ std::optional<Datagram> SessionEndpoint::poll_transmit() {
 }
 
 Instant SessionEndpoint::next_deadline() const noexcept {
-  Instant next = Instant::max();
-  for (const auto& [peer, s] : sessions_) next = std::min(next, s.next_deadline());
-  return next;
+  return timers_.next();
 }
 
+// Each due session fires once per call, earliest first, as if each had its own timer.
 std::vector<SessionEvent> SessionEndpoint::on_timeout(Instant now) {
   std::vector<SessionEvent> events;
   SessionContext ctx = context(events);
-  for (auto& [peer, s] : sessions_) {
-    if (s.next_deadline() <= now) s.on_timeout(ctx, now);
+  due_.clear();
+  timers_.take_due(now, due_);
+  for (Session* s : due_) {
+    s->on_timeout(ctx, now);
+    rearm(*s);
   }
   return events;
 }
@@ -205,6 +235,7 @@ void SessionEndpoint::on_initiation(SessionContext& ctx, Bytes bytes, const Sour
   Session* s = session_for(peer, peer_x25519, now);
   if (s == nullptr) return ctx.drop(SessionError::too_many_peers, source);
   s->on_initiation(ctx, std::move(*consumed), packet->sender_index, source, now);
+  rearm(*s);
 }
 
 void SessionEndpoint::on_response(SessionContext& ctx, Bytes bytes, const SourceAddress& source,
@@ -212,27 +243,30 @@ void SessionEndpoint::on_response(SessionContext& ctx, Bytes bytes, const Source
   auto packet = decode_response(bytes);
   if (!packet) return ctx.drop(reason_of(packet.error()), source);
   if (!admit_handshake(ctx, bytes, packet->sender_index, source, now)) return;
-  Session* s = session_at(packet->receiver_index);
+  Session* s = indices_.find(packet->receiver_index);
   if (s == nullptr) return ctx.drop(SessionError::unknown_index, source);
   s->on_response(ctx, *packet, source, now);
+  rearm(*s);
 }
 
 void SessionEndpoint::on_cookie_reply(SessionContext& ctx, Bytes bytes, const SourceAddress& source,
                                       Instant now) {
   auto packet = decode_cookie_reply(bytes);
   if (!packet) return ctx.drop(reason_of(packet.error()), source);
-  Session* s = session_at(packet->receiver_index);
+  Session* s = indices_.find(packet->receiver_index);
   if (s == nullptr) return ctx.drop(SessionError::unknown_index, source);
   s->on_cookie_reply(ctx, *packet, source, now);
+  rearm(*s);
 }
 
 void SessionEndpoint::on_transport(SessionContext& ctx, Bytes bytes, const SourceAddress& source,
                                    Instant now) {
   auto packet = decode_transport(bytes);
   if (!packet) return ctx.drop(reason_of(packet.error()), source);
-  Session* s = session_at(packet->receiver_index);
+  Session* s = indices_.find(packet->receiver_index);
   if (s == nullptr) return ctx.drop(SessionError::unknown_index, source);
   s->on_transport(ctx, *packet, source, now);
+  rearm(*s);
 }
 
 }  // namespace peermq::session

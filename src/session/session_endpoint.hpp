@@ -13,14 +13,23 @@
 // ever answered to a packet whose mac1 is bad, and the only unauthenticated answer (the
 // cookie reply, 64 bytes) is smaller than the packets it answers (180 or 92 bytes).
 //
+// Scale: a broker keeps a session per peer, tens of thousands of them mostly idle, and
+// is asked for its next deadline after every batch of input. Sessions are found by a keyed
+// hash of the peer's key (PeerKeyHash: keyed with a random secret, so chosen keys cannot
+// pile into one bucket), by their index through IndexTable, and by their deadline through
+// SessionTimers: no call looks at every session (except the sweep of dormant ones when the
+// table is full, at most once a second).
+//
 // Single-threaded: one loop owns it. Not movable (sessions refer to its config).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <optional>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include <peermq/clock.hpp>
@@ -34,8 +43,18 @@
 #include "session/session.hpp"
 #include "session/session_config.hpp"
 #include "session/session_event.hpp"
+#include "session/session_timers.hpp"
 
 namespace peermq::session {
+
+// A peer's key, mixed with a random secret (one per endpoint). Every bit of the key
+// counts, so two keys collide whatever the secret only if they are equal, and which keys
+// share a bucket cannot be known without the secret. Not SipHash: lookups are frequent
+// (per peer, per transport pass) and this costs a few multiplications.
+struct PeerKeyHash {
+  std::array<std::uint64_t, 4> secret{};
+  std::size_t operator()(const PublicKey& peer) const noexcept;
+};
 
 class SessionEndpoint {
  public:
@@ -81,7 +100,8 @@ class SessionEndpoint {
   // The session with `peer`, made if needed; nullptr when the table is full.
   Session* session_for(const PublicKey& peer, const X25519PublicKey& peer_x25519, Instant now);
   Result<Session*> session_for(const PublicKey& peer, Instant now);
-  Session* session_at(std::uint32_t index);
+  // After every call into a session: its deadline may have moved.
+  void rearm(Session& s) { timers_.set(s, s.next_deadline()); }
   bool admit_handshake(SessionContext& ctx, std::span<const std::uint8_t> packet,
                        std::uint32_t sender_index, const SourceAddress& source, Instant now);
   void count_handshake(Instant now);
@@ -100,7 +120,9 @@ class SessionEndpoint {
   CookieChecker checker_;
   RateLimiter limiter_;
   IndexTable indices_;
-  std::map<PublicKey, Session> sessions_;
+  std::unordered_map<PublicKey, Session, PeerKeyHash> sessions_;
+  SessionTimers timers_;
+  std::vector<Session*> due_;  // on_timeout's scratch
   std::deque<Datagram> transmit_;
   SessionStats stats_;
   bool forced_load_ = false;

@@ -4,20 +4,27 @@
 
 #include <set>
 
+#include "session/session.hpp"
+
 using namespace peermq;
 using namespace peermq::session;
 
-TEST_CASE("indices are unique, non-zero, and name their peer until erased") {
+TEST_CASE("indices are unique, non-zero, and name their session until erased") {
   IndexTable table;
-  PublicKey alice{};
-  alice.fill(1);
-  PublicKey bob{};
-  bob.fill(2);
+  const SessionConfig config;
+  PublicKey key{};
+  X25519PublicKey x25519{};
+  key.fill(1);
+  Session alice(key, x25519, config);
+  key.fill(2);
+  Session bob(key, x25519, config);
   std::set<std::uint32_t> seen;
   for (int i = 0; i < 1000; ++i) {
-    const std::uint32_t index = table.insert(i % 2 == 0 ? alice : bob);
+    Session* owner = i % 2 == 0 ? &alice : &bob;
+    const std::uint32_t index = table.insert(owner);
     CHECK(index != 0);
     CHECK(seen.insert(index).second);
+    CHECK(table.find(index) == owner);
   }
   CHECK(table.size() == 1000);
   const std::uint32_t first = *seen.begin();

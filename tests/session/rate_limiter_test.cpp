@@ -40,3 +40,21 @@ TEST_CASE("the table of sources is bounded and forgets idle ones") {
   CHECK(limiter.allow(SourceAddress::ipv4(10, 0, 1, 0, 1), t0 + 1s));  // refilled ones go
   CHECK(limiter.tracked() <= 4);
 }
+
+TEST_CASE("sources whose buckets refilled are forgotten within a second, before the table fills") {
+  RateLimiter limiter(20, 5, 8192);
+  for (int i = 0; i < 1000; ++i) {
+    CHECK(limiter.allow(SourceAddress::ipv4(10, 1, static_cast<std::uint8_t>(i / 250),
+                                            static_cast<std::uint8_t>(i % 250), 1),
+                        t0));
+  }
+  const auto busy = SourceAddress::ipv4(10, 2, 0, 1, 1);
+  for (int i = 0; i < 5; ++i) CHECK(limiter.allow(busy, t0 + 990ms));  // its whole burst
+  CHECK(limiter.tracked() == 1001);
+  CHECK(limiter.allow(SourceAddress::ipv4(10, 3, 0, 1, 1), t0 + 500ms));  // no sweep yet
+  CHECK(limiter.tracked() == 1002);
+  // A second after the last sweep: the refilled go; the busy one keeps its debt.
+  CHECK(limiter.allow(SourceAddress::ipv4(10, 3, 0, 2, 1), t0 + 1000ms));
+  CHECK(limiter.tracked() == 2);
+  CHECK_FALSE(limiter.allow(busy, t0 + 1000ms));
+}

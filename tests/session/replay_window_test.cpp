@@ -22,7 +22,8 @@ constexpr std::uint64_t W = ReplayWindow::kWindowPackets;  // 8192
 constexpr std::uint64_t T_LIM = ReplayWindow::kRejectAfter;
 constexpr std::uint64_t LAP = (W / 64 + 1) * 64;  // counters per turn of the 129-word ring
 constexpr ReplayError ok{};                       // "accepted" in the tables below
-constexpr ReplayError dup = ReplayError::duplicate;
+// (a replay; "dup" would clash with dup() from <unistd.h>)
+constexpr ReplayError rep = ReplayError::duplicate;
 constexpr ReplayError old = ReplayError::too_old;
 constexpr ReplayError lim = ReplayError::exhausted;
 
@@ -36,7 +37,7 @@ class ReferenceWindow {
   ReplayError check(std::uint64_t c) const {
     if (c >= T_LIM) return lim;
     if (highest_ && *highest_ >= W && c <= *highest_ - W) return old;
-    if (seen_.count(c) != 0) return dup;
+    if (seen_.count(c) != 0) return rep;
     return ok;
   }
   ReplayError accept(std::uint64_t c) {
@@ -71,22 +72,22 @@ static_assert(R % 64 == 0 && R > D + W);
 constexpr std::array kCases{
     /*  1 */ Case{0, ok},   // the first counter of a key
     /*  2 */ Case{1, ok},   // in order
-    /*  3 */ Case{1, dup},  // replayed at once
+    /*  3 */ Case{1, rep},  // replayed at once
     /*  4 */ Case{9, ok},   // skips 2..8
     /*  5 */ Case{8, ok},   // out of order, inside the window
     /*  6 */ Case{7, ok},
-    /*  7 */ Case{7, dup},
-    /*  8 */ Case{0, dup},            // the very first counter, replayed later
+    /*  7 */ Case{7, rep},
+    /*  8 */ Case{0, rep},            // the very first counter, replayed later
     /*  9 */ Case{2, ok},             // the gap fills in any order
     /* 10 */ Case{A, ok},             // H = A: jump by exactly W
     /* 11 */ Case{A - (W - 1), ok},   // H - 8191, unseen: the oldest counter accepted
-    /* 12 */ Case{A - (W - 1), dup},  // ...once
+    /* 12 */ Case{A - (W - 1), rep},  // ...once
     /* 13 */ Case{A - W, old},        // H - 8192 (= 9, seen): just outside
     /* 14 */ Case{0, old},
-    /* 15 */ Case{A, dup},  // the highest itself
+    /* 15 */ Case{A, rep},  // the highest itself
     /* 16 */ Case{A - 1, ok},
     /* 17 */ Case{B, ok},            // H = B: jump by W - 1
-    /* 18 */ Case{A, dup},           // H - 8191, seen before the jump: still known
+    /* 18 */ Case{A, rep},           // H - 8191, seen before the jump: still known
     /* 19 */ Case{A - 1, old},       // H - 8192
     /* 20 */ Case{A + 1, ok},        // H - 8190, unseen
     /* 21 */ Case{C, ok},            // H = C: jump by W + 1
@@ -107,19 +108,19 @@ constexpr std::array kCases{
     /* 36 */ Case{R + LAP + 200, ok},  // H = R + 8456: a whole lap of the ring on
     /* 37 */ Case{R + LAP + 100, ok},  // R + 100's word and bit, lap 1: not a duplicate
     /* 38 */ Case{R + LAP, ok},        // R's word and bit, lap 1
-    /* 39 */ Case{R + LAP + 100, dup},
-    /* 40 */ Case{R + 8000, dup},          // H - 456: lap 0 bits still in the window survive
-    /* 41 */ Case{R + 4000, dup},          // H - 4456
+    /* 39 */ Case{R + LAP + 100, rep},
+    /* 40 */ Case{R + 8000, rep},          // H - 456: lap 0 bits still in the window survive
+    /* 41 */ Case{R + 4000, rep},          // H - 4456
     /* 42 */ Case{R + 100, old},           // H - 8356
     /* 43 */ Case{R + LAP + 4200, ok},     // H = R + 12456
     /* 44 */ Case{R + LAP + 8100, ok},     // H = R + 16356
     /* 45 */ Case{R + 2 * LAP + 100, ok},  // H = R + 16612: R + 100's bit, lap 2
     /* 46 */ Case{R + 2 * LAP, ok},        // R's bit, lap 2 (set in lap 1 by case 38)
-    /* 47 */ Case{R + LAP + 8100, dup},    // H - 256
-    /* 48 */ Case{R + LAP + 4200, dup},    // H - 4156
+    /* 47 */ Case{R + LAP + 8100, rep},    // H - 256
+    /* 48 */ Case{R + LAP + 4200, rep},    // H - 4156
     /* 49 */ Case{R + 2 * LAP + 100 - (W - 1), ok},  // H - 8191, unseen
     /* 50 */ Case{R + 2 * LAP + 100 - W, old},       // H - 8192, unseen
-    /* 51 */ Case{R + LAP + 200, dup},               // H - 8156, lap 1
+    /* 51 */ Case{R + LAP + 200, rep},               // H - 8156, lap 1
     /* 52 */ Case{R + 3 * LAP + 100, ok},            // jump by exactly one lap onto the old H's bit
     /* 53 */ Case{R + 2 * LAP + 100, old},           // H - 8256
     /* 54 */ Case{R + 3 * LAP + 99, ok},
@@ -128,7 +129,7 @@ constexpr std::array kCases{
     /* 57 */ Case{T_LIM, lim},         // the reject limit
     /* 58 */ Case{T_LIM + 1, lim},
     /* 59 */ Case{UINT64_MAX, lim},  // the maximum counter
-    /* 60 */ Case{T_LIM - 1, dup},
+    /* 60 */ Case{T_LIM - 1, rep},
     /* 61 */ Case{T_LIM - W, ok},       // H - 8191
     /* 62 */ Case{T_LIM - W - 1, old},  // H - 8192 (seen: too old wins)
     /* 63 */ Case{T_LIM - 2, ok},
@@ -262,7 +263,7 @@ TEST_CASE("replay window decides like the reference model on random traffic") {
     CAPTURE(verdicts[2]);
     CAPTURE(verdicts[3]);
     CHECK(verdicts[0] > 20'000);
-    CHECK(verdicts[static_cast<std::size_t>(dup)] > 20'000);
+    CHECK(verdicts[static_cast<std::size_t>(rep)] > 20'000);
     CHECK(verdicts[static_cast<std::size_t>(old)] > 20'000);
     CHECK((verdicts[static_cast<std::size_t>(lim)] > 10'000) == (seed == 4));
   }
@@ -270,7 +271,7 @@ TEST_CASE("replay window decides like the reference model on random traffic") {
 
 TEST_CASE("every replay error has its own message in the peermq.session.replay category") {
   std::set<std::string> messages;
-  for (const ReplayError e : {dup, old, lim}) {
+  for (const ReplayError e : {rep, old, lim}) {
     const std::error_code ec = e;
     CAPTURE(static_cast<int>(e));
     CHECK(std::string(ec.category().name()) == "peermq.session.replay");
@@ -278,4 +279,45 @@ TEST_CASE("every replay error has its own message in the peermq.session.replay c
     messages.insert(ec.message());
   }
   CHECK(messages.size() == 3);
+}
+
+TEST_CASE("a window needs no ring while its counters stay below 128, and keeps them in one") {
+  // Short sequences from a fresh window: counters below kCompactCounters in any order, then
+  // a step across it (just above, or far enough that the early ones fall out of the
+  // window), then more traffic around both; every verdict must match the reference model.
+  constexpr std::uint64_t C = ReplayWindow::kCompactCounters;
+  std::mt19937_64 rng(7);
+  auto below = [&](std::uint64_t n) {
+    return std::uniform_int_distribution<std::uint64_t>(0, n)(rng);
+  };
+  for (int sequence = 0; sequence < 2000; ++sequence) {
+    CAPTURE(sequence);
+    ReplayWindow window;
+    ReferenceWindow reference;
+    const int early = static_cast<int>(1 + below(60));
+    for (int i = 0; i < early; ++i) {
+      const std::uint64_t c = below(C - 1);
+      REQUIRE(window.accept(c).error() == code(reference.accept(c)));
+    }
+    CHECK(window.compact());
+    const std::uint64_t step = below(3) == 0 ? C + W + below(3 * LAP) : C + below(2 * LAP);
+    REQUIRE(window.accept(step).error() == code(reference.accept(step)));
+    CHECK_FALSE(window.compact());
+    for (int i = 0; i < 200; ++i) {
+      const std::uint64_t c = below(1) == 0 ? below(C + 64) : step - std::min(step, below(W + 64));
+      const ReplayError want = reference.check(c);
+      REQUIRE(window.check(c).error() == code(want));
+      REQUIRE(window.accept(c).error() == code(reference.accept(c)));
+    }
+  }
+  // Counters 0..127 in reverse order, each once, then each again: all accepted, then all
+  // refused as replays, all without a ring.
+  ReplayWindow window;
+  for (std::uint64_t c = C; c-- > 0;) REQUIRE(window.accept(c).ok());
+  for (std::uint64_t c = 0; c < C; ++c) REQUIRE(window.accept(c).error() == code(rep));
+  CHECK(window.compact());
+  CHECK(window.highest() == C - 1);
+  window.reset();
+  CHECK(window.compact());
+  CHECK(window.empty());
 }
