@@ -1,32 +1,43 @@
 #!/usr/bin/env bash
-# Benchmarks: installs what is needed, builds Release, and prints the tables.
+# Benchmarks: installs what is needed (peermq's packages and the systems it is compared
+# with: nats-server, the NATS C client, ZeroMQ), builds Release, and prints the tables.
 #   scripts/bench.sh [RUNS]     each figure is the median of RUNS runs (default 5)
-# Traffic goes only to 127.0.0.1; every process started is stopped.
+# Traffic goes only to 127.0.0.1 (and, as root, to the namespaces the overlay benchmark
+# creates); every process started is stopped. About 10 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh bench
 runs="${1:-5}"
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release --target peermq_exe core_bench transport_bench log_bench \
-  -j "$(nproc)"
+build=build/release
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j "$(nproc)" --target peermq_exe core_bench transport_bench \
+  log_bench idle_producers_bench nats_peer zmq_peer
+bench="$build/tests/bench"
+started=$(date +%s)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
-  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$(. /etc/os-release && echo "$PRETTY_NAME"), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "== request -> answer through a broker: peermq, NATS and ZeroMQ side by side"
+scripts/compare_bench.sh "$build/peermq" "$bench/nats_peer" "$bench/zmq_peer" "$runs"
+echo
+echo "== broker memory"
+scripts/idle_bench.sh "$build/peermq" "$bench/idle_producers_bench" 10000 4
+QUEUE_BENCH_ONLY=memory scripts/queue_bench.sh "$build/peermq" "$runs"
+echo
+echo "== transport: one channel between two processes (bulk next to the crypto ceiling)"
+"$bench/transport_bench" "$runs"
 echo
 echo "== core: protocol cores on one core, no sockets"
-build/release/tests/bench/core_bench "$runs"
-echo
-echo "== transport: one channel between two processes"
-build/release/tests/bench/transport_bench "$runs"
+"$bench/core_bench" "$runs"
 echo
 echo "== storage: the segment log"
-build/release/tests/bench/log_bench "$runs"
-echo
-echo "== queue: broker, consumer and producer processes"
-scripts/queue_bench.sh build/release/peermq "$runs"
+"$bench/log_bench" "$runs"
 echo
 echo "== overlay: relay, NATs and paths in network namespaces (root)"
 if [ "$(id -u)" -eq 0 ]; then
-  OV_BENCH_RUNS="$runs" scripts/overlay_bench.sh build/release/peermq
+  OV_BENCH_RUNS="$runs" scripts/overlay_bench.sh "$build/peermq"
 else
   echo "skipped: the namespace benchmark needs root"
 fi
+echo
+echo "bench.sh: done in $(( $(date +%s) - started )) s after the build"
