@@ -42,8 +42,11 @@
 #include "runtime/peer_transport.hpp"
 #include "runtime/timer.hpp"
 #include "session/session_endpoint.hpp"
+#include "support/run_until.hpp"
 
 namespace {
+
+using peermq::test::run_until;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -242,15 +245,6 @@ struct Child {
 };
 
 // ---- the parent's measurements -------------------------------------------------------------
-
-template <class Done>
-bool run_until(Loop& loop, Done done, peermq::Duration limit) {
-  Timer guard(loop);
-  bool expired = false;
-  guard.start(limit, [&] { expired = true; });
-  while (!done() && !expired) loop.run_once();
-  return done();
-}
 
 struct Parent {
   Loop& loop;

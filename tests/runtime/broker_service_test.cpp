@@ -13,6 +13,7 @@
 #include "runtime/consumer_client.hpp"
 #include "runtime/producer_client.hpp"
 #include "runtime/timer.hpp"
+#include "support/run_until.hpp"
 
 using namespace std::chrono_literals;
 using peermq::Counters;
@@ -33,6 +34,8 @@ namespace mq = peermq::mq;
 
 namespace {
 
+using peermq::test::run_until;
+
 struct Scratch {
   fs::path root = fs::temp_directory_path() /
                   ("peermq-broker-service-test-" + std::to_string(getpid()) + "-" +
@@ -42,15 +45,6 @@ struct Scratch {
     fs::remove_all(root, ignored);
   }
 };
-
-template <class Done>
-bool run_until(Loop& loop, Done done, peermq::Duration limit) {
-  Timer guard(loop);
-  bool expired = false;
-  guard.start(limit, [&] { expired = true; });
-  while (!done() && !expired) loop.run_once();
-  return done();
-}
 
 NodeOptions node_options(const fs::path& dir) {
   NodeOptions o;

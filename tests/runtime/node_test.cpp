@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include "runtime/relay_node.hpp"
+#include "support/run_until.hpp"
 
 using namespace std::chrono_literals;
 using peermq::Counters;
@@ -28,6 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using peermq::test::run_until;
+
 struct Scratch {
   fs::path root = fs::temp_directory_path() /
                   ("peermq-node-test-" + std::to_string(getpid()) + "-" +
@@ -37,15 +40,6 @@ struct Scratch {
     fs::remove_all(root, ignored);
   }
 };
-
-template <class Done>
-bool run_until(Loop& loop, Done done, peermq::Duration limit) {
-  Timer guard(loop);
-  bool expired = false;
-  guard.start(limit, [&] { expired = true; });
-  while (!done() && !expired) loop.run_once();
-  return done();
-}
 
 NodeOptions options(const fs::path& dir) {
   NodeOptions o;

@@ -16,6 +16,7 @@
 
 #include "channel/channel_error.hpp"
 #include "runtime/timer.hpp"
+#include "support/run_until.hpp"
 
 using namespace std::chrono_literals;
 using peermq::Counters;
@@ -29,6 +30,8 @@ using peermq::runtime::TransportError;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
+
+using peermq::test::run_until;
 
 const Endpoint kLoopback = Endpoint::v4({127, 0, 0, 1}, 0);
 
@@ -102,18 +105,6 @@ struct Receiver {
   }
   bool done() const { return next == stream.total(); }
 };
-
-template <class Done>
-bool run_until(Loop& loop, Done done, peermq::Duration limit) {
-  Timer guard(loop);
-  bool expired = false;
-  guard.start(limit, [&] { expired = true; });
-  // Conditions outside the loop (a child's exit) wake no poll: look every 10 ms.
-  Timer tick(loop);
-  tick.start(10ms, 10ms, [] {});
-  while (!done() && !expired) loop.run_once();
-  return done();
-}
 
 // Reads exactly `out.size()` bytes from `fd`, waiting at most 20 s in all.
 bool read_exact(int fd, std::span<std::uint8_t> out) {
