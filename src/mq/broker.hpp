@@ -184,7 +184,10 @@ class Broker {
   // be told); they never change stored data.
   Result<void> on_message(const PublicKey& peer, std::span<const std::uint8_t> bytes,
                           Instant now);
+  // The peer's session ended; nothing when it has no connection here.
   void on_disconnect(const PublicKey& peer, Instant now);
+  // Whether `peer` has a connection here (on_connect, or a message, made it one).
+  bool connected(const PublicKey& peer) const { return connections_.count(peer) != 0; }
   // The peer's send buffer has room again after a send() returned false.
   void on_writable(const PublicKey& peer, Instant now);
   // Every record up to and including `upto` is durable.

@@ -107,9 +107,9 @@ void BrokerService::serve() {
   transport.on_message([this, &transport](const PublicKey& peer,
                                           std::span<const std::uint8_t> bytes) {
     const Instant now = transport.now();
-    // Messages come in runs from one peer: the set is searched when the peer changes.
+    // Messages come in runs from one peer: the broker is asked when the peer changes.
     if (!last_connected_ || *last_connected_ != peer) {
-      if (connected_.insert(peer).second) broker_.on_connect(peer, now);
+      if (!broker_.connected(peer)) broker_.on_connect(peer, now);
       last_connected_ = peer;
     }
     (void)broker_.on_message(peer, bytes, now);  // drops are counted by the broker
@@ -122,7 +122,7 @@ void BrokerService::serve() {
 
 void BrokerService::disconnect(const PublicKey& peer) {
   if (last_connected_ == peer) last_connected_.reset();
-  if (connected_.erase(peer) > 0) broker_.on_disconnect(peer, loop_.now());
+  broker_.on_disconnect(peer, loop_.now());  // nothing when it has no connection
 }
 
 void BrokerService::fail(const std::string& why) {

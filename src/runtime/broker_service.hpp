@@ -31,7 +31,6 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
-#include <set>
 #include <string>
 
 #include <peermq/counters.hpp>
@@ -131,8 +130,7 @@ class BrokerService {
   Timer sync_timer_;
   IterationHook commit_hook_;
   BlockingCall syncer_;
-  std::set<PublicKey> connected_;
-  std::optional<PublicKey> last_connected_;  // in connected_: the last message's sender
+  std::optional<PublicKey> last_connected_;  // connected at the broker: the last sender
   std::uint64_t released_below_ = 1;  // every record below this was released to the log
   FailureCallback on_failure_;
   bool started_ = false;

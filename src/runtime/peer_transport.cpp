@@ -630,6 +630,9 @@ bool PeerTransport::pump(Instant now) {
 }
 
 bool PeerTransport::pump_peer(const PublicKey& key, Peer& peer, Instant now) {
+  // Nothing unacknowledged and nothing due (no ACK, probe or paced send): no packet to send
+  // and no handshake to start. Most peers of a busy broker are idle: skip the lookup.
+  if (peer.channel.all_acked() && peer.channel.next_deadline() > now) return true;
   const session::Session* s = sessions_.session(key);
   if (s == nullptr || !s->can_send(now)) {
     // Hold packets until keys are usable: the session could queue only a few. A responder
@@ -663,8 +666,10 @@ void PeerTransport::arm(Instant now, bool socket_full) {
   for (const auto& [key, peer] : peers_) {
     // A channel whose session has no usable keys yet waits for the handshake (the session
     // endpoint's deadline): its pacing deadline, long due, would only spin the loop.
+    const Instant deadline = peer.channel.next_deadline();
+    if (deadline >= next) continue;  // idle channels need no session lookup
     const session::Session* s = sessions_.session(key);
-    if (s != nullptr && s->can_send(now)) next = std::min(next, peer.channel.next_deadline());
+    if (s != nullptr && s->can_send(now)) next = deadline;
   }
   // The kernel refused more: it frees room as the receiver reads, so look again soon
   // (and not sooner: a deadline already due cannot send anything either).
