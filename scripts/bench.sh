@@ -3,7 +3,7 @@
 # with: nats-server, the NATS C client, ZeroMQ), builds Release, and prints the tables.
 #   scripts/bench.sh [RUNS]     each figure is the median of RUNS runs (default 5)
 # Traffic goes only to 127.0.0.1 (and, as root, to the namespaces the overlay benchmark
-# creates); every process started is stopped. About 10 minutes on 2 cores.
+# creates); every process started is stopped. About 6 minutes after the build on 2 cores (at most 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh bench
@@ -21,8 +21,23 @@ echo "== request -> answer through a broker: peermq, NATS and ZeroMQ side by sid
 scripts/compare_bench.sh "$build/peermq" "$bench/nats_peer" "$bench/zmq_peer" "$runs"
 echo
 echo "== broker memory"
-scripts/idle_bench.sh "$build/peermq" "$bench/idle_producers_bench" 10000 4
-QUEUE_BENCH_ONLY=memory scripts/queue_bench.sh "$build/peermq" "$runs"
+# Each memory figure is one fill: take RUNS fills and show the one with the median figure
+# (the Nth number on its "broker memory" line).
+median_run() {  # FIELD COMMAND...: runs COMMAND RUNS times, prints the median run's output
+  local field=$1 i
+  shift
+  local outs=()
+  for i in $(seq 1 "$runs"); do outs+=("$("$@")"); done
+  for i in "${!outs[@]}"; do
+    echo "$(grep -m1 'broker memory' <<<"${outs[$i]}" | grep -o '[0-9]\+' | sed -n "${field}p") $i"
+  done | sort -n | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }' >"$tmp_median"
+  echo "${outs[$(cat "$tmp_median")]}"
+  echo "(median of $runs runs)"
+}
+tmp_median=$(mktemp)
+trap 'rm -f "$tmp_median"' EXIT
+median_run 3 scripts/idle_bench.sh "$build/peermq" "$bench/idle_producers_bench" 10000 4
+median_run 4 env QUEUE_BENCH_ONLY=memory scripts/queue_bench.sh "$build/peermq" 1
 echo
 echo "== transport: one channel between two processes (bulk next to the crypto ceiling)"
 "$bench/transport_bench" "$runs"
