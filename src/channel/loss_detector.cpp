@@ -103,10 +103,16 @@ void LossDetector::pop_resolved() {
   }
 }
 
+Duration LossDetector::pto_interval(Duration base, unsigned pto_count) noexcept {
+  const Duration cap = std::max(base, Duration(limits::max_probe_timeout));
+  Duration d = base;
+  for (unsigned i = 0; i < pto_count && d < cap; ++i) d *= 2;
+  return std::min(d, cap);
+}
+
 Instant LossDetector::pto_deadline(const RttEstimator& rtt) const noexcept {
   if (outstanding_ == 0) return Instant::max();
-  const unsigned shift = std::min(pto_count_, limits::max_pto_backoff_exponent);
-  return last_sent_ + rtt.pto_base() * (std::int64_t{1} << shift);
+  return last_sent_ + pto_interval(rtt.pto_base(), pto_count_);
 }
 
 Instant LossDetector::deadline(const RttEstimator& rtt) const noexcept {

@@ -3,8 +3,9 @@
 //   packet threshold  a packet is lost once one sent loss_packet_threshold (3) later is acked
 //   time threshold    ...or once it is 9/8 RTT older than an acknowledged packet
 //   loss timer        fires when the oldest not-yet-lost packet crosses the time threshold
-//   PTO               no ACK for pto_base * 2^pto_count since the last ack-eliciting packet:
-//                     the caller sends probes (bypassing the congestion window)
+//   PTO               no ACK for pto_base * 2^pto_count (at most max_probe_timeout, or
+//                     pto_base if longer) since the last ack-eliciting packet: the caller
+//                     sends probes (bypassing the congestion window)
 //
 // Only ack-eliciting packets are tracked: an ACK-only packet is never acknowledged, so
 // tracking it would hold the window open forever. Packets stay in send order; resolved ones
@@ -66,6 +67,8 @@ class LossDetector {
   Instant deadline(const RttEstimator& rtt) const noexcept;
 
   unsigned pto_count() const noexcept { return pto_count_; }
+  // The probe timeout after `pto_count` unanswered probes: doubled each time, capped.
+  static Duration pto_interval(Duration base, unsigned pto_count) noexcept;
   std::size_t outstanding() const noexcept { return outstanding_; }
 
  private:

@@ -4,9 +4,13 @@
 
 #include <chrono>
 
+#include "wire/limits.hpp"
+
 using namespace peermq::channel;
 using namespace std::chrono_literals;
+using peermq::Duration;
 using peermq::Instant;
+namespace limits = peermq::limits;
 
 namespace {
 
@@ -73,19 +77,47 @@ TEST_CASE("the probe timeout doubles with each unanswered probe and resets on an
   RttEstimator rtt;
   LossOutcome out;
   send(d, 0, t0);
-  d.on_ack(ack(0, 0), t0 + 100ms, rtt, out);  // srtt 100, rttvar 50
-  const auto pto = 100ms + 4 * 50ms + 25ms;
-  send(d, 1, t0 + 200ms);
-  CHECK(d.deadline(rtt) == t0 + 200ms + pto);
-  CHECK(d.on_timeout(t0 + 200ms + pto, rtt, out));
+  d.on_ack(ack(0, 0), t0 + 10ms, rtt, out);  // srtt 10, rttvar 5
+  const Duration pto = 10ms + 4 * 5ms + Duration(limits::max_ack_delay);
+  send(d, 1, t0 + 20ms);
+  CHECK(d.deadline(rtt) == t0 + 20ms + pto);
+  CHECK(d.on_timeout(t0 + 20ms + pto, rtt, out));
   CHECK(d.pto_count() == 1);
-  CHECK(d.deadline(rtt) == t0 + 200ms + 2 * pto);
-  CHECK(d.on_timeout(t0 + 200ms + 2 * pto, rtt, out));
+  CHECK(d.deadline(rtt) == t0 + 20ms + 2 * pto);
+  CHECK(d.on_timeout(t0 + 20ms + 2 * pto, rtt, out));
+  CHECK(d.deadline(rtt) == t0 + 20ms + 4 * pto);
+  send(d, 2, t0 + 200ms);
   CHECK(d.deadline(rtt) == t0 + 200ms + 4 * pto);
-  send(d, 2, t0 + 2s);
-  CHECK(d.deadline(rtt) == t0 + 2s + 4 * pto);
-  d.on_ack(ack(2, 2), t0 + 2100ms, rtt, out);
+  d.on_ack(ack(2, 2), t0 + 210ms, rtt, out);
   CHECK(d.pto_count() == 0);
+}
+
+TEST_CASE("the probe timeout stops doubling at max_probe_timeout, or at the PTO if longer") {
+  const Duration cap = limits::max_probe_timeout;
+  // A short PTO doubles up to the cap and stays there, however many probes went unanswered.
+  CHECK(LossDetector::pto_interval(10ms, 0) == 10ms);
+  CHECK(LossDetector::pto_interval(10ms, 3) == 80ms);
+  CHECK(LossDetector::pto_interval(10ms, 100) == cap);
+  CHECK(LossDetector::pto_interval(10ms, ~0u) == cap);
+  // A path slower than the cap gets its plain PTO, never less, but no backoff either.
+  CHECK(LossDetector::pto_interval(3 * cap, 0) == 3 * cap);
+  CHECK(LossDetector::pto_interval(3 * cap, 5) == 3 * cap);
+
+  // Driven through the detector: after a dozen unanswered probes the next still comes
+  // within the cap of the last packet sent.
+  LossDetector d;
+  RttEstimator rtt;
+  LossOutcome out;
+  send(d, 0, t0);
+  d.on_ack(ack(0, 0), t0 + 10ms, rtt, out);
+  send(d, 1, t0 + 20ms);
+  Instant now = t0 + 20ms;
+  for (int i = 0; i < 12; ++i) {
+    now = d.deadline(rtt);
+    CHECK(d.on_timeout(now, rtt, out));
+  }
+  CHECK(d.pto_count() == 12);
+  CHECK(d.deadline(rtt) == t0 + 20ms + cap);
 }
 
 TEST_CASE("losses spanning three PTOs with nothing acked between are persistent congestion") {
@@ -131,6 +163,6 @@ TEST_CASE("an absurd ack delay from the peer is capped, not overflowed") {
   AckFrame a = ack(1, 1);
   a.ack_delay_us = (std::uint64_t{1} << 62) - 1;
   d.on_ack(a, t0 + 201ms, rtt, out);
-  // 200 ms sample minus at most 25 ms of ack delay: srtt = (7 * 100 + 175) / 8.
-  CHECK(rtt.smoothed_rtt() == 109375us);
+  // 200 ms sample minus at most max_ack_delay (5 ms): srtt = (7 * 100 + 195) / 8.
+  CHECK(rtt.smoothed_rtt() == 111875us);
 }

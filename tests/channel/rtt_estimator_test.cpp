@@ -13,8 +13,8 @@ TEST_CASE("before any sample the estimate is the initial RTT") {
   CHECK_FALSE(r.has_sample());
   CHECK(r.smoothed_rtt() == 333ms);
   CHECK(r.rttvar() == Duration(333ms) / 2);
-  // PTO = 333 + 4 * 166.5 + 25 = 1024 ms
-  CHECK(r.pto_base() == 1024ms);
+  // PTO = 333 + 4 * 166.5 + 5 = 1004 ms
+  CHECK(r.pto_base() == 1004ms);
 }
 
 TEST_CASE("rtt estimator follows the RFC 9002 smoothing by hand") {
@@ -23,28 +23,28 @@ TEST_CASE("rtt estimator follows the RFC 9002 smoothing by hand") {
   CHECK(r.smoothed_rtt() == 100ms);
   CHECK(r.rttvar() == 50ms);
   CHECK(r.min_rtt() == 100ms);
-  // 200 ms with 20 ms ack delay: adjusted 180; rttvar = (3*50 + 80)/4 = 57.5;
-  // srtt = (7*100 + 180)/8 = 110.
-  r.on_sample(200ms, 20ms);
-  CHECK(r.smoothed_rtt() == 110ms);
-  CHECK(r.rttvar() == 57500us);
+  // 200 ms with 4 ms ack delay: adjusted 196; rttvar = (3*50 + 96)/4 = 61.5;
+  // srtt = (7*100 + 196)/8 = 112.
+  r.on_sample(200ms, 4ms);
+  CHECK(r.smoothed_rtt() == 112ms);
+  CHECK(r.rttvar() == 61500us);
   CHECK(r.latest_rtt() == 200ms);
-  // 80 ms: new minimum; ack delay 30 is capped at 25 but 80 < 80 + 25, so not subtracted.
-  // rttvar = (3*57.5 + 30)/4 = 50.625; srtt = (7*110 + 80)/8 = 106.25.
+  // 80 ms: new minimum; ack delay 30 is capped at 5 but 80 < 80 + 5, so not subtracted.
+  // rttvar = (3*61.5 + 32)/4 = 54.125; srtt = (7*112 + 80)/8 = 108.
   r.on_sample(80ms, 30ms);
   CHECK(r.min_rtt() == 80ms);
-  CHECK(r.smoothed_rtt() == 106250us);
-  CHECK(r.rttvar() == 50625us);
-  // PTO base = 106.25 + 4 * 50.625 + 25 = 333.75 ms.
-  CHECK(r.pto_base() == 333750us);
-  // Loss delay: 9/8 * max(106.25, 80) = 119.53125 ms.
-  CHECK(r.loss_delay() == Duration(119531250));
+  CHECK(r.smoothed_rtt() == 108ms);
+  CHECK(r.rttvar() == 54125us);
+  // PTO base = 108 + 4 * 54.125 + 5 = 329.5 ms.
+  CHECK(r.pto_base() == 329500us);
+  // Loss delay: 9/8 * max(108, 80) = 121.5 ms.
+  CHECK(r.loss_delay() == 121500us);
 }
 
 TEST_CASE("ack delay larger than max_ack_delay is capped") {
   RttEstimator r;
   r.on_sample(10ms, 0ms);
-  r.on_sample(200ms, 100ms);  // only 25 ms of the claimed 100 are subtracted: 175
-  // srtt = (70 + 175) / 8 = 30.625
-  CHECK(r.smoothed_rtt() == 30625us);
+  r.on_sample(200ms, 100ms);  // only 5 ms (max_ack_delay) of the claimed 100 count: 195
+  // srtt = (70 + 195) / 8 = 33.125
+  CHECK(r.smoothed_rtt() == 33125us);
 }
