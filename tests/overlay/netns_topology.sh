@@ -30,7 +30,8 @@
 #   pmq_set_loss SITE P (P=0 removes)    pmq_wait SECONDS CMD... | pmq_wait_udp_port NAME PORT [S]
 #   pmq_capture_start FILE [FILTER...] | pmq_capture_stop FILE | pmq_capture_contains FILE PAT
 #     (PAT "hex:0a1b..." or raw bytes)
-#   PMQ_TMP: this run's scratch directory (a place for captures), removed on cleanup.
+#   PMQ_TMP: this run's scratch directory (a place for captures), removed on cleanup;
+#     with PMQ_KEEP=DIR in the environment it is copied into DIR first (logs to read later).
 # A leftover is "dead" when no process has the pid in its prefix; a reused pid delays its
 # removal until that process ends.
 
@@ -269,7 +270,10 @@ pmq_cleanup() {
   local pid ns
   for pid in "${PMQ_PIDS[@]}"; do _pmq_kill_group "$pid"; done
   for ns in $(_pmq_our_namespaces "$PMQ_PREFIX"); do _pmq_remove_ns "$ns"; done
-  [ -n "$PMQ_TMP" ] && rm -rf -- "$PMQ_TMP"
+  if [ -n "$PMQ_TMP" ]; then
+    [ -n "${PMQ_KEEP:-}" ] && mkdir -p "$PMQ_KEEP" && cp -r -- "$PMQ_TMP" "$PMQ_KEEP/"
+    rm -rf -- "$PMQ_TMP"
+  fi
   return 0
 }
 
