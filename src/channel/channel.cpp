@@ -25,6 +25,7 @@ Scratch& scratch() noexcept {
 
 Channel::Channel(const ChannelConfig& config)
     : max_packet_size_(config.max_packet_size),
+      keepalive_interval_(config.keepalive_interval),
       congestion_(config.max_packet_size),
       pacer_(config.max_packet_size),
       send_(config.send_buffer_limit, config.max_message_size, limits::initial_flow_window),
@@ -167,6 +168,10 @@ void Channel::on_timeout(Instant now) {
     probe_due_ = now;
     ++stats_.pto_count;
   }
+  if (now >= keepalive_deadline()) {
+    keepalive_due_ = true;
+    ++stats_.keepalives;
+  }
   handle_outcome(outcome, now);
   release_spares_if_idle();
 }
@@ -182,8 +187,8 @@ bool Channel::wants_ack_pinged(bool may_send, std::size_t ack_ranges) const noex
 bool Channel::has_ack_eliciting_work() const noexcept {
   if (close_pending_) return true;
   if (closed_) return false;
-  return receive_.max_data_due() || has_datagrams_out() || send_.has_retransmit() ||
-         send_.has_new();
+  return keepalive_due_ || receive_.max_data_due() || has_datagrams_out() ||
+         send_.has_retransmit() || send_.has_new();
 }
 
 // Everything but the ACK: control first (small, urgent), then datagrams, then message data.
@@ -212,7 +217,7 @@ bool Channel::write_eliciting(PacketWriter& w, SentPacket& p, bool probe) {
       stats_.bytes_retransmitted += resent;
     }
   }
-  if (probe && w.size() == start) (void)w.put_ping();
+  if ((probe || keepalive_due_) && w.size() == start) (void)w.put_ping();
   return w.size() > start;
 }
 
@@ -257,6 +262,8 @@ std::size_t Channel::poll_packet(std::span<std::uint8_t> out, Instant now) {
   stats_.bytes_sent += w.size();
   if (eliciting) {
     if (probe) --probes_;
+    keepalive_due_ = false;
+    last_eliciting_sent_ = now;
     p.pn = pn;
     p.time_sent = now;
     p.bytes = static_cast<std::uint32_t>(w.size());
@@ -269,8 +276,16 @@ std::size_t Channel::poll_packet(std::span<std::uint8_t> out, Instant now) {
   return w.size();
 }
 
+Instant Channel::keepalive_deadline() const noexcept {
+  if (keepalive_interval_ <= Duration::zero() || keepalive_due_ || closed_ ||
+      last_eliciting_sent_ == Instant::max()) {
+    return Instant::max();
+  }
+  return last_eliciting_sent_ + keepalive_interval_;
+}
+
 Instant Channel::next_deadline() const noexcept {
-  Instant t = std::min(loss_.deadline(rtt_), acks_.deadline());
+  Instant t = std::min({loss_.deadline(rtt_), acks_.deadline(), keepalive_deadline()});
   if (probes_ > 0) return probe_due_;
   if (has_ack_eliciting_work() && congestion_.can_send()) {
     t = std::min(t, pacer_.next_send_time());

@@ -11,6 +11,7 @@
 //   PTO         no ACK for a while: send up to two probes             (LossDetector)
 //   ack delay   an ACK owed for at most max_ack_delay (5 ms)             (AckTracker)
 //   pacing      the next packet may leave at the pacer's rate          (Pacer)
+//   keepalive   nothing ack-eliciting sent for keepalive_interval: PING (if configured)
 //
 // Memory: a node keeps one Channel per peer, most of them idle, so an idle channel holds
 // no heap memory: its queues (Ring) free their storage when they drain, the chunk lists of
@@ -51,6 +52,11 @@ struct ChannelConfig {
   // limits::initial_flow_window; a larger window is announced at once.
   std::uint64_t receive_window = limits::initial_flow_window;
   std::size_t max_packet_size = limits::max_packet_size;
+  // Zero: off. Otherwise, once something was sent, a PING goes out whenever nothing
+  // ack-eliciting was sent for this long; the peer's ACK answers it, so both ends keep
+  // hearing from each other and neither closes the session as idle (QUIC's keep-alive).
+  // For the side that needs the session to stay (a client of a broker), not both.
+  Duration keepalive_interval{};
 };
 
 // What a channel counts; ChannelStats adds what stats() reads from the estimators.
@@ -71,6 +77,7 @@ struct ChannelCounts {
   std::uint64_t datagrams_received = 0;
   std::uint64_t datagrams_dropped = 0;  // receive queue full
   std::uint64_t pto_count = 0;
+  std::uint64_t keepalives = 0;  // PINGs sent because keepalive_interval passed in silence
 };
 
 struct ChannelStats : ChannelCounts {
@@ -127,8 +134,10 @@ class Channel {
   void recycle(SentPacket& p);
   void release_spares_if_idle() noexcept;
   bool write_eliciting(PacketWriter& w, SentPacket& p, bool probe);
+  Instant keepalive_deadline() const noexcept;
 
-  std::size_t max_packet_size_;  // all the channel itself keeps of its ChannelConfig
+  std::size_t max_packet_size_;  // what the channel itself keeps of its ChannelConfig...
+  Duration keepalive_interval_;  // ...and this
   RttEstimator rtt_;
   NewReno congestion_;
   Pacer pacer_;
@@ -147,6 +156,8 @@ class Channel {
   std::uint64_t next_pn_ = 0;
   unsigned probes_ = 0;     // PTO probes still to send, bypassing the congestion window
   Instant probe_due_{};     // when the PTO that asked for them fired
+  Instant last_eliciting_sent_ = Instant::max();  // max: nothing ack-eliciting sent yet
+  bool keepalive_due_ = false;  // keepalive_interval passed: the next packet carries a PING
   bool closed_ = false;
   bool close_pending_ = false;
   std::uint64_t close_code_ = 0;

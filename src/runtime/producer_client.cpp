@@ -10,6 +10,11 @@ namespace {
 
 NodeOptions client_node_options(NodeOptions options) {
   options.announce = false;  // nobody dials a producer
+  // Quiet for a while (nothing to send, or a long job): the broker must not take us for gone.
+  // Always on; tests that shorten the session timers shorten it too.
+  if (options.transport.channel.keepalive_interval <= Duration::zero()) {
+    options.transport.channel.keepalive_interval = limits::client_keepalive_interval;
+  }
   return options;
 }
 

@@ -51,7 +51,7 @@
 //             producer_inflight_default, publish_backoff_initial
 //   storage   log_segment_size, log_record_header_size, sync_batch_interval_default,
 //             log_record_max_body
-//   runtime   sync_always_ungated_delay, producer_kept_buffer
+//   runtime   sync_always_ungated_delay, producer_kept_buffer, client_keepalive_interval
 //   msgpack   msgpack_max_depth, msgpack_max_depth_cap, msgpack_max_entries,
 //             msgpack_max_str, msgpack_max_bin, msgpack_max_ext
 #pragma once
@@ -400,6 +400,15 @@ inline constexpr milliseconds sync_always_ungated_delay{2};
 // A producer keeps an encoded publish's buffer up to this size for the next message once
 // the broker has it (small messages then cost no allocation); larger ones are freed.
 inline constexpr std::size_t producer_kept_buffer = 1 * KiB;
+
+// A producer or consumer PINGs its broker after this long with nothing sent (the broker's
+// ACK answers), so a quiet client keeps its session: without it both ends closed the
+// session after session_idle_timeout, the broker took a consumer busy with a long job for
+// gone and handed its message out again, and the answer was refused. Like NATS's PING and
+// RabbitMQ's heartbeat; a client that stops pinging is gone after session_idle_timeout.
+inline constexpr seconds client_keepalive_interval{15};
+static_assert(2 * client_keepalive_interval < session_idle_timeout,
+              "a lost PING and its probe still land within the idle timeout");
 
 // ---- msgpack decoding ------------------------------------------------------------------------
 // Our messages nest at most a few levels; deep nesting only serves stack and CPU attacks.

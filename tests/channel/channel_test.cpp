@@ -279,6 +279,54 @@ TEST_CASE("datagrams are delivered at most once and lost ones are not retransmit
         ChannelError::datagram_too_large);
 }
 
+TEST_CASE("a channel with a keepalive interval pings a silent peer, whose ACKs answer") {
+  ChannelConfig kept;
+  kept.keepalive_interval = 15s;
+  ChannelPair pair(8, kept, ChannelConfig{});
+  pair.set_links(Link{});
+  // Never sent anything: nothing to keep alive, no timer.
+  CHECK(pair.a.channel.next_deadline() == Instant::max());
+  REQUIRE(pair.a.channel.send(Bytes(10, 1)));
+  auto delivered = [&] { return pair.b.channel.poll_message().has_value(); };
+  REQUIRE(pair.sim.run_until(delivered, 1s) == NetworkSimulator::Outcome::done);
+  const Instant start = pair.sim.now();
+  const auto a0 = pair.a.channel.stats();
+  const auto b0 = pair.b.channel.stats();
+  // A minute of silence from both applications.
+  CHECK(pair.sim.run_until([] { return false; }, 60s) == NetworkSimulator::Outcome::time_limit);
+  const auto a1 = pair.a.channel.stats();
+  const auto b1 = pair.b.channel.stats();
+  // One PING per 15 s since the message (its ACK came ~20 ms after it): 4 in the minute.
+  CHECK(a1.keepalives - a0.keepalives == 4);
+  CHECK(b1.packets_received - b0.packets_received == 4);
+  CHECK(b1.packets_sent - b0.packets_sent == 4);  // an ACK for each: a hears from b too
+  CHECK(a1.packets_received - a0.packets_received == 4);
+  CHECK(b1.keepalives == 0);  // b has no interval: it only answers
+  CHECK(pair.a.channel.all_acked());
+  CHECK(pair.a.channel.next_deadline() <= start + 75s);
+  // Traffic moves the timer: a message now puts the next PING 15 s after it.
+  const Instant sent = pair.sim.now();
+  REQUIRE(pair.a.channel.send(Bytes(10, 2)));
+  auto acked = [&] { return pair.a.channel.all_acked() && pair.b.channel.poll_message(); };
+  REQUIRE(pair.sim.run_until(acked, 1s) == NetworkSimulator::Outcome::done);
+  CHECK(pair.a.channel.next_deadline() >= sent + 15s);
+  CHECK(pair.a.channel.next_deadline() <= sent + 15s + 1ms);
+}
+
+TEST_CASE("without a keepalive interval an idle channel sends nothing, however long") {
+  ChannelPair pair(9);
+  pair.set_links(Link{});
+  REQUIRE(pair.a.channel.send(Bytes(10, 1)));
+  auto delivered = [&] { return pair.b.channel.poll_message().has_value(); };
+  REQUIRE(pair.sim.run_until(delivered, 1s) == NetworkSimulator::Outcome::done);
+  (void)pair.sim.run_until([] { return false; }, 1s);  // the last ACK settles
+  const auto sent_a = pair.a.channel.stats().packets_sent;
+  const auto sent_b = pair.b.channel.stats().packets_sent;
+  CHECK(pair.sim.run_until([] { return false; }, 1h) == NetworkSimulator::Outcome::idle);
+  CHECK(pair.a.channel.stats().packets_sent == sent_a);
+  CHECK(pair.b.channel.stats().packets_sent == sent_b);
+}
+
 TEST_CASE("send refuses a message over the maximum size and anything after close") {
   ChannelConfig cfg;
   cfg.max_message_size = 1000;

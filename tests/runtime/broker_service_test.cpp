@@ -53,7 +53,94 @@ NodeOptions node_options(const fs::path& dir) {
   return o;
 }
 
+// Session timers shrunk 35x from the defaults (35 s idle timeout, 10 s passive keepalive), so
+// that a job outlasting the idle timeout takes seconds, not minutes.
+NodeOptions short_idle_options(const fs::path& dir, peermq::Duration client_keepalive) {
+  NodeOptions o = node_options(dir);
+  o.transport.session.idle_timeout = 1s;
+  o.transport.session.keepalive_interval = 300ms;
+  o.transport.session.rekey_timeout = 150ms;
+  o.transport.channel.keepalive_interval = client_keepalive;
+  return o;
+}
+
+struct LongJobResult {
+  int deliveries = 0;
+  int answers = 0;
+  std::uint64_t sessions_closed = 0;
+};
+
+// One message whose consumer answers it only after `job` (longer than the idle timeout),
+// while nothing else is sent either way.
+LongJobResult run_long_job(peermq::Duration client_keepalive, peermq::Duration job) {
+  Scratch s;
+  Loop loop;
+  Counters counters;
+  const Identity broker_id = Identity::generate();
+  BrokerServiceOptions bo;
+  bo.data_dir = s.root / "data";
+  bo.node = short_idle_options(s.root, {});
+  bo.broker.visibility_timeout = 600s;  // only a lost session could hand the message out again
+  BrokerService broker(loop, counters, broker_id, bo);
+  std::string detail;
+  REQUIRE_MESSAGE(broker.start(&detail), detail);
+
+  LongJobResult r;
+  ConsumerClientOptions co;
+  co.node = short_idle_options(s.root, client_keepalive);
+  co.broker = broker_id.public_key();
+  ConsumerClient consumer(loop, counters, Identity::generate(), co);
+  Timer job_timer(loop);
+  consumer.on_delivery([&](const mq::Deliver& d) {
+    ++r.deliveries;
+    job_timer.start(job, [&consumer, tag = d.tag] {
+      (void)consumer.answer(tag, std::vector<std::uint8_t>{'o', 'k'});
+      consumer.flush();
+    });
+  });
+  REQUIRE_MESSAGE(consumer.start(&detail), detail);
+
+  ProducerClientOptions po;
+  po.node = short_idle_options(s.root, client_keepalive);
+  po.broker = broker_id.public_key();
+  ProducerClient producer(loop, counters, Identity::generate(), po);
+  bool published = false;
+  producer.on_wake([&] {
+    if (published) return;
+    mq::PublishRequest req;
+    req.payload = std::vector<std::uint8_t>{'j', 'o', 'b'};
+    published = static_cast<bool>(producer.publish(req));
+  });
+  producer.on_event([&](const mq::ProducerEvent& e) {
+    if (e.kind == mq::ProducerEvent::Kind::answer) ++r.answers;
+  });
+  REQUIRE_MESSAGE(producer.start(&detail), detail);
+  (void)run_until(loop, [&] { return r.answers > 0 || r.deliveries > 1; }, job + 2s);
+  (void)run_until(loop, [] { return false; }, 300ms);  // a late second delivery shows too
+  r.sessions_closed = counters.counter("transport_sessions_closed_total", "").value();
+  producer.stop();
+  consumer.stop();
+  broker.stop();
+  return r;
+}
+
 }  // namespace
+
+TEST_CASE("a consumer busy past the session idle timeout keeps its session and its message") {
+  // Clients PING the broker; each PING's ACK answers: no side ever idles out.
+  const LongJobResult kept = run_long_job(400ms, 2500ms);
+  CHECK(kept.deliveries == 1);
+  CHECK(kept.answers == 1);
+  CHECK(kept.sessions_closed == 0);
+  // The same with the default 15 s keepalive, longer than this test's 1 s idle timeout:
+  // sessions close, the broker takes the consumer for gone, and the job runs twice.
+  const LongJobResult idle =
+      run_long_job(peermq::Duration(peermq::limits::client_keepalive_interval), 2500ms);
+  MESSAGE("without a keepalive in time: " << idle.deliveries << " deliveries, " << idle.answers
+          << " answers, " << idle.sessions_closed << " sessions closed");
+  CHECK(idle.sessions_closed > 0);
+  CHECK(idle.deliveries > 1);
+}
 
 TEST_CASE("a -sync=always broker confirms and delivers only what an fdatasync covered") {
   Scratch s;

@@ -34,7 +34,10 @@ class ChannelEndpoint final : public SimEndpoint {
 // Two channels joined by one link each way.
 struct ChannelPair {
   explicit ChannelPair(std::uint64_t seed, const channel::ChannelConfig& config = {})
-      : sim(seed), a(config), b(config) {
+      : ChannelPair(seed, config, config) {}
+  ChannelPair(std::uint64_t seed, const channel::ChannelConfig& config_a,
+              const channel::ChannelConfig& config_b)
+      : sim(seed), a(config_a), b(config_b) {
     ida = sim.add(a);
     idb = sim.add(b);
     a.peer = idb;
