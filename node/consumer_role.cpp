@@ -2,16 +2,11 @@
 // it: with the message itself (an echo, as the original's basic example does), or with the
 // standard output of -exec=CMD run by /bin/sh with the payload on its standard input (a
 // non-zero exit rejects the message, and the broker delivers it again, up to its limit).
-// Commands run one at a time, one per loop iteration, outside the receive callback: each
-// answer leaves as soon as its command is done, and the node keeps answering the network
-// (ACKs, further deliveries) between commands.
-#include <fcntl.h>
-#include <poll.h>
+// Commands run one at a time, as child processes the loop watches (runtime::ChildCommand):
+// each answer leaves as soon as its command is done, and the node keeps answering the
+// network (ACKs, keepalives, further deliveries) while a command runs, however long.
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -22,90 +17,13 @@
 
 #include "node_role.hpp"
 #include "roles.hpp"
+#include "runtime/child_command.hpp"
 #include "runtime/consumer_client.hpp"
-#include "runtime/idle_task.hpp"
 #include "runtime/log.hpp"
 
 namespace peermq::cli {
 
 namespace {
-
-struct CommandResult {
-  bool ok = false;
-  std::vector<std::uint8_t> output;
-  std::string why;  // when not ok
-};
-
-// Runs `command` with /bin/sh -c, `input` on its stdin; collects stdout (up to `limit`).
-// Synchronous: the consumer handles one message at a time while a command runs.
-CommandResult run_command(const std::string& command, std::span<const std::uint8_t> input,
-                          std::size_t limit) {
-  CommandResult r;
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return {false, {}, "pipe failed"};
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    close(in[0]);
-    close(in[1]);
-    return {false, {}, "pipe failed"};
-  }
-  const pid_t pid = fork();
-  if (pid < 0) {
-    for (int fd : {in[0], in[1], out[0], out[1]}) close(fd);
-    return {false, {}, "fork failed"};
-  }
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  fcntl(in[1], F_SETFL, O_NONBLOCK);
-  std::size_t written = 0;
-  bool in_open = true;
-  if (input.empty()) {
-    close(in[1]);
-    in_open = false;
-  }
-  std::uint8_t buf[65536];
-  for (;;) {
-    pollfd fds[2] = {{out[0], POLLIN, 0}, {in_open ? in[1] : -1, POLLOUT, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (in_open && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-      const ssize_t n = write(in[1], input.data() + written, input.size() - written);
-      if (n > 0) written += static_cast<std::size_t>(n);
-      if (n < 0 && errno != EAGAIN) written = input.size();  // the command stopped reading
-      if (written == input.size()) {
-        close(in[1]);
-        in_open = false;
-      }
-    }
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-      const ssize_t n = read(out[0], buf, sizeof buf);
-      if (n <= 0) break;
-      const auto take =
-          std::min(static_cast<std::size_t>(n), limit - std::min(limit, r.output.size()));
-      r.output.insert(r.output.end(), buf, buf + take);
-    }
-  }
-  if (in_open) close(in[1]);
-  close(out[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    r.ok = true;
-  } else if (WIFEXITED(status)) {
-    r.why = "command exited with status " + std::to_string(WEXITSTATUS(status));
-  } else {
-    r.why = "command killed by signal " + std::to_string(WTERMSIG(status));
-  }
-  return r;
-}
 
 std::vector<std::string> split_commands(const std::string& list) {
   std::vector<std::string> out;
@@ -172,24 +90,34 @@ int run_consumer(const FlagSet& flags, Io& io) {
     std::vector<std::uint8_t> payload;
   };
   std::deque<Job> jobs;
-  runtime::IdleTask worker(loop);  // one command per loop iteration, the network served between
+  runtime::ChildCommand command(loop);
   std::function<void()> run_next = [&] {
-    if (jobs.empty()) {
-      worker.stop();
-      return;
+    while (!jobs.empty() && !command.running()) {
+      // The job leaves the queue when its command ends: a reconnect meanwhile makes its
+      // answer void (the broker delivers the message again), which answer() reports.
+      auto started = command.start(exec, jobs.front().payload, limits::max_payload,
+                                   [&](runtime::ChildCommand::Outcome&& r) {
+        const Job done = std::move(jobs.front());
+        jobs.pop_front();
+        if (r.ok) {
+          (void)client.answer(done.tag, r.output);
+        } else {
+          PEERMQ_LOG(info, "consumer", "rejected message %llu: %s",
+                     static_cast<unsigned long long>(done.message_id), r.why.c_str());
+          (void)client.reject(done.tag, true, r.why);
+        }
+        client.flush();  // this answer leaves now, not after the next command
+        run_next();
+      });
+      if (started) return;
+      const Job failed = std::move(jobs.front());
+      jobs.pop_front();
+      const std::string why = "cannot run the command: " + started.error().message();
+      PEERMQ_LOG(warn, "consumer", "message %llu: %s",
+                 static_cast<unsigned long long>(failed.message_id), why.c_str());
+      (void)client.reject(failed.tag, true, why);
+      client.flush();
     }
-    const Job job = std::move(jobs.front());
-    jobs.pop_front();
-    CommandResult r = run_command(exec, job.payload, limits::max_payload);
-    if (r.ok) {
-      (void)client.answer(job.tag, r.output);  // void after a reconnect: redelivered
-    } else {
-      PEERMQ_LOG(info, "consumer", "rejected message %llu: %s",
-                 static_cast<unsigned long long>(job.message_id), r.why.c_str());
-      (void)client.reject(job.tag, true, r.why);
-    }
-    client.flush();  // this answer leaves now, not after the next command
-    if (jobs.empty()) worker.stop();
   };
   client.on_delivery([&](const mq::Deliver& d) {
     if (!quiet) {
@@ -206,7 +134,7 @@ int run_consumer(const FlagSet& flags, Io& io) {
       return;
     }
     jobs.push_back(Job{d.tag, d.message_id, {d.payload.begin(), d.payload.end()}});
-    if (!worker.active()) worker.start(run_next);
+    run_next();
   });
   std::string detail;
   if (!client.start(&detail)) {
@@ -215,6 +143,7 @@ int run_consumer(const FlagSet& flags, Io& io) {
   }
   run_until_done(
       loop, [&] { finished = true; }, [&] { return finished; });
+  command.stop();
   client.stop();
   return exit_code;
 }

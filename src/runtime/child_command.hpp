@@ -1,0 +1,79 @@
+// ChildCommand: runs `/bin/sh -c COMMAND` with some bytes on its standard input and
+// collects its standard output, on the loop (libuv's uv_spawn and two pipes), so the node
+// keeps serving the network while the command runs: a consumer whose -exec command takes a
+// minute still answers its broker's packets and sends its keepalives meanwhile.
+//
+// One command at a time per object. The callback runs once the command has exited and its
+// standard output is closed; output beyond `limit` bytes is read and dropped. Standard
+// error is the node's own. A command that does not read its input is no error (the rest of
+// the input is dropped; SIGPIPE must be ignored by the process, as the consumer does).
+//
+// Destroying the object (or stop()) kills a running command with SIGKILL and never calls
+// back. The callback may destroy the object. Threads: the loop's thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <peermq/result.hpp>
+
+#include "runtime/handle_box.hpp"
+#include "runtime/loop.hpp"
+
+namespace peermq::runtime {
+
+class ChildCommand {
+ public:
+  struct Outcome {
+    bool ok = false;                  // exited with status 0
+    std::vector<std::uint8_t> output; // standard output, at most `limit` bytes
+    std::string why;                  // when not ok: "command exited with status 3", ...
+  };
+  using Callback = std::function<void(Outcome&& outcome)>;
+
+  explicit ChildCommand(Loop& loop) : loop_(&loop) {}
+  ~ChildCommand() { stop(); }
+  ChildCommand(const ChildCommand&) = delete;
+  ChildCommand& operator=(const ChildCommand&) = delete;
+
+  // Starts the command; fails with libuv's error (out of processes or file descriptors),
+  // and with UV_EBUSY while another command of this object runs.
+  Result<void> start(const std::string& command, std::span<const std::uint8_t> input,
+                     std::size_t limit, Callback done);
+  // Kills a running command (SIGKILL) without calling back; idempotent.
+  void stop() noexcept;
+  bool running() const noexcept { return static_cast<bool>(process_); }
+
+ private:
+  struct PipeState {
+    ChildCommand* owner = nullptr;
+    std::vector<std::uint8_t> input;  // stdin only: what uv_write sends, alive until closed
+    uv_write_t write{};
+  };
+  struct ProcessState {
+    ChildCommand* owner = nullptr;
+  };
+  using Pipe = HandleBox<uv_pipe_t, PipeState>;
+  using Process = HandleBox<uv_process_t, ProcessState>;
+
+  static void on_exit(uv_process_t* process, std::int64_t status, int signal);
+  static void on_written(uv_write_t* request, int status);
+  static void on_read(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf);
+  void finish_if_done();
+
+  Loop* loop_;
+  Process process_;
+  Pipe in_, out_;
+  Callback done_;
+  std::size_t limit_ = 0;
+  Outcome outcome_;
+  bool exited_ = false;
+  bool output_closed_ = false;
+  std::uint8_t read_buffer_[65536];
+};
+
+}  // namespace peermq::runtime

@@ -1,0 +1,140 @@
+#include "runtime/child_command.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "runtime/timer.hpp"
+#include "support/run_until.hpp"
+
+using namespace std::chrono_literals;
+using peermq::runtime::ChildCommand;
+using peermq::runtime::Loop;
+using peermq::runtime::Timer;
+using peermq::test::run_until;
+
+namespace {
+
+std::vector<std::uint8_t> bytes(const std::string& s) { return {s.begin(), s.end()}; }
+std::string text(const std::vector<std::uint8_t>& b) { return {b.begin(), b.end()}; }
+
+struct Run {
+  std::optional<ChildCommand::Outcome> outcome;
+};
+
+// Runs `command` to its end (at most 10 s) and returns what it called back with.
+ChildCommand::Outcome run(const std::string& command, const std::vector<std::uint8_t>& input,
+                          std::size_t limit = 1 << 20) {
+  Loop loop;
+  Run r;
+  {
+    ChildCommand c(loop);
+    REQUIRE(c.start(command, input, limit, [&](ChildCommand::Outcome&& o) {
+      r.outcome = std::move(o);
+    }));
+    CHECK(c.running());
+    REQUIRE(run_until(loop, [&] { return r.outcome.has_value(); }, 10s));
+    CHECK_FALSE(c.running());
+  }
+  loop.run();
+  CHECK(loop.open_handles() == 0);
+  return std::move(*r.outcome);
+}
+
+}  // namespace
+
+TEST_CASE("a command gets its input on stdin and its stdout comes back") {
+  signal(SIGPIPE, SIG_IGN);
+  const auto o = run("tr a-z A-Z", bytes("hello, world"));
+  CHECK(o.ok);
+  CHECK(text(o.output) == "HELLO, WORLD");
+  CHECK(o.why.empty());
+}
+
+TEST_CASE("a command's exit status and signal are reported, its output kept") {
+  const auto failed = run("echo partial; exit 3", {});
+  CHECK_FALSE(failed.ok);
+  CHECK(failed.why == "command exited with status 3");
+  CHECK(text(failed.output) == "partial\n");
+  const auto killed = run("kill -TERM $$", {});
+  CHECK_FALSE(killed.ok);
+  CHECK(killed.why == "command killed by signal " + std::to_string(SIGTERM));
+}
+
+TEST_CASE("output beyond the limit is dropped, and input the command never reads is no error") {
+  signal(SIGPIPE, SIG_IGN);
+  const auto long_output = run("head -c 100000 /dev/zero", {}, 1000);
+  CHECK(long_output.ok);
+  CHECK(long_output.output.size() == 1000);
+  // 4 MiB of input (more than any pipe holds) to a command that exits without reading.
+  const auto unread = run("echo done", std::vector<std::uint8_t>(4 << 20, 'x'));
+  CHECK(unread.ok);
+  CHECK(text(unread.output) == "done\n");
+}
+
+TEST_CASE("the loop goes on while a command runs") {
+  Loop loop;
+  {
+    ChildCommand c(loop);
+    bool done = false;
+    REQUIRE(c.start("sleep 0.5", {}, 100, [&](ChildCommand::Outcome&&) { done = true; }));
+    int ticks = 0;
+    Timer t(loop);
+    t.start(20ms, 20ms, [&] { ++ticks; });
+    REQUIRE(run_until(loop, [&] { return done; }, 10s));
+    // A blocking run would have let no timer fire until the command ended.
+    CHECK(ticks >= 10);
+    // One at a time: a second start while running is refused; after the end it may start.
+    bool second = false;
+    REQUIRE(c.start("true", {}, 100, [&](ChildCommand::Outcome&& o) { second = o.ok; }));
+    CHECK(c.start("true", {}, 100, [](ChildCommand::Outcome&&) {}).error() ==
+          std::errc::device_or_resource_busy);
+    REQUIRE(run_until(loop, [&] { return second; }, 10s));
+  }
+  loop.run();
+  CHECK(loop.open_handles() == 0);
+}
+
+TEST_CASE("stopping a running command kills it and never calls back") {
+  Loop loop;
+  const std::string pid_file = "/tmp/peermq-child-command-test-" + std::to_string(getpid());
+  bool called = false;
+  {
+    ChildCommand c(loop);
+    REQUIRE(c.start("echo $$ > " + pid_file + "; exec sleep 30", {}, 100,
+                    [&](ChildCommand::Outcome&&) { called = true; }));
+    pid_t pid = 0;
+    REQUIRE(run_until(
+        loop,
+        [&] {
+          std::ifstream f(pid_file);
+          return static_cast<bool>(f >> pid) && pid > 0;
+        },
+        10s));
+    c.stop();
+    CHECK_FALSE(c.running());
+    // SIGKILL was sent: the process is gone or a zombie (reaped when the test exits).
+    bool dead = false;
+    (void)run_until(
+        loop,
+        [&] {
+          std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+          std::string ignored, state;
+          dead = !(stat >> ignored >> ignored >> state) || state == "Z";
+          return dead;
+        },
+        5s);
+    CHECK(dead);
+  }
+  loop.run();
+  std::remove(pid_file.c_str());
+  CHECK_FALSE(called);
+  CHECK(loop.open_handles() == 0);
+}
