@@ -105,10 +105,11 @@ LongJobResult run_long_job(peermq::Duration client_keepalive, peermq::Duration j
   po.broker = broker_id.public_key();
   ProducerClient producer(loop, counters, Identity::generate(), po);
   bool published = false;
+  const std::vector<std::uint8_t> payload{'j', 'o', 'b'};
   producer.on_wake([&] {
     if (published) return;
     mq::PublishRequest req;
-    req.payload = std::vector<std::uint8_t>{'j', 'o', 'b'};
+    req.payload = payload;
     published = static_cast<bool>(producer.publish(req));
   });
   producer.on_event([&](const mq::ProducerEvent& e) {
