@@ -98,14 +98,24 @@ Result<JournalRecord> decode_body(RecordType type, MsgpackReader& r, MsgpackReco
   return MqError::unknown_record_type;
 }
 
-MsgpackWriter start(std::vector<std::uint8_t>& out, RecordType type, std::uint32_t fields) {
-  MsgpackWriter w(out);
-  w.array(fields + 1).u64(static_cast<std::uint8_t>(type));
-  return w;
-}
-
 void write_key(MsgpackWriter& w, const PublicKey& key) {
   w.bin(std::span<const std::uint8_t>(key.data(), key.size()));
+}
+
+// Upper bounds of encoded sizes: the array header and the type, then per field.
+constexpr std::size_t kHeadBound = wire::msgpack_header_bound + wire::msgpack_int_bound;
+constexpr std::size_t kIntBound = wire::msgpack_int_bound;
+constexpr std::size_t kKeyBound = wire::msgpack_bytes_bound(sizeof(PublicKey));
+
+// A record of `fields` fields after its type, at most `bound` bytes, appended onto `out`
+// with one resize (a record per message is written on the broker's hot path).
+template <class Body>
+void record(std::vector<std::uint8_t>& out, std::size_t bound, RecordType type,
+            std::uint32_t fields, const Body& body) {
+  wire::append_bounded(out, bound, [&](MsgpackWriter& w) {
+    w.array(fields + 1).u64(static_cast<std::uint8_t>(type));
+    body(w);
+  });
 }
 
 }  // namespace
@@ -125,41 +135,55 @@ Result<JournalRecord> decode_record(std::span<const std::uint8_t> body) {
 }
 
 void encode_record(const StoredRecord& s, std::vector<std::uint8_t>& out) {
-  auto w = start(out, RecordType::stored, 11);
-  w.u64(s.prev_uid);
-  write_key(w, s.producer);
-  w.u64(s.message_id).str(s.command);
-  if (s.headers.encoded.empty()) {
-    w.map(0);
-  } else {
-    w.raw(s.headers.encoded);
-  }
-  w.bin(s.payload).i64(s.expires_ms).u64(s.priority).u64(s.flags).u64(s.deliveries);
-  w.u64(s.dead_letter);
+  const std::size_t headers = s.headers.encoded.empty() ? 1 : s.headers.encoded.size();
+  const std::size_t bound = kHeadBound + 7 * kIntBound + kKeyBound +
+                            wire::msgpack_bytes_bound(s.command.size()) + headers +
+                            wire::msgpack_bytes_bound(s.payload.size());
+  record(out, bound, RecordType::stored, 11, [&](MsgpackWriter& w) {
+    w.u64(s.prev_uid);
+    write_key(w, s.producer);
+    w.u64(s.message_id).str(s.command);
+    if (s.headers.encoded.empty()) {
+      w.map(0);
+    } else {
+      w.raw(s.headers.encoded);
+    }
+    w.bin(s.payload).i64(s.expires_ms).u64(s.priority).u64(s.flags).u64(s.deliveries);
+    w.u64(s.dead_letter);
+  });
 }
 
 void encode_record(const AckedRecord& a, std::vector<std::uint8_t>& out) {
-  start(out, RecordType::acked, 1).u64(a.uid);
+  record(out, kHeadBound + kIntBound, RecordType::acked, 1,
+         [&](MsgpackWriter& w) { w.u64(a.uid); });
 }
 
 void encode_record(const AnsweredRecord& a, std::vector<std::uint8_t>& out) {
-  auto w = start(out, RecordType::answered, 8);
-  w.u64(a.acked_uid).u64(a.prev_uid);
-  write_key(w, a.producer);
-  w.u64(a.message_id).u64(static_cast<std::uint8_t>(a.status)).bin(a.payload).str(a.reason);
-  w.i64(a.expires_ms);
+  const std::size_t bound = kHeadBound + 5 * kIntBound + kKeyBound +
+                            wire::msgpack_bytes_bound(a.payload.size()) +
+                            wire::msgpack_bytes_bound(a.reason.size());
+  record(out, bound, RecordType::answered, 8, [&](MsgpackWriter& w) {
+    w.u64(a.acked_uid).u64(a.prev_uid);
+    write_key(w, a.producer);
+    w.u64(a.message_id).u64(static_cast<std::uint8_t>(a.status)).bin(a.payload).str(a.reason);
+    w.i64(a.expires_ms);
+  });
 }
 
 void encode_record(const AnswerDoneRecord& a, std::vector<std::uint8_t>& out) {
-  start(out, RecordType::answer_done, 1).u64(a.uid);
+  record(out, kHeadBound + kIntBound, RecordType::answer_done, 1,
+         [&](MsgpackWriter& w) { w.u64(a.uid); });
 }
 
 void encode_record(const DeadLetteredRecord& d, std::vector<std::uint8_t>& out) {
-  start(out, RecordType::dead_lettered, 2).u64(d.uid).u64(static_cast<std::uint8_t>(d.reason));
+  record(out, kHeadBound + 2 * kIntBound, RecordType::dead_lettered, 2, [&](MsgpackWriter& w) {
+    w.u64(d.uid).u64(static_cast<std::uint8_t>(d.reason));
+  });
 }
 
 void encode_record(const RequeuedRecord& r, std::vector<std::uint8_t>& out) {
-  start(out, RecordType::requeued, 1).u64(r.uid);
+  record(out, kHeadBound + kIntBound, RecordType::requeued, 1,
+         [&](MsgpackWriter& w) { w.u64(r.uid); });
 }
 
 void encode_record(const JournalRecord& r, std::vector<std::uint8_t>& out) {

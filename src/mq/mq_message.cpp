@@ -311,34 +311,22 @@ MsgpackWriter start(std::vector<std::uint8_t>& out, MessageType type, std::uint3
 }
 
 // Upper bounds of encoded sizes, for bounded() below.
-constexpr std::size_t kHeadBound = 5 + 9;  // the array header and the type
-constexpr std::size_t kIntBound = 9;       // any integer
-constexpr std::size_t bytes_bound(std::size_t n) noexcept {
-  return 5 + n;  // str or bin: the longest length header, then the bytes
-}
+constexpr std::size_t kHeadBound = wire::msgpack_header_bound + wire::msgpack_int_bound;
+constexpr std::size_t kIntBound = wire::msgpack_int_bound;
+constexpr std::size_t bytes_bound(std::size_t n) noexcept { return wire::msgpack_bytes_bound(n); }
 std::size_t headers_bound(const Headers& h) noexcept {
   return h.encoded.empty() ? 1 : h.encoded.size();
 }
 
-// Encodes a message of at most `bound` bytes onto `out`: one resize of the vector for the
-// whole message, the fields written into it as into a fixed buffer (a writer on the vector
-// itself resizes it once per field, which made encoding a third slower). Should the bound
-// ever be short, the message is encoded again onto the vector directly.
+// Encodes a message of at most `bound` bytes onto `out` with one resize of the vector
+// (wire::append_bounded): a writer on the vector itself made encoding a third slower.
 template <class Body>
 void bounded(std::vector<std::uint8_t>& out, std::size_t bound, MessageType type,
              std::uint32_t fields, const Body& body) {
-  const std::size_t old = out.size();
-  out.resize(old + bound);
-  MsgpackWriter w(std::span<std::uint8_t>(out).subspan(old));
-  w.array(fields + 1).u64(static_cast<std::uint8_t>(type));
-  body(w);
-  if (!w.overflowed()) {
-    out.resize(old + w.size());
-    return;
-  }
-  out.resize(old);
-  MsgpackWriter v = start(out, type, fields);
-  body(v);
+  wire::append_bounded(out, bound, [&](MsgpackWriter& w) {
+    w.array(fields + 1).u64(static_cast<std::uint8_t>(type));
+    body(w);
+  });
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ std::uint64_t checked_length(std::size_t n) {
 
 }  // namespace
 
-std::uint8_t* MsgpackWriter::reserve(std::size_t n) {
+std::uint8_t* MsgpackWriter::reserve_slow(std::size_t n) {
   if (vector_ != nullptr) {
     const std::size_t old = vector_->size();
     vector_->resize(old + n);

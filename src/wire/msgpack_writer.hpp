@@ -9,6 +9,8 @@
 // which MsgpackRecord reads back; a newer version appends fields, never reorders them.
 // Lengths above 2^32 - 1 cannot be encoded and throw std::length_error (programmer error:
 // the limits in wire/limits.hpp are far below).
+// Hot paths append a whole message with append_bounded(): one resize of the vector, not
+// one per value (a writer on the vector resizes it for every value it writes).
 #pragma once
 
 #include <cstddef>
@@ -46,8 +48,17 @@ class MsgpackWriter {
   std::span<const std::uint8_t> written() const noexcept { return buffer_.first(written_); }
 
  private:
-  // Room for n more bytes, or nullptr (and overflowed_) when the buffer is full.
-  std::uint8_t* reserve(std::size_t n);
+  // Room for n more bytes, or nullptr (and overflowed_) when the buffer is full. The
+  // fixed-buffer case, every value of a hot-path message, is inline.
+  std::uint8_t* reserve(std::size_t n) {
+    if (vector_ == nullptr && !overflowed_ && n <= buffer_.size() - written_) {
+      std::uint8_t* p = buffer_.data() + written_;
+      written_ += n;
+      return p;
+    }
+    return reserve_slow(n);
+  }
+  std::uint8_t* reserve_slow(std::size_t n);
   // A marker followed by `width` big-endian bytes of `value`, then `payload`.
   MsgpackWriter& put(std::uint8_t marker, std::uint64_t value, unsigned width,
                      std::span<const std::uint8_t> payload = {});
@@ -62,5 +73,31 @@ class MsgpackWriter {
   std::size_t written_ = 0;
   bool overflowed_ = false;
 };
+
+// Upper bounds of encoded sizes, for append_bounded().
+inline constexpr std::size_t msgpack_int_bound = 9;     // any integer or float
+inline constexpr std::size_t msgpack_header_bound = 5;  // an array or map header
+constexpr std::size_t msgpack_bytes_bound(std::size_t n) noexcept {
+  return 5 + n;  // str or bin: the longest length header, then the bytes
+}
+
+// Appends what `body(MsgpackWriter&)` writes onto `out`, with one resize for all of it:
+// the writer fills a window of `bound` bytes as a fixed buffer, then the vector is cut to
+// what was written. Should the bound be short, the body is written again straight onto the
+// vector: a wrong bound costs time, never bytes.
+template <class Body>
+void append_bounded(std::vector<std::uint8_t>& out, std::size_t bound, const Body& body) {
+  const std::size_t old = out.size();
+  out.resize(old + bound);
+  MsgpackWriter w(std::span<std::uint8_t>(out).subspan(old));
+  body(w);
+  if (!w.overflowed()) {
+    out.resize(old + w.size());
+    return;
+  }
+  out.resize(old);
+  MsgpackWriter v(out);
+  body(v);
+}
 
 }  // namespace peermq::wire

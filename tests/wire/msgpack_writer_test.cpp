@@ -119,3 +119,26 @@ TEST_CASE("a writer over a vector appends and counts what it wrote") {
   CHECK(w.size() == 5);
   CHECK(!w.overflowed());
 }
+
+TEST_CASE("append_bounded appends what the vector writer would, within or past its bound") {
+  using peermq::wire::append_bounded;
+  using peermq::wire::msgpack_bytes_bound;
+  using peermq::wire::msgpack_header_bound;
+  using peermq::wire::msgpack_int_bound;
+  const std::string text(300, 't');
+  const Bytes blob(70000, 0xab);
+  auto body = [&](MsgpackWriter& w) {
+    w.array(4).u64(~std::uint64_t{0}).str(text).bin(blob).i64(-5);
+  };
+  Bytes want = {0x01, 0x02};  // appended after what is there
+  MsgpackWriter direct(want);
+  body(direct);
+  const std::size_t exact = msgpack_header_bound + 2 * msgpack_int_bound +
+                            msgpack_bytes_bound(text.size()) + msgpack_bytes_bound(blob.size());
+  for (const std::size_t bound : {exact, exact + 100, std::size_t{10}, std::size_t{0}}) {
+    CAPTURE(bound);
+    Bytes out = {0x01, 0x02};
+    append_bounded(out, bound, body);
+    CHECK(out == want);  // a short bound costs a second pass, never bytes
+  }
+}
