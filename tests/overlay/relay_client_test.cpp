@@ -132,14 +132,16 @@ TEST_CASE("relay client retries an unanswered register with backoff, then calls 
   Client c({{R1, R1_at}});
   c.answer_registers(c.drain(), R1);
   c.events();
-  // The relay goes silent. Keepalive, then retries after 1 s, 2 s, 4 s.
+  // The relay goes silent. Keepalive, then retries after 0.25, 0.5, 1, 2 and 4 s: the
+  // fifth unanswered register in a row makes it dead.
+  static_assert(limits::relay_missed_answers_dead == 5);
   c.advance(limits::relay_keepalive_interval);
   CHECK(count_registers(c.drain(), R1) == 1);
-  c.advance(1s);
-  CHECK(count_registers(c.drain(), R1) == 1);
-  c.advance(2s);
-  CHECK(count_registers(c.drain(), R1) == 1);
-  CHECK(c.events().empty());
+  for (const auto gap : {250ms, 500ms, 1000ms, 2000ms}) {
+    c.advance(gap);
+    CHECK(count_registers(c.drain(), R1) == 1);
+    CHECK(c.events().empty());
+  }
   c.advance(4s);
   CHECK(count_registers(c.drain(), R1) == 1);
   auto ev = c.events();
@@ -293,7 +295,7 @@ TEST_CASE("relay client lookup waits for a relay to register, within the timeout
   auto out = c.drain();  // register sent, unanswered yet
   REQUIRE(c.client.lookup(B, c.now).ok());
   CHECK(c.drain().empty());  // parked: R1 is not registered
-  c.advance(300ms);
+  c.advance(limits::relay_register_retry_initial / 2);  // the answer comes before a retry
   c.answer_registers(out, R1);
   out = c.drain();
   REQUIRE(out.size() == 1);
@@ -325,10 +327,11 @@ TEST_CASE("relay client fails a lookup over to the next relay when its relay die
   c.answer_registers(out, R1);
   c.answer_registers(out, R2);
   c.events();
-  // R1 dies silently; R2 keeps answering.
-  for (int i = 0; i < 4; ++i) {
-    c.advance(i == 0 ? limits::relay_keepalive_interval
-                     : Duration(std::chrono::seconds(1 << (i - 1))));
+  // R1 dies silently; R2 keeps answering. Keepalive, then the retries.
+  c.advance(limits::relay_keepalive_interval);
+  c.answer_registers(c.drain(), R2);
+  for (unsigned i = 0; i < limits::relay_missed_answers_dead; ++i) {
+    c.advance(Duration(limits::relay_register_retry_initial) * (1 << i));
     c.answer_registers(c.drain(), R2);
   }
   auto ev = c.events();
@@ -384,7 +387,12 @@ TEST_CASE("relay client re-registers everywhere when its own endpoints change") 
 TEST_CASE("relay client lookup fails at once when every relay is dead") {
   Client c({{R1, R1_at}});
   c.drain();
-  c.advance(1s + 2s + 4s);  // three registers unanswered: dead
+  // relay_missed_answers_dead registers unanswered, each retry waiting twice as long: dead.
+  Duration retries{};
+  for (unsigned i = 0; i < limits::relay_missed_answers_dead; ++i) {
+    retries += Duration(limits::relay_register_retry_initial) * (1 << i);
+  }
+  c.advance(retries);
   REQUIRE(c.client.status(0) == RelayClient::Status::dead);
   c.drain();
   c.events();
