@@ -32,7 +32,7 @@ Result<void> ChildCommand::start(const std::string& command, std::span<const std
   in_.state().owner = this;
   out_.state().owner = this;
 
-  std::string shell = "/bin/sh", dash_c = "-c", text = command;
+  std::string shell = shell_, dash_c = "-c", text = command;
   char* args[] = {shell.data(), dash_c.data(), text.data(), nullptr};
   uv_stdio_container_t stdio[3];
   stdio[0].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_READABLE_PIPE);
@@ -47,14 +47,20 @@ Result<void> ChildCommand::start(const std::string& command, std::span<const std
   options.exit_cb = on_exit;
   options.stdio_count = 3;
   options.stdio = stdio;
-  auto spawned = Process::open(
-      *loop_, [&](uv_loop_t* l, uv_process_t* p) { return uv_spawn(l, p, &options); });
-  if (!spawned) {
+  // Unlike other handles, a process handle exists even when uv_spawn fails and must still
+  // be closed (libuv's documentation, PR 5055): the box takes it either way.
+  int spawn_status = 0;
+  auto spawned = Process::open(*loop_, [&](uv_loop_t* l, uv_process_t* p) {
+    spawn_status = uv_spawn(l, p, &options);
+    return 0;
+  });
+  if (spawned) process_ = std::move(spawned).value();
+  if (!spawned || spawn_status < 0) {
+    process_.close();
     in_.close();
     out_.close();
-    return spawned.error();
+    return spawned ? uv_error(spawn_status) : spawned.error();
   }
-  process_ = std::move(spawned).value();
   process_.state().owner = this;
 
   done_ = std::move(done);

@@ -17,6 +17,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <peermq/result.hpp>
@@ -35,13 +36,15 @@ class ChildCommand {
   };
   using Callback = std::function<void(Outcome&& outcome)>;
 
-  explicit ChildCommand(Loop& loop) : loop_(&loop) {}
+  // `shell` runs the command as `shell -c COMMAND`; tests name one that does not exist.
+  explicit ChildCommand(Loop& loop, std::string shell = "/bin/sh")
+      : loop_(&loop), shell_(std::move(shell)) {}
   ~ChildCommand() { stop(); }
   ChildCommand(const ChildCommand&) = delete;
   ChildCommand& operator=(const ChildCommand&) = delete;
 
-  // Starts the command; fails with libuv's error (out of processes or file descriptors),
-  // and with UV_EBUSY while another command of this object runs.
+  // Starts the command; fails with libuv's error (no such shell, out of processes or file
+  // descriptors), and with UV_EBUSY while another command of this object runs.
   Result<void> start(const std::string& command, std::span<const std::uint8_t> input,
                      std::size_t limit, Callback done);
   // Kills a running command (SIGKILL) without calling back; idempotent.
@@ -66,6 +69,7 @@ class ChildCommand {
   void finish_if_done();
 
   Loop* loop_;
+  std::string shell_;
   Process process_;
   Pipe in_, out_;
   Callback done_;

@@ -138,3 +138,18 @@ TEST_CASE("stopping a running command kills it and never calls back") {
   CHECK_FALSE(called);
   CHECK(loop.open_handles() == 0);
 }
+
+TEST_CASE("a command that cannot start fails start() and leaves no handle behind") {
+  Loop loop;
+  {
+    ChildCommand c(loop, "/nonexistent/peermq-test-shell");
+    auto started = c.start("true", bytes("input"), 100, [](ChildCommand::Outcome&&) {
+      FAIL("no callback for a command that never started");
+    });
+    REQUIRE_FALSE(started);
+    CHECK(started.error() == std::errc::no_such_file_or_directory);
+    CHECK_FALSE(c.running());
+  }
+  loop.run();
+  CHECK(loop.open_handles() == 0);
+}
