@@ -47,6 +47,9 @@ Result<void> ChildCommand::start(const std::string& command, std::span<const std
   options.exit_cb = on_exit;
   options.stdio_count = 3;
   options.stdio = stdio;
+  // Its own process group, so that stop() reaches what the shell started too (`sleep 30;
+  // echo done` forks sleep; killing only the shell would leave sleep running).
+  options.flags = UV_PROCESS_DETACHED;
   // Unlike other handles, a process handle exists even when uv_spawn fails and must still
   // be closed (libuv's documentation, PR 5055): the box takes it either way.
   int spawn_status = 0;
@@ -100,7 +103,7 @@ Result<void> ChildCommand::start(const std::string& command, std::span<const std
 }
 
 void ChildCommand::stop() noexcept {
-  if (process_ && !exited_) (void)uv_process_kill(process_.get(), SIGKILL);
+  if (process_ && !exited_) (void)uv_kill(-process_.get()->pid, SIGKILL);  // the whole group
   process_.close();
   in_.close();
   out_.close();

@@ -8,8 +8,8 @@
 // error is the node's own. A command that does not read its input is no error (the rest of
 // the input is dropped; SIGPIPE must be ignored by the process, as the consumer does).
 //
-// Destroying the object (or stop()) kills a running command with SIGKILL and never calls
-// back. The callback may destroy the object. Threads: the loop's thread only.
+// The command runs in a process group of its own. Destroying the object (or stop()) kills
+// that group with SIGKILL (the shell and whatever it started) and never calls back. The callback may destroy the object. Threads: the loop's thread only.
 #pragma once
 
 #include <cstddef>

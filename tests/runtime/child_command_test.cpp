@@ -108,7 +108,9 @@ TEST_CASE("stopping a running command kills it and never calls back") {
   bool called = false;
   {
     ChildCommand c(loop);
-    REQUIRE(c.start("echo $$ > " + pid_file + "; exec sleep 30", {}, 100,
+    // Not `exec sleep`: the shell forks sleep and waits, so killing only the shell would
+    // leave sleep running; the pid written is sleep's own.
+    REQUIRE(c.start("sh -c 'echo $$ > " + pid_file + "; exec sleep 30'; echo never", {}, 100,
                     [&](ChildCommand::Outcome&&) { called = true; }));
     pid_t pid = 0;
     REQUIRE(run_until(
@@ -120,7 +122,7 @@ TEST_CASE("stopping a running command kills it and never calls back") {
         10s));
     c.stop();
     CHECK_FALSE(c.running());
-    // SIGKILL was sent: the process is gone or a zombie (reaped when the test exits).
+    // SIGKILL reached sleep, a grandchild: it is gone or a zombie (reaped by init).
     bool dead = false;
     (void)run_until(
         loop,
