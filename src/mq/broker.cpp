@@ -179,6 +179,7 @@ Result<void> Broker::handle(Connection& c, const Message& m, Instant now) {
     case MessageType::credit: return on_credit(c, std::get<Credit>(m), now);
     case MessageType::dlq_list: return on_dlq_list(c, std::get<DlqList>(m));
     case MessageType::dlq_modify: return on_dlq_modify(c, std::get<DlqModify>(m), now);
+    case MessageType::bye: on_disconnect(c.key, now); return {};  // c is gone now
     default: break;  // broker-to-client messages
   }
   metrics_.dropped.inc();

@@ -21,7 +21,7 @@ using Bytes = std::span<const std::uint8_t>;
 
 namespace {
 
-constexpr std::uint32_t kMaxType = static_cast<std::uint32_t>(MessageType::dlq_done);
+constexpr std::uint32_t kMaxType = static_cast<std::uint32_t>(MessageType::bye);
 constexpr std::uint64_t kMaxTtlMs =
     static_cast<std::uint64_t>(std::chrono::milliseconds(limits::max_message_ttl).count());
 
@@ -208,6 +208,7 @@ Result<Message> decode_body(MessageType type, MsgpackReader& r, MsgpackRecord& r
       MQ_READ(count, rec.read_u64());
       return Message(DlqDone{request_id, count});
     }
+    case MessageType::bye: return Message(Bye{});
   }
   return MqError::unknown_message_type;
 }
@@ -403,6 +404,10 @@ void encode(const AnswerToProducer& m, std::vector<std::uint8_t>& out) {
 void encode(const AnswerReceived& m, std::vector<std::uint8_t>& out) {
   bounded(out, kHeadBound + kIntBound, MessageType::answer_received, 1,
           [&](MsgpackWriter& w) { w.u64(m.message_id); });
+}
+
+void encode(const Bye&, std::vector<std::uint8_t>& out) {
+  bounded(out, kHeadBound, MessageType::bye, 0, [](MsgpackWriter&) {});
 }
 
 void encode(const Credit& m, std::vector<std::uint8_t>& out) {

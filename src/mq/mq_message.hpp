@@ -35,6 +35,9 @@
 // 15  dlq_modify         a>b  request id, action u8 (1 requeue, 2 purge), all bool,
 //                             uids [u64]<=max_dlq_batch
 // 16  dlq_done           b>a  request id, count u64 (entries requeued or purged)
+// 17  bye                c>b  (no fields) the client is leaving: the broker forgets its
+//                             connection at once (a consumer's unanswered deliveries go to
+//                             other consumers now, not after the session's idle timeout)
 //
 // Payload plus headers are at most limits::max_payload bytes, so a deliver built from any
 // publish fits in a channel message. Command names are 0..max_command_name characters of
@@ -81,6 +84,7 @@ enum class MessageType : std::uint8_t {
   dlq_list_result,
   dlq_modify,
   dlq_done,
+  bye,
 };
 
 enum class Role : std::uint8_t { producer = 1, consumer, admin };
@@ -223,12 +227,13 @@ struct DlqDone {
   std::uint64_t request_id = 0;
   std::uint64_t count = 0;
 };
+struct Bye {};
 
 // Alternatives in MessageType order, so index() + 1 is the type tag.
 using Message =
     std::variant<Hello, HelloOk, Refused, Publish, Confirm, PublishNack, Deliver, Answer, Reject,
                  AnswerToProducer, AnswerReceived, Credit, DlqList, DlqListResult, DlqModify,
-                 DlqDone>;
+                 DlqDone, Bye>;
 
 inline MessageType type_of(const Message& m) noexcept {
   return static_cast<MessageType>(m.index() + 1);
@@ -254,6 +259,7 @@ void encode(const Reject& m, std::vector<std::uint8_t>& out);
 void encode(const AnswerToProducer& m, std::vector<std::uint8_t>& out);
 void encode(const AnswerReceived& m, std::vector<std::uint8_t>& out);
 void encode(const Credit& m, std::vector<std::uint8_t>& out);
+void encode(const Bye& m, std::vector<std::uint8_t>& out);
 void encode(const DlqList& m, std::vector<std::uint8_t>& out);
 void encode(const DlqListResult& m, std::vector<std::uint8_t>& out);
 void encode(const DlqModify& m, std::vector<std::uint8_t>& out);

@@ -58,6 +58,14 @@ Result<void> ConsumerClient::start(std::string* detail) {
 void ConsumerClient::stop() noexcept {
   if (stopped_) return;
   stopped_ = true;
+  if (ready_) {
+    // Leaving: the broker forgets us now rather than after the session's idle timeout.
+    // Best effort: if the packet is lost, that timeout still applies.
+    std::vector<std::uint8_t> bye;
+    mq::encode(mq::Bye{}, bye);
+    (void)node_.transport().send(options_.broker, bye);
+    node_.transport().flush();
+  }
   node_.stop();
 }
 

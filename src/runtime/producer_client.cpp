@@ -65,6 +65,14 @@ void ProducerClient::stop() noexcept {
   stopped_ = true;
   core_timer_.stop();
   armed_at_ = Instant::max();
+  if (ready_) {
+    // Leaving: the broker forgets us now rather than after the session's idle timeout.
+    // Best effort: if the packet is lost, that timeout still applies.
+    std::vector<std::uint8_t> bye;
+    mq::encode(mq::Bye{}, bye);
+    (void)node_.transport().send(options_.broker, bye);
+    node_.transport().flush();
+  }
   node_.stop();
 }
 

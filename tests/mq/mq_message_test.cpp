@@ -117,6 +117,8 @@ TEST_CASE("every queue message survives an encode/decode round trip") {
   CHECK(modify.action == DlqAction::purge);
   CHECK(modify.uids == std::vector<std::uint64_t>{1, 2, 3});
   CHECK(round_trip(DlqDone{6, 3}, s).count == 3);
+  (void)round_trip(Bye{}, s);
+  CHECK(s == Bytes{0x91, 0x11});  // [17]: a type and nothing else
 }
 
 TEST_CASE("type_of names each message by its tag") {
@@ -155,7 +157,7 @@ TEST_CASE("queue message decoder rejects bad input with typed errors") {
       /* 2 */ {"not an array", {0x05}, WireError::wrong_type},
       /* 3 */ {"empty array", {0x90}, WireError::missing_field},
       /* 4 */ {"type 0", arr({0}), MqError::unknown_message_type},
-      /* 5 */ {"type 17", arr({17}), MqError::unknown_message_type},
+      /* 5 */ {"type 18", arr({18}), MqError::unknown_message_type},
       /* 6 */ {"confirm without id", arr({5}), WireError::missing_field},
       /* 7 */ {"refused code 0", {0x93, 0x03, 0x00, 0xa0}, MqError::bad_enum},
       /* 8 */ {"nack reason 4", {0x94, 0x06, 0x01, 0x04, 0xa0}, MqError::bad_enum},

@@ -218,3 +218,62 @@ TEST_CASE("a -sync=always broker confirms and delivers only what an fdatasync co
   consumer.stop();
   broker.stop();
 }
+
+TEST_CASE("a consumer that stops says bye: its message goes to another consumer at once") {
+  Scratch s;
+  Loop loop;
+  Counters counters;
+  const Identity broker_id = Identity::generate();
+  BrokerServiceOptions bo;
+  bo.data_dir = s.root / "data";
+  bo.node = node_options(s.root);
+  BrokerService broker(loop, counters, broker_id, bo);
+  std::string detail;
+  REQUIRE_MESSAGE(broker.start(&detail), detail);
+
+  ConsumerClientOptions co;
+  co.node = node_options(s.root);
+  co.broker = broker_id.public_key();
+  co.consumer.prefetch = 1;
+  ConsumerClient leaving(loop, counters, Identity::generate(), co);
+  ConsumerClient staying(loop, counters, Identity::generate(), co);
+  int held = 0, answered_by_staying = 0;
+  leaving.on_delivery([&](const mq::Deliver&) { ++held; });  // never answers
+  staying.on_delivery([&](const mq::Deliver& d) {
+    ++answered_by_staying;
+    (void)staying.answer(d.tag, d.payload);
+  });
+  REQUIRE_MESSAGE(leaving.start(&detail), detail);
+  REQUIRE(run_until(loop, [&] { return leaving.ready(); }, 5s));
+
+  ProducerClientOptions po;
+  po.node = node_options(s.root);
+  po.broker = broker_id.public_key();
+  ProducerClient producer(loop, counters, Identity::generate(), po);
+  const std::vector<std::uint8_t> payload{'j', 'o', 'b'};
+  bool published = false;
+  int answers = 0;
+  producer.on_wake([&] {
+    if (published) return;
+    mq::PublishRequest req;
+    req.payload = payload;
+    published = static_cast<bool>(producer.publish(req));
+  });
+  producer.on_event([&](const mq::ProducerEvent& e) {
+    if (e.kind == mq::ProducerEvent::Kind::answer) ++answers;
+  });
+  REQUIRE_MESSAGE(producer.start(&detail), detail);
+  REQUIRE(run_until(loop, [&] { return held == 1; }, 5s));
+  REQUIRE_MESSAGE(staying.start(&detail), detail);
+  REQUIRE(run_until(loop, [&] { return staying.ready(); }, 5s));
+  CHECK(answered_by_staying == 0);  // the only message is held by `leaving`
+
+  // Without the bye the broker would wait for the visibility timeout (30 s) or the
+  // session's idle timeout (35 s) before handing the message to `staying`.
+  leaving.stop();
+  CHECK(run_until(loop, [&] { return answers == 1; }, 3s));
+  CHECK(answered_by_staying == 1);
+  producer.stop();
+  staying.stop();
+  broker.stop();
+}
