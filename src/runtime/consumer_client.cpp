@@ -1,24 +1,11 @@
 #include "runtime/consumer_client.hpp"
 
+#include "runtime/broker_client.hpp"
 #include "runtime/log.hpp"
 
 namespace peermq::runtime {
 
 ConsumerClientOptions::ConsumerClientOptions() = default;
-
-namespace {
-
-NodeOptions client_node_options(NodeOptions options) {
-  options.announce = false;  // nobody dials a consumer
-  // Quiet for a while (nothing to send, or a long job): the broker must not take us for gone.
-  // Always on; tests that shorten the session timers shorten it too.
-  if (options.transport.channel.keepalive_interval <= Duration::zero()) {
-    options.transport.channel.keepalive_interval = limits::client_keepalive_interval;
-  }
-  return options;
-}
-
-}  // namespace
 
 void ConsumerClient::Sink::send(std::span<const std::uint8_t> message) {
   (void)client->node_.transport().send(client->options_.broker, message);
@@ -29,7 +16,7 @@ ConsumerClient::ConsumerClient(Loop& loop, Counters& counters, const Identity& i
     : loop_(loop),
       options_(std::move(options)),
       broker_text_(Address(options_.broker).to_string()),
-      node_(loop, counters, identity, client_node_options(options_.node)),
+      node_(loop, counters, identity, broker_client_node_options(options_.node)),
       core_(options_.consumer, sink_) {
   sink_.client = this;
 }
@@ -58,14 +45,7 @@ Result<void> ConsumerClient::start(std::string* detail) {
 void ConsumerClient::stop() noexcept {
   if (stopped_) return;
   stopped_ = true;
-  if (ready_) {
-    // Leaving: the broker forgets us now rather than after the session's idle timeout.
-    // Best effort: if the packet is lost, that timeout still applies.
-    std::vector<std::uint8_t> bye;
-    mq::encode(mq::Bye{}, bye);
-    (void)node_.transport().send(options_.broker, bye);
-    node_.transport().flush();
-  }
+  if (ready_) say_bye(node_, options_.broker);
   node_.stop();
 }
 

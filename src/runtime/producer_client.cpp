@@ -1,24 +1,11 @@
 #include "runtime/producer_client.hpp"
 
+#include "runtime/broker_client.hpp"
 #include "runtime/log.hpp"
 
 namespace peermq::runtime {
 
 ProducerClientOptions::ProducerClientOptions() = default;
-
-namespace {
-
-NodeOptions client_node_options(NodeOptions options) {
-  options.announce = false;  // nobody dials a producer
-  // Quiet for a while (nothing to send, or a long job): the broker must not take us for gone.
-  // Always on; tests that shorten the session timers shorten it too.
-  if (options.transport.channel.keepalive_interval <= Duration::zero()) {
-    options.transport.channel.keepalive_interval = limits::client_keepalive_interval;
-  }
-  return options;
-}
-
-}  // namespace
 
 // A full send buffer drops the message: the producer core sends it again on its timer.
 void ProducerClient::Sink::send(std::span<const std::uint8_t> message) {
@@ -30,7 +17,7 @@ ProducerClient::ProducerClient(Loop& loop, Counters& counters, const Identity& i
     : loop_(loop),
       options_(std::move(options)),
       broker_text_(Address(options_.broker).to_string()),
-      node_(loop, counters, identity, client_node_options(options_.node)),
+      node_(loop, counters, identity, broker_client_node_options(options_.node)),
       core_(options_.producer, sink_, std::chrono::system_clock::now()),
       core_timer_(loop) {
   sink_.client = this;
@@ -65,14 +52,7 @@ void ProducerClient::stop() noexcept {
   stopped_ = true;
   core_timer_.stop();
   armed_at_ = Instant::max();
-  if (ready_) {
-    // Leaving: the broker forgets us now rather than after the session's idle timeout.
-    // Best effort: if the packet is lost, that timeout still applies.
-    std::vector<std::uint8_t> bye;
-    mq::encode(mq::Bye{}, bye);
-    (void)node_.transport().send(options_.broker, bye);
-    node_.transport().flush();
-  }
+  if (ready_) say_bye(node_, options_.broker);
   node_.stop();
 }
 
