@@ -64,6 +64,34 @@ NodeOptions short_idle_options(const fs::path& dir, peermq::Duration client_keep
   return o;
 }
 
+// A producer that publishes one small message as soon as it can and counts the answers.
+struct OneMessageProducer {
+  OneMessageProducer(Loop& loop, Counters& counters, NodeOptions node,
+                     const peermq::PublicKey& broker)
+      : client(loop, counters, Identity::generate(), options(std::move(node), broker)) {
+    client.on_wake([this] {
+      if (published) return;
+      mq::PublishRequest req;
+      req.payload = payload;
+      published = static_cast<bool>(client.publish(req));
+    });
+    client.on_event([this](const mq::ProducerEvent& e) {
+      if (e.kind == mq::ProducerEvent::Kind::answer) ++answers;
+    });
+  }
+  static ProducerClientOptions options(NodeOptions node, const peermq::PublicKey& broker) {
+    ProducerClientOptions o;
+    o.node = std::move(node);
+    o.broker = broker;
+    return o;
+  }
+
+  const std::vector<std::uint8_t> payload{'j', 'o', 'b'};
+  bool published = false;
+  int answers = 0;
+  ProducerClient client;
+};
+
 struct LongJobResult {
   int deliveries = 0;
   int answers = 0;
@@ -100,26 +128,14 @@ LongJobResult run_long_job(peermq::Duration client_keepalive, peermq::Duration j
   });
   REQUIRE_MESSAGE(consumer.start(&detail), detail);
 
-  ProducerClientOptions po;
-  po.node = short_idle_options(s.root, client_keepalive);
-  po.broker = broker_id.public_key();
-  ProducerClient producer(loop, counters, Identity::generate(), po);
-  bool published = false;
-  const std::vector<std::uint8_t> payload{'j', 'o', 'b'};
-  producer.on_wake([&] {
-    if (published) return;
-    mq::PublishRequest req;
-    req.payload = payload;
-    published = static_cast<bool>(producer.publish(req));
-  });
-  producer.on_event([&](const mq::ProducerEvent& e) {
-    if (e.kind == mq::ProducerEvent::Kind::answer) ++r.answers;
-  });
-  REQUIRE_MESSAGE(producer.start(&detail), detail);
-  (void)run_until(loop, [&] { return r.answers > 0 || r.deliveries > 1; }, job + 2s);
+  OneMessageProducer producer(loop, counters, short_idle_options(s.root, client_keepalive),
+                              broker_id.public_key());
+  REQUIRE_MESSAGE(producer.client.start(&detail), detail);
+  (void)run_until(loop, [&] { return producer.answers > 0 || r.deliveries > 1; }, job + 2s);
   (void)run_until(loop, [] { return false; }, 300ms);  // a late second delivery shows too
+  r.answers = producer.answers;
   r.sessions_closed = counters.counter("transport_sessions_closed_total", "").value();
-  producer.stop();
+  producer.client.stop();
   consumer.stop();
   broker.stop();
   return r;
@@ -246,23 +262,8 @@ TEST_CASE("a consumer that stops says bye: its message goes to another consumer 
   REQUIRE_MESSAGE(leaving.start(&detail), detail);
   REQUIRE(run_until(loop, [&] { return leaving.ready(); }, 5s));
 
-  ProducerClientOptions po;
-  po.node = node_options(s.root);
-  po.broker = broker_id.public_key();
-  ProducerClient producer(loop, counters, Identity::generate(), po);
-  const std::vector<std::uint8_t> payload{'j', 'o', 'b'};
-  bool published = false;
-  int answers = 0;
-  producer.on_wake([&] {
-    if (published) return;
-    mq::PublishRequest req;
-    req.payload = payload;
-    published = static_cast<bool>(producer.publish(req));
-  });
-  producer.on_event([&](const mq::ProducerEvent& e) {
-    if (e.kind == mq::ProducerEvent::Kind::answer) ++answers;
-  });
-  REQUIRE_MESSAGE(producer.start(&detail), detail);
+  OneMessageProducer producer(loop, counters, node_options(s.root), broker_id.public_key());
+  REQUIRE_MESSAGE(producer.client.start(&detail), detail);
   REQUIRE(run_until(loop, [&] { return held == 1; }, 5s));
   REQUIRE_MESSAGE(staying.start(&detail), detail);
   REQUIRE(run_until(loop, [&] { return staying.ready(); }, 5s));
@@ -271,9 +272,9 @@ TEST_CASE("a consumer that stops says bye: its message goes to another consumer 
   // Without the bye the broker would wait for the visibility timeout (30 s) or the
   // session's idle timeout (35 s) before handing the message to `staying`.
   leaving.stop();
-  CHECK(run_until(loop, [&] { return answers == 1; }, 3s));
+  CHECK(run_until(loop, [&] { return producer.answers == 1; }, 3s));
   CHECK(answered_by_staying == 1);
-  producer.stop();
+  producer.client.stop();
   staying.stop();
   broker.stop();
 }
