@@ -93,6 +93,14 @@ int run_consumer(const FlagSet& flags, Io& io) {
   runtime::ChildCommand command(loop);
   std::function<void()> run_next = [&] {
     while (!jobs.empty() && !command.running()) {
+      if (!client.holds(jobs.front().tag)) {
+        // Delivered before a reconnect (the broker sends the message again) or already
+        // answered under the same tag since: running the command would only run it twice.
+        PEERMQ_LOG(info, "consumer", "message %llu: no longer ours to answer, skipped",
+                   static_cast<unsigned long long>(jobs.front().message_id));
+        jobs.pop_front();
+        continue;
+      }
       // The job leaves the queue when its command ends: a reconnect meanwhile makes its
       // answer void (the broker delivers the message again), which answer() reports.
       auto started = command.start(exec, jobs.front().payload, limits::max_payload,

@@ -70,6 +70,9 @@ class ConsumerCore {
   Result<void> set_prefetch(std::uint32_t prefetch);
 
   std::size_t held() const noexcept { return held_.size(); }
+  // Whether `tag` is a delivery of the current connection still to be answered: one from
+  // before a reconnect is not (the broker delivers its message again, under a new tag).
+  bool holds(std::uint64_t tag) const noexcept { return held_.contains(tag); }
   bool connected() const noexcept { return connected_; }
   bool is_refused() const noexcept { return refused_; }
   const ConsumerStats& stats() const noexcept { return stats_; }

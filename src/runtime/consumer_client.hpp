@@ -71,6 +71,9 @@ class ConsumerClient {
   Result<void> reject(std::uint64_t tag, bool requeue, std::string_view reason) {
     return core_.reject(tag, requeue, reason);
   }
+  // Whether `tag` may still be answered (see mq::ConsumerCore::holds): work queued for a
+  // delivery that no longer is held would only be done twice.
+  bool holds(std::uint64_t tag) const noexcept { return core_.holds(tag); }
   // Sends what answer() and reject() queued now, instead of after the current batch of
   // input (or on the next loop iteration): for answers produced outside on_delivery, one at
   // a time (a slow command per message). Inside on_delivery it does nothing.

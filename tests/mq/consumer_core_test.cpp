@@ -97,8 +97,11 @@ TEST_CASE("deliveries held at a disconnect cannot be answered afterwards") {
   ConsumerHarness h;
   h.core.on_connected(h.clock.now());
   (void)h.feed(h.delivery(5, "x"));
+  CHECK(h.core.holds(5));
+  CHECK_FALSE(h.core.holds(6));
   h.core.on_disconnected();
   (void)h.sink.take();
+  CHECK_FALSE(h.core.holds(5));
   CHECK(h.core.answer(5, {}).error() == MqError::unknown_delivery);
   CHECK(h.sink.sent.empty());
 }
