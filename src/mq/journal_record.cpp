@@ -112,10 +112,7 @@ constexpr std::size_t kKeyBound = wire::msgpack_bytes_bound(sizeof(PublicKey));
 template <class Body>
 void record(std::vector<std::uint8_t>& out, std::size_t bound, RecordType type,
             std::uint32_t fields, const Body& body) {
-  wire::append_bounded(out, bound, [&](MsgpackWriter& w) {
-    w.array(fields + 1).u64(static_cast<std::uint8_t>(type));
-    body(w);
-  });
+  wire::append_tagged(out, bound, type, fields, body);
 }
 
 }  // namespace

@@ -319,15 +319,12 @@ std::size_t headers_bound(const Headers& h) noexcept {
   return h.encoded.empty() ? 1 : h.encoded.size();
 }
 
-// Encodes a message of at most `bound` bytes onto `out` with one resize of the vector
-// (wire::append_bounded): a writer on the vector itself made encoding a third slower.
+// Encodes a message of at most `bound` bytes onto `out` with one resize of the vector: a
+// writer on the vector itself made encoding a third slower.
 template <class Body>
 void bounded(std::vector<std::uint8_t>& out, std::size_t bound, MessageType type,
              std::uint32_t fields, const Body& body) {
-  wire::append_bounded(out, bound, [&](MsgpackWriter& w) {
-    w.array(fields + 1).u64(static_cast<std::uint8_t>(type));
-    body(w);
-  });
+  wire::append_tagged(out, bound, type, fields, body);
 }
 
 }  // namespace

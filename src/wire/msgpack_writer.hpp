@@ -100,4 +100,15 @@ void append_bounded(std::vector<std::uint8_t>& out, std::size_t bound, const Bod
   body(v);
 }
 
+// append_bounded() for the shape every queue message and journal record has: an array of
+// `fields + 1` values, a type tag first, then what `body` writes. `bound` counts it all.
+template <class Tag, class Body>
+void append_tagged(std::vector<std::uint8_t>& out, std::size_t bound, Tag tag,
+                   std::uint32_t fields, const Body& body) {
+  append_bounded(out, bound, [&](MsgpackWriter& w) {
+    w.array(fields + 1).u64(static_cast<std::uint8_t>(tag));
+    body(w);
+  });
+}
+
 }  // namespace peermq::wire

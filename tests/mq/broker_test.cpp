@@ -568,34 +568,30 @@ TEST_CASE("reject with requeue redelivers the message with a higher delivery cou
   CHECK(h.counter("mq_redeliveries_total") == 1);
 }
 
-TEST_CASE("a consumer that goes away has its deliveries sent to another, in order") {
-  BrokerHarness h;
-  h.hello(P, Role::producer);
-  h.hello(C, Role::consumer, {"jobs"}, 10);
-  for (std::uint64_t i = 1; i <= 3; ++i) REQUIRE(h.publish(P, i, "jobs", std::to_string(i)));
-  h.commit();
-  CHECK(h.deliveries(C).size() == 3);
-  h.hello(C2, Role::consumer, {"jobs"}, 10);
-  h.broker->on_disconnect(C, h.clock.now());
-  auto d = h.deliveries(C2);
-  CHECK(payloads(d) == std::vector<std::string>{"1", "2", "3"});
-  CHECK(d.at(0).as<Deliver>().delivery_count == 2);
-}
-
-TEST_CASE("a consumer that says bye has its deliveries sent to another at once") {
-  BrokerHarness h;
-  h.hello(P, Role::producer);
-  h.hello(C, Role::consumer, {"jobs"}, 10);
-  for (std::uint64_t i = 1; i <= 3; ++i) REQUIRE(h.publish(P, i, "jobs", std::to_string(i)));
-  h.commit();
-  CHECK(h.deliveries(C).size() == 3);
-  h.hello(C2, Role::consumer, {"jobs"}, 10);
-  CHECK(h.deliveries(C2).empty());
-  REQUIRE(h.send(C, Bye{}));  // no session timeout, no visibility timeout: now
-  auto d = h.deliveries(C2);
-  CHECK(payloads(d) == std::vector<std::string>{"1", "2", "3"});
-  CHECK(h.broker->connected(C2));
-  CHECK_FALSE(h.broker->connected(C));
+// Two ways to go: the session ends (on_disconnect), or the consumer says bye first (no
+// session timeout, no visibility timeout to wait for). Either way, at once and in order.
+TEST_CASE("a consumer that goes away or says bye has its deliveries sent to another, in order") {
+  for (const bool bye : {false, true}) {
+    CAPTURE(bye);
+    BrokerHarness h;
+    h.hello(P, Role::producer);
+    h.hello(C, Role::consumer, {"jobs"}, 10);
+    for (std::uint64_t i = 1; i <= 3; ++i) REQUIRE(h.publish(P, i, "jobs", std::to_string(i)));
+    h.commit();
+    CHECK(h.deliveries(C).size() == 3);
+    h.hello(C2, Role::consumer, {"jobs"}, 10);
+    CHECK(h.deliveries(C2).empty());
+    if (bye) {
+      REQUIRE(h.send(C, Bye{}));
+    } else {
+      h.broker->on_disconnect(C, h.clock.now());
+    }
+    auto d = h.deliveries(C2);
+    CHECK(payloads(d) == std::vector<std::string>{"1", "2", "3"});
+    CHECK(d.at(0).as<Deliver>().delivery_count == 2);
+    CHECK(h.broker->connected(C2));
+    CHECK_FALSE(h.broker->connected(C));
+  }
 }
 
 TEST_CASE("a peer that connects again without a disconnect starts afresh") {
