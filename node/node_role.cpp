@@ -3,7 +3,7 @@
 #include <csignal>
 #include <ostream>
 
-#include "runtime/endpoint.hpp"
+#include "wire/endpoint.hpp"
 #include "runtime/relay_spec.hpp"
 #include "runtime/signal_watcher.hpp"
 
@@ -15,7 +15,7 @@ void add_key_and_listen_flags(FlagSet& flags, std::string default_key, std::stri
   flags.add_string("listen", std::move(default_listen),
                    "UDP address to listen on (port 0: any free port)", "IP:PORT", "PEERMQ_LISTEN");
   flags.check("listen", [](std::string_view value) -> std::optional<std::string> {
-    if (runtime::Endpoint::parse(value)) return std::nullopt;
+    if (Endpoint::parse(value)) return std::nullopt;
     return "expected IP:PORT, for example 0.0.0.0:7070 or [::1]:7070";
   });
 }
@@ -68,7 +68,7 @@ std::optional<PublicKey> broker_key(const FlagSet& flags, Io& io, std::string_vi
 
 runtime::NodeOptions node_options(const FlagSet& flags) {
   runtime::NodeOptions o;
-  o.listen = *runtime::Endpoint::parse(flags.get_string("listen"));
+  o.listen = *Endpoint::parse(flags.get_string("listen"));
   if (flags.is_set("relay")) {
     auto relays = runtime::parse_relay_specs(flags.get_string("relay"));  // checked at parse
     if (relays) o.relays = std::move(*relays);

@@ -25,12 +25,12 @@ std::string path_fields(const runtime::Node& node, const PublicKey& peer) {
   const overlay::Route route = node.route(peer);
   switch (route.kind) {
     case overlay::Route::Kind::direct:
-      return "path=direct endpoint=" + runtime::to_endpoint(route.endpoint).to_string();
+      return "path=direct endpoint=" + route.endpoint.to_string();
     case overlay::Route::Kind::relayed: {
       std::string out = "path=relayed via=" + node.relay_endpoint(route.relay).to_string();
       const overlay::PeerPath* p = node.path(peer);
       if (p != nullptr && !p->candidates().empty()) {
-        out += " endpoint=" + runtime::to_endpoint(p->candidates().front()).to_string();
+        out += " endpoint=" + p->candidates().front().to_string();
       }
       return out;
     }

@@ -2,7 +2,7 @@
 
 #include <peermq/queue_error.hpp>
 
-#include "runtime/endpoint.hpp"
+#include "wire/endpoint.hpp"
 #include "runtime/relay_spec.hpp"
 
 namespace peermq::api {
@@ -15,7 +15,7 @@ std::error_code invalid(std::string* detail, std::string why) {
 Result<void> set_node_options(runtime::NodeOptions& o, std::string_view listen,
                               const std::vector<std::string>& relays,
                               const std::string& discovery_dir, std::string* detail) {
-  auto endpoint = runtime::Endpoint::parse(listen);
+  auto endpoint = Endpoint::parse(listen);
   if (!endpoint) {
     return invalid(detail, "listen \"" + std::string(listen) + "\": " +
                                endpoint.error().message() +

@@ -41,8 +41,8 @@ class Fields {
   PublicKey key() {
     return take(rec_.field([](MsgpackReader& r) { return read_key(r); }), PublicKey{});
   }
-  SourceAddress endpoint() {
-    return take(rec_.field([](MsgpackReader& r) { return read_endpoint(r); }), SourceAddress{});
+  Endpoint endpoint() {
+    return take(rec_.field([](MsgpackReader& r) { return read_endpoint(r); }), Endpoint{});
   }
   Candidates candidates(std::uint32_t min) {
     return take(rec_.field([&](MsgpackReader& r) {
@@ -222,37 +222,33 @@ MessageType type_of(const OverlayMessage& m) noexcept {
   return static_cast<MessageType>(m.index() + 1);
 }
 
-bool valid_endpoint(const SourceAddress& e) noexcept {
-  if (e.port == 0) return false;
-  static constexpr std::array<std::uint8_t, 12> kMappedPrefix{0, 0, 0, 0, 0,    0,
-                                                              0, 0, 0, 0, 0xff, 0xff};
-  const bool mapped = std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), e.ip.begin());
-  const auto host_begin = e.ip.begin() + (mapped ? 12 : 0);
-  return std::any_of(host_begin, e.ip.end(), [](std::uint8_t b) { return b != 0; });
+bool valid_endpoint(const Endpoint& e) noexcept {
+  return e.port() != 0 && !e.is_unspecified();
 }
 
-void write_endpoint(MsgpackWriter& w, const SourceAddress& e) {
+void write_endpoint(MsgpackWriter& w, const Endpoint& e) {
   std::array<std::uint8_t, kEndpointSize> b{};
-  std::copy(e.ip.begin(), e.ip.end(), b.begin());
-  b[16] = static_cast<std::uint8_t>(e.port >> 8);
-  b[17] = static_cast<std::uint8_t>(e.port & 0xff);
+  const auto ip = e.ip16();
+  std::copy(ip.begin(), ip.end(), b.begin());
+  b[16] = static_cast<std::uint8_t>(e.port() >> 8);
+  b[17] = static_cast<std::uint8_t>(e.port() & 0xff);
   w.bin(b);
 }
 
-Result<SourceAddress> read_endpoint(MsgpackReader& r) {
+Result<Endpoint> read_endpoint(MsgpackReader& r) {
   auto b = r.read_bin(kEndpointSize);
   if (!b) return b.error();
   if (b->size() != kEndpointSize) return OverlayError::bad_endpoint;
-  SourceAddress e;
-  std::copy(b->begin(), b->begin() + 16, e.ip.begin());
-  e.port = static_cast<std::uint16_t>(((*b)[16] << 8) | (*b)[17]);
+  std::array<std::uint8_t, 16> ip{};
+  std::copy(b->begin(), b->begin() + 16, ip.begin());
+  const Endpoint e = Endpoint::v6(ip, static_cast<std::uint16_t>(((*b)[16] << 8) | (*b)[17]));
   if (!valid_endpoint(e)) return OverlayError::bad_endpoint;
   return e;
 }
 
 void write_candidates(MsgpackWriter& w, const Candidates& c) {
   w.array(static_cast<std::uint32_t>(c.size()));
-  for (const SourceAddress& e : c) write_endpoint(w, e);
+  for (const Endpoint& e : c) write_endpoint(w, e);
 }
 
 Result<Candidates> read_candidates(MsgpackReader& r, std::uint32_t min, std::uint32_t max) {

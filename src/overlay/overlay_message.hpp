@@ -40,14 +40,12 @@
 #include <peermq/result.hpp>
 
 #include "overlay/overlay_error.hpp"
-#include "session/source_address.hpp"
+#include "wire/endpoint.hpp"
 #include "wire/msgpack_reader.hpp"
 #include "wire/msgpack_writer.hpp"
 
 namespace peermq::overlay {
-
-using session::SourceAddress;
-using Candidates = std::vector<SourceAddress>;
+using Candidates = std::vector<Endpoint>;
 
 enum class MessageType : std::uint8_t {
   register_node = 1,
@@ -80,7 +78,7 @@ struct Register {
 // from (its public endpoint behind a NAT).
 struct Registered {
   std::uint64_t seq = 0;
-  SourceAddress observed;
+  Endpoint observed;
   std::chrono::milliseconds keepalive{};  // 1 ms .. 1 day; the node clamps it
 };
 // relay -> node: "I do not know you, register" (the relay restarted or expired you).
@@ -127,7 +125,7 @@ struct Probe {
 struct ProbeAck {
   std::uint64_t nonce = 0;
   std::uint64_t seq = 0;
-  SourceAddress observed;
+  Endpoint observed;
 };
 
 // peer -> peer, along the route in use: "answer me" (peermq ping).
@@ -157,9 +155,9 @@ Result<OverlayMessage> decode_message(std::vector<std::uint8_t>&&) = delete;  //
 
 // ---- Field codecs, shared with the local announcement ------------------------------------
 // A usable endpoint: port set, address specified (not :: nor ::ffff:0.0.0.0).
-bool valid_endpoint(const SourceAddress& e) noexcept;
-void write_endpoint(wire::MsgpackWriter& w, const SourceAddress& e);
-Result<SourceAddress> read_endpoint(wire::MsgpackReader& r);
+bool valid_endpoint(const Endpoint& e) noexcept;
+void write_endpoint(wire::MsgpackWriter& w, const Endpoint& e);
+Result<Endpoint> read_endpoint(wire::MsgpackReader& r);
 // An array of `min`..`max` endpoints.
 void write_candidates(wire::MsgpackWriter& w, const Candidates& c);
 Result<Candidates> read_candidates(wire::MsgpackReader& r, std::uint32_t min, std::uint32_t max);

@@ -78,7 +78,7 @@ void PeerPath::on_punch_notify(const PublicKey& relay, const PunchNotify& m, Ins
   }
 }
 
-void PeerPath::on_probe(const SourceAddress& source, const Probe& m, Instant now) {
+void PeerPath::on_probe(const Endpoint& source, const Probe& m, Instant now) {
   // The probe came over the peer's session, so it is the peer's: answer where it came
   // from, which is what the peer needs to confirm that endpoint.
   PathOutput ack{PathOutput::Kind::probe, source, {}, {}};
@@ -108,7 +108,7 @@ void PeerPath::on_probe(const SourceAddress& source, const Probe& m, Instant now
   }
 }
 
-void PeerPath::on_probe_ack(const SourceAddress& source, const ProbeAck& m, Instant now) {
+void PeerPath::on_probe_ack(const Endpoint& source, const ProbeAck& m, Instant now) {
   auto it = sent_.find(m.seq);
   if (it == sent_.end() || it->second.endpoint != source || it->second.nonce != m.nonce) {
     ++stats_.unmatched_acks;
@@ -131,7 +131,7 @@ void PeerPath::on_probe_ack(const SourceAddress& source, const ProbeAck& m, Inst
   end_round(now, true);
 }
 
-void PeerPath::on_direct_packet(const SourceAddress& source, Instant now) {
+void PeerPath::on_direct_packet(const Endpoint& source, Instant now) {
   switch (route_.kind) {
     case Route::Kind::direct:
       if (source != route_.endpoint) {
@@ -250,11 +250,11 @@ void PeerPath::end_round(Instant now, bool confirmed) {
 }
 
 void PeerPath::probe_candidates(Instant now) {
-  for (const SourceAddress& e : candidates_) send_probe(e, now);
+  for (const Endpoint& e : candidates_) send_probe(e, now);
   next_probe_ = now + config_.probe_interval;
 }
 
-void PeerPath::send_probe(const SourceAddress& to, Instant now) {
+void PeerPath::send_probe(const Endpoint& to, Instant now) {
   const std::uint64_t seq = next_seq_++;
   if (sent_.size() >= limits::max_outstanding_probes) sent_.erase(sent_.begin());
   sent_[seq] = SentProbe{to, nonce_, now};
@@ -278,7 +278,7 @@ void PeerPath::fall_back(Instant now) {
 
 // ---- helpers -------------------------------------------------------------------------------
 
-bool PeerPath::learn(const SourceAddress& e) {
+bool PeerPath::learn(const Endpoint& e) {
   if (!valid_endpoint(e)) return false;
   if (std::find(candidates_.begin(), candidates_.end(), e) != candidates_.end()) return false;
   if (candidates_.size() >= limits::max_path_candidates) return false;
@@ -287,7 +287,7 @@ bool PeerPath::learn(const SourceAddress& e) {
 }
 
 void PeerPath::learn_all(const Candidates& c) {
-  for (const SourceAddress& e : c) learn(e);
+  for (const Endpoint& e : c) learn(e);
 }
 
 void PeerPath::change_route(Route to, PathEvent::Reason reason, std::optional<Duration> rtt) {

@@ -61,11 +61,11 @@ struct Route {
   enum class Kind { none, relayed, direct };
   Kind kind = Kind::none;
   PublicKey relay{};       // relayed
-  SourceAddress endpoint;  // direct
+  Endpoint endpoint;  // direct
   friend bool operator==(const Route&, const Route&) = default;
 
   static Route relayed_via(const PublicKey& relay) { return {Kind::relayed, relay, {}}; }
-  static Route direct_to(const SourceAddress& e) { return {Kind::direct, {}, e}; }
+  static Route direct_to(const Endpoint& e) { return {Kind::direct, {}, e}; }
 };
 const char* name(Route::Kind k) noexcept;
 
@@ -94,7 +94,7 @@ struct PathOutput {
     lookup,    // ask the relay client where the peer is
   };
   Kind kind{};
-  SourceAddress endpoint;
+  Endpoint endpoint;
   PublicKey relay{};
   std::vector<std::uint8_t> message;
 };
@@ -132,10 +132,10 @@ class PeerPath {
   // `relay` asks us to probe the peer now (it requested a round, or we did).
   void on_punch_notify(const PublicKey& relay, const PunchNotify& m, Instant now);
   // A probe or ack the peer sent over its session, straight from `source`.
-  void on_probe(const SourceAddress& source, const Probe& m, Instant now);
-  void on_probe_ack(const SourceAddress& source, const ProbeAck& m, Instant now);
+  void on_probe(const Endpoint& source, const Probe& m, Instant now);
+  void on_probe_ack(const Endpoint& source, const ProbeAck& m, Instant now);
   // Any other authenticated packet from the peer that arrived straight from `source`.
-  void on_direct_packet(const SourceAddress& source, Instant now);
+  void on_direct_packet(const Endpoint& source, Instant now);
   // An authenticated packet from the peer that `relay` forwarded.
   void on_relayed_packet(const PublicKey& relay, Instant now);
   // `relay` died, forgot us, or no longer has the peer: stop using it for this peer.
@@ -155,25 +155,25 @@ class PeerPath {
   // The round trip of the last probe acknowledged on the direct route.
   std::optional<Duration> rtt() const noexcept { return rtt_; }
   // Where the peer last saw our probes come from (our endpoint as it sees it).
-  const std::optional<SourceAddress>& observed_by_peer() const noexcept {
+  const std::optional<Endpoint>& observed_by_peer() const noexcept {
     return observed_by_peer_;
   }
   const PeerPathStats& stats() const noexcept { return stats_; }
 
  private:
   struct SentProbe {
-    SourceAddress endpoint;
+    Endpoint endpoint;
     std::uint64_t nonce = 0;
     Instant sent{};
   };
 
   // Adds candidates not yet known, up to max_path_candidates; true if any was new.
-  bool learn(const SourceAddress& e);
+  bool learn(const Endpoint& e);
   void learn_all(const Candidates& c);
   void start_round(Instant now, std::optional<std::uint64_t> nonce, bool request);
   void end_round(Instant now, bool confirmed);
   void probe_candidates(Instant now);
-  void send_probe(const SourceAddress& to, Instant now);
+  void send_probe(const Endpoint& to, Instant now);
   void change_route(Route to, PathEvent::Reason reason, std::optional<Duration> rtt = std::nullopt);
   void fall_back(Instant now);
   void want_lookup();
@@ -201,7 +201,7 @@ class PeerPath {
   Instant last_direct_rx_{};  // the direct endpoint's last authenticated packet
   Instant next_keepalive_{};
   std::optional<Duration> rtt_;
-  std::optional<SourceAddress> observed_by_peer_;
+  std::optional<Endpoint> observed_by_peer_;
 
   std::deque<PathOutput> outputs_;
   std::deque<PathEvent> events_;

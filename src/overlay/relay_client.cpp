@@ -104,7 +104,7 @@ void RelayClient::on_registered(Relay& r, const Registered& m, Instant now) {
                                                   limits::relay_keepalive_interval);
   r.next_send = now + keepalive;
   const bool was_registered = r.status == Status::registered;
-  const std::optional<SourceAddress> before = r.observed;
+  const std::optional<Endpoint> before = r.observed;
   r.status = Status::registered;
   r.observed = m.observed;
   if (!was_registered) {

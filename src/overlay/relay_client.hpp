@@ -47,7 +47,7 @@ namespace peermq::overlay {
 
 struct RelayInfo {
   PublicKey key{};
-  SourceAddress endpoint;  // where its UDP socket is (the transport's business)
+  Endpoint endpoint;  // where its UDP socket is (the transport's business)
 };
 
 struct RelayClientConfig {
@@ -63,7 +63,7 @@ struct RelayClientConfig {
 // A message for a relay: send it inside the session with `relay`.
 struct RelayClientOutput {
   PublicKey relay{};
-  SourceAddress endpoint;
+  Endpoint endpoint;
   std::vector<std::uint8_t> message;
 };
 
@@ -81,7 +81,7 @@ struct RelayClientEvent {
   Kind kind{};
   PublicKey relay{};
   PublicKey peer{};
-  SourceAddress observed;
+  Endpoint observed;
   Candidates candidates;
   std::uint64_t nonce = 0;
   std::error_code error;
@@ -125,7 +125,7 @@ class RelayClient {
   const RelayInfo& relay(std::size_t i) const { return relays_[i].info; }
   Status status(std::size_t i) const { return relays_[i].status; }
   // Where relay i last saw us, once it answered.
-  const std::optional<SourceAddress>& observed(std::size_t i) const { return relays_[i].observed; }
+  const std::optional<Endpoint>& observed(std::size_t i) const { return relays_[i].observed; }
   bool is_relay(const PublicKey& key) const noexcept { return find(key) != nullptr; }
   bool registered_with(const PublicKey& relay) const noexcept;
   std::size_t pending_lookups() const noexcept { return lookups_.size(); }
@@ -141,7 +141,7 @@ class RelayClient {
     Duration retry{};             // the wait after the next unanswered register
     Instant last_sent{};
     Instant next_send{};  // the next register: retry or keepalive
-    std::optional<SourceAddress> observed;
+    std::optional<Endpoint> observed;
   };
   struct Lookup {
     std::uint64_t request_id = 0;    // of the current attempt

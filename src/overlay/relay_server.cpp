@@ -10,7 +10,7 @@ RelayServer::RelayServer(const RelayServerConfig& config)
       forward_rate_(TokenRate::of(config.forward_per_second, config.forward_burst)),
       signal_rate_(TokenRate::of(config.signal_per_second, config.signal_burst)) {}
 
-void RelayServer::on_message(const PublicKey& from, const SourceAddress& source,
+void RelayServer::on_message(const PublicKey& from, const Endpoint& source,
                              std::span<const std::uint8_t> bytes, Instant now) {
   auto m = decode_message(bytes);
   if (!m) {
@@ -20,7 +20,7 @@ void RelayServer::on_message(const PublicKey& from, const SourceAddress& source,
   on_message(from, source, *m, now);
 }
 
-void RelayServer::on_message(const PublicKey& from, const SourceAddress& source,
+void RelayServer::on_message(const PublicKey& from, const Endpoint& source,
                              const OverlayMessage& m, Instant now) {
   // Answers and peer probes have no business at a relay.
   if (class_of(type_of(m)) != MessageClass::to_relay) {
@@ -50,7 +50,7 @@ void RelayServer::on_message(const PublicKey& from, const SourceAddress& source,
   }
 }
 
-void RelayServer::on_register(const PublicKey& from, const SourceAddress& source, const Register& m,
+void RelayServer::on_register(const PublicKey& from, const Endpoint& source, const Register& m,
                               Instant now) {
   auto it = table_.find(from);
   if (it == table_.end()) {
@@ -145,7 +145,7 @@ const RelayServer::Registration* RelayServer::registration(const PublicKey& node
 
 Candidates RelayServer::candidates_of(const Registration& r) {
   Candidates out{r.observed};
-  for (const SourceAddress& e : r.locals) {
+  for (const Endpoint& e : r.locals) {
     if (out.size() >= limits::max_endpoint_candidates) break;
     if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
   }
@@ -174,7 +174,7 @@ std::optional<RelayOutput> RelayServer::poll_transmit() {
   return out;
 }
 
-void RelayServer::send(const PublicKey& to, const SourceAddress& endpoint,
+void RelayServer::send(const PublicKey& to, const Endpoint& endpoint,
                        const OverlayMessage& m) {
   RelayOutput out{to, endpoint, {}};
   encode(m, out.message);

@@ -59,7 +59,7 @@ struct RelayServerConfig {
 // One message for a node: send `message` inside the session with `to`, at `endpoint`.
 struct RelayOutput {
   PublicKey to{};
-  SourceAddress endpoint;
+  Endpoint endpoint;
   std::vector<std::uint8_t> message;
 };
 
@@ -80,7 +80,7 @@ struct RelayServerStats {
 class RelayServer {
  public:
   struct Registration {
-    SourceAddress observed;  // where the node's packets come from
+    Endpoint observed;  // where the node's packets come from
     Candidates locals;       // the endpoints it announced (its own sockets)
     Instant expires{};
     TokenBucket forward;
@@ -91,9 +91,9 @@ class RelayServer {
 
   // One overlay control message from `from`. The bytes are read only during the call;
   // a message that does not decode is dropped and counted.
-  void on_message(const PublicKey& from, const SourceAddress& source,
+  void on_message(const PublicKey& from, const Endpoint& source,
                   std::span<const std::uint8_t> bytes, Instant now);
-  void on_message(const PublicKey& from, const SourceAddress& source, const OverlayMessage& m,
+  void on_message(const PublicKey& from, const Endpoint& source, const OverlayMessage& m,
                   Instant now);
   // Forgets expired registrations.
   void on_timeout(Instant now);
@@ -109,14 +109,14 @@ class RelayServer {
   const RelayServerStats& stats() const noexcept { return stats_; }
 
  private:
-  void on_register(const PublicKey& from, const SourceAddress& source, const Register& m,
+  void on_register(const PublicKey& from, const Endpoint& source, const Register& m,
                    Instant now);
   void on_lookup(const PublicKey& from, Registration& self, const Lookup& m, Instant now);
   void on_punch(const PublicKey& from, Registration& self, const PunchRequest& m, Instant now);
   void on_forward(const PublicKey& from, Registration& self, const Forward& m, Instant now);
   // The live entry of `node`, or nullptr (an expired entry not yet swept counts as gone).
   Registration* live(const PublicKey& node, Instant now);
-  void send(const PublicKey& to, const SourceAddress& endpoint, const OverlayMessage& m);
+  void send(const PublicKey& to, const Endpoint& endpoint, const OverlayMessage& m);
   void drop(OverlayError reason) noexcept { ++stats_.drops[static_cast<std::size_t>(reason)]; }
 
   RelayServerConfig config_;

@@ -1,3 +1,4 @@
+#include "runtime/sockaddr.hpp"
 #include "runtime/node.hpp"
 
 #include <sodium.h>
@@ -18,7 +19,6 @@ using overlay::PathEvent;
 using overlay::PathOutput;
 using overlay::RelayClientEvent;
 using overlay::Route;
-using session::SourceAddress;
 
 namespace {
 
@@ -82,7 +82,7 @@ void Node::announce() {
     e = Endpoint::v6(loopback, e.port());
   }
   std::string detail;
-  if (!directory_->announce(identity_, {to_source_address(e)}, std::chrono::system_clock::now(),
+  if (!directory_->announce(identity_, {e}, std::chrono::system_clock::now(),
                             &detail)) {
     PEERMQ_LOG(warn, "node", "cannot announce this node for local discovery: %s", detail.c_str());
     return;
@@ -95,7 +95,7 @@ Result<void> Node::resolve(const PublicKey& peer, std::string* detail) {
   if (!directory_) return TransportError::not_bound;
   auto found = directory_->lookup(peer, std::chrono::system_clock::now(), detail);
   if (!found) return found.error();
-  const Endpoint where = to_endpoint(found->endpoints.front());
+  const Endpoint where = found->endpoints.front();
   const channel::Channel* existing = transport_.channel(peer);
   if (existing == nullptr || transport_.endpoint_of(peer) != where) {
     PEERMQ_LOG(debug, "node", "found a peer at %s", where.to_string().c_str());
@@ -168,7 +168,7 @@ Endpoint Node::relay_endpoint(const PublicKey& relay) const {
 
 std::string Node::describe(const Route& route) const {
   switch (route.kind) {
-    case Route::Kind::direct: return "direct " + to_endpoint(route.endpoint).to_string();
+    case Route::Kind::direct: return "direct " + route.endpoint.to_string();
     case Route::Kind::relayed: return "relayed via " + relay_endpoint(route.relay).to_string();
     case Route::Kind::none: break;
   }
@@ -181,7 +181,7 @@ overlay::Candidates Node::local_candidates() const {
   const Endpoint bound = transport_.local_endpoint();
   overlay::Candidates out;
   if (!unspecified(bound)) {
-    out.push_back(to_source_address(bound));
+    out.push_back(bound);
     return out;
   }
   // Bound to every address: announce each interface's, loopback only if nothing else.
@@ -190,17 +190,17 @@ overlay::Candidates Node::local_candidates() const {
   if (uv_interface_addresses(&ifaces, &count) == 0) {
     for (int i = 0; i < count && out.size() < limits::max_endpoint_candidates; ++i) {
       if (ifaces[i].is_internal) continue;
-      auto e = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&ifaces[i].address));
+      auto e = from_sockaddr(reinterpret_cast<const sockaddr*>(&ifaces[i].address));
       if (!e || e->is_v4() != bound.is_v4() || e->scope_id() != 0) continue;
-      out.push_back(to_source_address(e->with_port(bound.port())));
+      out.push_back(e->with_port(bound.port()));
     }
     uv_free_interface_addresses(ifaces, count);
   }
   if (out.empty()) {
-    out.push_back(to_source_address(
+    out.push_back(
         bound.is_v4()
             ? Endpoint::v4({127, 0, 0, 1}, bound.port())
-            : Endpoint::v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, bound.port())));
+            : Endpoint::v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, bound.port()));
   }
   return out;
 }
@@ -232,7 +232,7 @@ void Node::add_relay(const PublicKey& key, const RelaySpec& spec, Instant now) {
   relay_specs_[key] = spec;
   transport_.add_peer(key, spec.endpoint);
   transport_.trust_relay(key);
-  relay_client_->add_relay({key, to_source_address(spec.endpoint)}, now);
+  relay_client_->add_relay({key, spec.endpoint}, now);
   // Peers that found no route while we had no relay to ask: ask this one.
   for (auto& [peer, p] : paths_) {
     if (p.route().kind == Route::Kind::none) look_up(peer, now);
@@ -282,11 +282,11 @@ void Node::on_client_event(const RelayClientEvent& e, Instant now) {
   switch (e.kind) {
     case Kind::registered:
       PEERMQ_LOG(info, "relay", "registered with relay %s; it sees us at %s", relay.c_str(),
-                 to_endpoint(e.observed).to_string().c_str());
+                 e.observed.to_string().c_str());
       break;
     case Kind::observed_changed:
       PEERMQ_LOG(info, "relay", "relay %s now sees us at %s", relay.c_str(),
-                 to_endpoint(e.observed).to_string().c_str());
+                 e.observed.to_string().c_str());
       break;
     case Kind::relay_lost:
       PEERMQ_LOG(warn, "relay", "relay %s stopped answering", relay.c_str());
@@ -363,7 +363,7 @@ void Node::on_arrival(const PublicKey& peer, const Arrival& a) {
   if (a.relayed) {
     p.on_relayed_packet(a.relay, now);
   } else {
-    p.on_direct_packet(to_source_address(a.from), now);
+    p.on_direct_packet(a.from, now);
   }
   pump(&peer);
 }
@@ -402,7 +402,7 @@ void Node::on_peer_message(const PublicKey& peer, const OverlayMessage& m, const
   }
   // Probes count only straight from the peer: that is what they test.
   if (a.relayed || relays_.count(peer) != 0) return;
-  const SourceAddress source = to_source_address(a.from);
+  const Endpoint source = a.from;
   if (!relay_client_) {
     // No paths of our own, but a peer with relays may be testing the way to us.
     if (const auto* probe = std::get_if<overlay::Probe>(&m)) {
@@ -446,7 +446,7 @@ void Node::pump_path(const PublicKey& peer, overlay::PeerPath& p, Instant now) {
     switch (o->kind) {
       case PathOutput::Kind::probe:
         if (options_.punch)
-          (void)transport_.send_overlay_to(peer, to_endpoint(o->endpoint), o->message);
+          (void)transport_.send_overlay_to(peer, o->endpoint, o->message);
         break;
       case PathOutput::Kind::to_relay: send_to_relay(o->relay, o->message, false, now); break;
       case PathOutput::Kind::lookup:

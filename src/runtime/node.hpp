@@ -43,7 +43,7 @@
 #include "overlay/overlay_message.hpp"
 #include "overlay/peer_path.hpp"
 #include "overlay/relay_client.hpp"
-#include "runtime/endpoint.hpp"
+#include "wire/endpoint.hpp"
 #include "runtime/local_directory.hpp"
 #include "runtime/loop.hpp"
 #include "runtime/peer_transport.hpp"

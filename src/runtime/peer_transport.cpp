@@ -12,7 +12,6 @@
 namespace peermq::runtime {
 
 using session::SessionEvent;
-using session::SourceAddress;
 
 namespace {
 
@@ -21,21 +20,22 @@ namespace {
 constexpr std::array<std::uint8_t, 10> kViaPrefix{0x01, 0, 0, 0, 0, 0, 0, 0, 'p', 'q'};
 constexpr std::uint16_t kViaPort = 1;
 
-std::optional<std::uint32_t> via_slot(const SourceAddress& s) noexcept {
-  if (s.port != kViaPort || !std::equal(kViaPrefix.begin(), kViaPrefix.end(), s.ip.begin())) {
+std::optional<std::uint32_t> via_slot(const Endpoint& s) noexcept {
+  const auto ip = s.ip16();
+  if (!s.is_v6() || s.port() != kViaPort ||
+      !std::equal(kViaPrefix.begin(), kViaPrefix.end(), ip.begin())) {
     return std::nullopt;
   }
   std::uint32_t slot = 0;
-  for (std::size_t i = 12; i < 16; ++i) slot = (slot << 8) | s.ip[i];
+  for (std::size_t i = 12; i < 16; ++i) slot = (slot << 8) | ip[i];
   return slot;
 }
 
-SourceAddress via_address(std::uint32_t slot) noexcept {
-  SourceAddress s;
-  std::copy(kViaPrefix.begin(), kViaPrefix.end(), s.ip.begin());
-  for (std::size_t i = 0; i < 4; ++i) s.ip[15 - i] = static_cast<std::uint8_t>(slot >> (8 * i));
-  s.port = kViaPort;
-  return s;
+Endpoint via_address(std::uint32_t slot) noexcept {
+  std::array<std::uint8_t, 16> ip{};
+  std::copy(kViaPrefix.begin(), kViaPrefix.end(), ip.begin());
+  for (std::size_t i = 0; i < 4; ++i) ip[15 - i] = static_cast<std::uint8_t>(slot >> (8 * i));
+  return Endpoint::v6(ip, kViaPort);
 }
 
 }  // namespace
@@ -48,23 +48,6 @@ const char* describe(TransportError e) {
       return "the transport has no open socket: call bind() before send(), and not after close()";
   }
   return "unknown transport error";
-}
-
-session::SourceAddress to_source_address(const Endpoint& e) noexcept {
-  const auto bytes = e.address();
-  if (e.is_v4())
-    return session::SourceAddress::ipv4(bytes[0], bytes[1], bytes[2], bytes[3], e.port());
-  session::SourceAddress s;
-  std::copy(bytes.begin(), bytes.end(), s.ip.begin());
-  s.port = e.port();
-  return s;
-}
-
-Endpoint to_endpoint(const session::SourceAddress& s) noexcept {
-  const bool mapped = std::all_of(s.ip.begin(), s.ip.begin() + 10, [](auto b) { return b == 0; }) &&
-                      s.ip[10] == 0xff && s.ip[11] == 0xff;
-  if (mapped) return Endpoint::v4({s.ip[12], s.ip[13], s.ip[14], s.ip[15]}, s.port);
-  return Endpoint::v6(s.ip, s.port);
 }
 
 PeerTransport::Metrics PeerTransport::register_metrics(Counters& c) {
@@ -137,7 +120,7 @@ Endpoint PeerTransport::local_endpoint() const {
 
 void PeerTransport::add_peer(const PublicKey& peer, const Endpoint& where) {
   Peer& p = peer_entry(peer);
-  const overlay::Route to = overlay::Route::direct_to(to_source_address(where));
+  const overlay::Route to = overlay::Route::direct_to(where);
   const bool moved = p.route.kind != overlay::Route::Kind::none && p.route != to;
   p.route = to;
   p.managed = false;
@@ -159,7 +142,7 @@ void PeerTransport::set_route(const PublicKey& peer, const overlay::Route& route
 Endpoint PeerTransport::endpoint_of(const PublicKey& peer) const {
   auto it = peers_.find(peer);
   if (it == peers_.end() || it->second.route.kind != overlay::Route::Kind::direct) return {};
-  return to_endpoint(it->second.route.endpoint);
+  return it->second.route.endpoint;
 }
 
 overlay::Route PeerTransport::route_of(const PublicKey& peer) const {
@@ -308,7 +291,7 @@ void PeerTransport::on_datagram(std::span<const std::uint8_t> data, const Endpoi
   // answers to a whole batch then share packets, ACKs and one pass over the channels.
   in_service_ = true;
   batch_pending_ = true;
-  auto events = sessions_.on_datagram(data, to_source_address(from), now);
+  auto events = sessions_.on_datagram(data, from, now);
   handle(events, now);
 }
 
@@ -394,7 +377,7 @@ void PeerTransport::handle(std::vector<SessionEvent>& events, Instant now) {
 }
 
 void PeerTransport::deliver(const PublicKey& key, std::span<const std::uint8_t> packet,
-                            const SourceAddress& source, Instant now) {
+                            const Endpoint& source, Instant now) {
   const Via* via = via_of(source);
   if (via != nullptr && via->peer != key) {
     // The relay said the datagram was someone else's: misdirected, or a lie. Replies to
@@ -455,7 +438,7 @@ void PeerTransport::deliver(const PublicKey& key, std::span<const std::uint8_t> 
   }
 }
 
-std::optional<SourceAddress> PeerTransport::relayed_source(const Via& via) {
+std::optional<Endpoint> PeerTransport::relayed_source(const Via& via) {
   auto it = via_slots_.find({via.relay, via.peer});
   if (it != via_slots_.end()) return via_address(it->second);
   if (vias_.size() >= limits::transport_max_relayed_sources) return std::nullopt;
@@ -465,25 +448,25 @@ std::optional<SourceAddress> PeerTransport::relayed_source(const Via& via) {
   return via_address(slot);
 }
 
-const PeerTransport::Via* PeerTransport::via_of(const SourceAddress& source) const {
+const PeerTransport::Via* PeerTransport::via_of(const Endpoint& source) const {
   auto slot = via_slot(source);
   if (!slot || *slot == 0 || *slot > vias_.size()) return nullptr;
   return &vias_[*slot - 1];
 }
 
-Arrival PeerTransport::arrival_of(const SourceAddress& source) const {
+Arrival PeerTransport::arrival_of(const Endpoint& source) const {
   Arrival a;
   if (const Via* via = via_of(source)) {
     a.relayed = true;
     a.relay = via->relay;
     a.from = endpoint_of(via->relay);
   } else {
-    a.from = to_endpoint(source);
+    a.from = source;
   }
   return a;
 }
 
-std::string PeerTransport::source_text(const SourceAddress& source) const {
+std::string PeerTransport::source_text(const Endpoint& source) const {
   const Arrival a = arrival_of(source);
   if (!a.relayed) return a.from.to_string();
   return "(relayed by " + a.from.to_string() + ")";
@@ -577,7 +560,7 @@ void PeerTransport::dispatch(const session::Datagram& d) {
     if (const Via* via = via_of(*d.to)) {
       forward_via(via->relay, via->peer, d.bytes);
     } else {
-      send_direct(to_endpoint(*d.to), d.bytes);
+      send_direct(*d.to, d.bytes);
     }
     return;
   }
@@ -592,14 +575,14 @@ void PeerTransport::dispatch(const session::Datagram& d) {
   auto it = peers_.find(*d.peer);
   const overlay::Route route = it == peers_.end() ? overlay::Route{} : it->second.route;
   switch (route.kind) {
-    case overlay::Route::Kind::direct: send_direct(to_endpoint(route.endpoint), d.bytes); return;
+    case overlay::Route::Kind::direct: send_direct(route.endpoint, d.bytes); return;
     case overlay::Route::Kind::relayed: forward_via(route.relay, *d.peer, d.bytes); return;
     case overlay::Route::Kind::none: metrics_.drops_no_endpoint->inc(); return;
   }
 }
 
 void PeerTransport::send_direct(const Endpoint& to, std::span<const std::uint8_t> bytes) {
-  if (to.family() == Endpoint::Family::none || via_slot(to_source_address(to))) {
+  if (to.family() == Endpoint::Family::none || via_slot(to)) {
     metrics_.drops_no_endpoint->inc();
   } else if (!socket_.send(to, bytes)) {
     metrics_.drops_socket_full->inc();

@@ -63,13 +63,13 @@
 #include "channel/channel.hpp"
 #include "overlay/peer_path.hpp"
 #include "overlay/token_bucket.hpp"
-#include "runtime/endpoint.hpp"
+#include "wire/endpoint.hpp"
 #include "runtime/loop.hpp"
 #include "runtime/timer.hpp"
 #include "runtime/udp_socket.hpp"
 #include "session/session_config.hpp"
 #include "session/session_endpoint.hpp"
-#include "session/source_address.hpp"
+#include "wire/endpoint.hpp"
 
 namespace peermq::runtime {
 
@@ -245,10 +245,10 @@ class PeerTransport {
   bool on_relay_key_datagram(std::span<const std::uint8_t> data, const Endpoint& from, Instant now);
   void on_forwarded(const PublicKey& relay, std::span<const std::uint8_t> message, Instant now);
   // The synthetic source for `via` (made on first use); nullopt when the table is full.
-  std::optional<session::SourceAddress> relayed_source(const Via& via);
-  const Via* via_of(const session::SourceAddress& source) const;
-  Arrival arrival_of(const session::SourceAddress& source) const;
-  std::string source_text(const session::SourceAddress& source) const;
+  std::optional<Endpoint> relayed_source(const Via& via);
+  const Via* via_of(const Endpoint& source) const;
+  Arrival arrival_of(const Endpoint& source) const;
+  std::string source_text(const Endpoint& source) const;
   Result<void> send_frame(const PublicKey& key, Peer& peer, std::span<const std::uint8_t> message,
                           Instant now);
   void hold(Peer& p, const Endpoint& where, std::span<const std::uint8_t> message);
@@ -262,7 +262,7 @@ class PeerTransport {
   void on_timer();
   void handle(std::vector<session::SessionEvent>& events, Instant now);
   void deliver(const PublicKey& key, std::span<const std::uint8_t> packet,
-               const session::SourceAddress& source, Instant now);
+               const Endpoint& source, Instant now);
   // False when the frame belongs to another incarnation and must be dropped. An overlay
   // frame meant for our previous run is kept (the peer still hears who we are now).
   bool check_incarnation(const PublicKey& key, Peer& peer, std::uint64_t sender,
@@ -308,10 +308,6 @@ class PeerTransport {
   UdpSocket socket_;
   Timer timer_;
 };
-
-// The session layer's name for a UDP endpoint, and back.
-session::SourceAddress to_source_address(const Endpoint& e) noexcept;
-Endpoint to_endpoint(const session::SourceAddress& s) noexcept;
 
 }  // namespace peermq::runtime
 

@@ -39,7 +39,7 @@ void RelayNode::stop() noexcept {
 
 void RelayNode::on_request(const PublicKey& from, const Endpoint& source,
                            const overlay::OverlayMessage& m) {
-  server_.on_message(from, to_source_address(source), m, loop_.now());
+  server_.on_message(from, source, m, loop_.now());
   pump();
 }
 
@@ -52,7 +52,7 @@ void RelayNode::on_timer() {
 void RelayNode::pump() {
   PeerTransport& t = node_.transport();
   while (auto o = server_.poll_transmit()) {
-    const Endpoint to = to_endpoint(o->endpoint);
+    const Endpoint to = o->endpoint;
     // Nearly always the endpoint the node's packets come from, which is its route here.
     if (t.endpoint_of(o->to) == to) {
       (void)t.send_overlay(o->to, o->message);

@@ -1,3 +1,4 @@
+#include "runtime/sockaddr.hpp"
 #include "runtime/relay_spec.hpp"
 
 #include <netdb.h>
@@ -41,7 +42,7 @@ Result<Endpoint> resolve(std::string_view text, std::string* detail) {
   }
   std::optional<Endpoint> e;
   for (addrinfo* a = found; a != nullptr && !e; a = a->ai_next)
-    e = Endpoint::from_sockaddr(a->ai_addr);
+    e = from_sockaddr(a->ai_addr);
   freeaddrinfo(found);
   if (!e) {
     say(detail, "\"" + host + "\" has no IPv4 or IPv6 address");

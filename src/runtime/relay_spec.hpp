@@ -17,7 +17,7 @@
 #include <peermq/address.hpp>
 #include <peermq/result.hpp>
 
-#include "runtime/endpoint.hpp"
+#include "wire/endpoint.hpp"
 
 namespace peermq::runtime {
 

@@ -1,3 +1,4 @@
+#include "runtime/sockaddr.hpp"
 #include "runtime/udp_socket.hpp"
 
 #include <algorithm>
@@ -327,7 +328,7 @@ Result<void> UdpSocket::bind(const Endpoint& local) {
   if (local.family() == Endpoint::Family::none)
     throw std::invalid_argument("UdpSocket::bind needs an IPv4 or IPv6 endpoint");
   sockaddr_storage address{};
-  const socklen_t length = local.to_sockaddr(address);
+  const socklen_t length = to_sockaddr(local, address);
   const int fd = open_socket(local.is_v6() ? AF_INET6 : AF_INET);
   if (fd < 0) return system_error_code(errno);
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
@@ -366,7 +367,7 @@ Result<Endpoint> UdpSocket::local_endpoint() const {
   socklen_t length = sizeof address;
   if (getsockname(box_.state().fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
     return system_error_code(errno);
-  auto endpoint = Endpoint::from_sockaddr(address);
+  auto endpoint = from_sockaddr(address);
   if (!endpoint) return uv_error(UV_EAFNOSUPPORT);
   return *endpoint;
 }
@@ -477,7 +478,7 @@ bool UdpSocket::deliver(uv_poll_t* handle, const Message& message, std::size_t c
     s->metrics.rx_too_long->inc();  // longer than any UDP payload over IPv4
     return true;
   }
-  const auto from = Endpoint::from_sockaddr(s->sources[chunk]);
+  const auto from = from_sockaddr(s->sources[chunk]);
   if (!from) {
     s->metrics.rx_errors->inc();  // not IP: cannot happen on a socket bound to an IP address
     return true;
@@ -530,7 +531,7 @@ bool UdpSocket::send(const Endpoint& to, std::span<const std::uint8_t> data) {
   if (slot >= s.slots) slot -= s.slots;
   if (!data.empty()) std::memcpy(s.arena.data() + slot * s.slot_size, data.data(), data.size());
   s.iovecs[slot].iov_len = data.size();
-  s.address_lengths[slot] = to.to_sockaddr(s.addresses[slot], s.v6_socket && to.is_v4());
+  s.address_lengths[slot] = to_sockaddr(to, s.addresses[slot], s.v6_socket && to.is_v4());
   ++s.count;
   return true;
 }

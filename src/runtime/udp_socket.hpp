@@ -51,7 +51,7 @@
 #include <peermq/counters.hpp>
 #include <peermq/result.hpp>
 
-#include "runtime/endpoint.hpp"
+#include "wire/endpoint.hpp"
 #include "runtime/handle_box.hpp"
 #include "runtime/loop.hpp"
 #include "wire/limits.hpp"

@@ -51,7 +51,7 @@ bool CookieChecker::mac1_valid(Bytes packet) const {
                                                                   kMacSize));
 }
 
-Mac CookieChecker::cookie_for(const SourceAddress& source, Instant now) {
+Mac CookieChecker::cookie_for(const Endpoint& source, Instant now) {
   // A new secret every lifetime: a cookie leaked or harvested stops working soon.
   if (!has_secret_ || now - secret_born_ >= secret_lifetime_) {
     randombytes_buf(secret_.data(), secret_.size());
@@ -59,13 +59,14 @@ Mac CookieChecker::cookie_for(const SourceAddress& source, Instant now) {
     has_secret_ = true;
   }
   std::array<std::uint8_t, 18> where{};
-  std::copy(source.ip.begin(), source.ip.end(), where.begin());
-  where[16] = static_cast<std::uint8_t>(source.port);
-  where[17] = static_cast<std::uint8_t>(source.port >> 8);
+  const auto ip = source.ip16();
+  std::copy(ip.begin(), ip.end(), where.begin());
+  where[16] = static_cast<std::uint8_t>(source.port());
+  where[17] = static_cast<std::uint8_t>(source.port() >> 8);
   return keyed_mac(secret_.span(), where);
 }
 
-bool CookieChecker::mac2_valid(Bytes packet, const SourceAddress& source, Instant now) {
+bool CookieChecker::mac2_valid(Bytes packet, const Endpoint& source, Instant now) {
   if (packet.size() < kMacsSize + kHeaderSize) return false;
   const Mac cookie = cookie_for(source, now);
   const Mac expected = keyed_mac(cookie, packet.first(mac2_offset(packet.size())));
@@ -73,7 +74,7 @@ bool CookieChecker::mac2_valid(Bytes packet, const SourceAddress& source, Instan
 }
 
 std::vector<std::uint8_t> CookieChecker::make_reply(Bytes packet, std::uint32_t receiver_index,
-                                                    const SourceAddress& source, Instant now) {
+                                                    const Endpoint& source, Instant now) {
   Mac cookie = cookie_for(source, now);
   std::array<std::uint8_t, kCookieNonceSize> nonce{};
   randombytes_buf(nonce.data(), nonce.size());

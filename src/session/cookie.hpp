@@ -27,7 +27,7 @@
 #include <peermq/secret.hpp>
 
 #include "session/packet.hpp"
-#include "session/source_address.hpp"
+#include "wire/endpoint.hpp"
 
 namespace peermq::session {
 
@@ -42,16 +42,16 @@ class CookieChecker {
   bool mac1_valid(std::span<const std::uint8_t> packet) const;
   // Whether it carries a valid mac2 for the cookie `source` would get now. Rotates the
   // secret when it is older than its lifetime.
-  bool mac2_valid(std::span<const std::uint8_t> packet, const SourceAddress& source,
+  bool mac2_valid(std::span<const std::uint8_t> packet, const Endpoint& source,
                   Instant now);
   // The cookie reply to send back to `source` for `packet` (which must have a valid
   // mac1): addressed to the packet's sender index, kCookieReplySize bytes.
   std::vector<std::uint8_t> make_reply(std::span<const std::uint8_t> packet,
-                                       std::uint32_t receiver_index, const SourceAddress& source,
+                                       std::uint32_t receiver_index, const Endpoint& source,
                                        Instant now);
 
  private:
-  Mac cookie_for(const SourceAddress& source, Instant now);
+  Mac cookie_for(const Endpoint& source, Instant now);
 
   std::array<std::uint8_t, 32> mac1_key_{};
   std::array<std::uint8_t, 32> cookie_key_{};

@@ -34,13 +34,14 @@ void RateLimiter::forget_full_buckets(Instant now) {
   if (buckets_.bucket_count() > 4 * buckets_.size() + 64) buckets_.rehash(0);
 }
 
-bool RateLimiter::allow(const SourceAddress& source, Instant now) {
+bool RateLimiter::allow(const Endpoint& source, Instant now) {
   if (now - swept_ >= std::chrono::seconds(1)) forget_full_buckets(now);
-  auto it = buckets_.find(source.ip);
+  const Ip ip = source.ip16();
+  auto it = buckets_.find(ip);
   if (it == buckets_.end()) {
     if (buckets_.size() >= max_sources_) forget_full_buckets(now);
     if (buckets_.size() >= max_sources_) return false;
-    it = buckets_.emplace(source.ip, Bucket{capacity_, now}).first;
+    it = buckets_.emplace(ip, Bucket{capacity_, now}).first;
   }
   Bucket& b = it->second;
   b.tokens = std::min(capacity_, b.tokens + std::max(Duration::zero(), now - b.last));

@@ -18,7 +18,7 @@
 
 #include <peermq/clock.hpp>
 
-#include "session/source_address.hpp"
+#include "wire/endpoint.hpp"
 
 namespace peermq::session {
 
@@ -27,7 +27,7 @@ class RateLimiter {
   RateLimiter(unsigned per_second, unsigned burst, std::size_t max_sources);
 
   // Takes one token from the source's bucket; false (drop) when it has none.
-  bool allow(const SourceAddress& source, Instant now);
+  bool allow(const Endpoint& source, Instant now);
   std::size_t tracked() const noexcept { return buckets_.size(); }
 
  private:

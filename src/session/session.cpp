@@ -9,7 +9,7 @@
 
 namespace peermq::session {
 
-void SessionContext::drop(SessionError reason, const SourceAddress& source, const PublicKey* peer) {
+void SessionContext::drop(SessionError reason, const Endpoint& source, const PublicKey* peer) {
   ++stats.drops[static_cast<std::size_t>(reason)];
   SessionEvent e;
   e.kind = SessionEvent::Kind::dropped;
@@ -115,7 +115,7 @@ void Session::give_up(SessionContext& ctx) {
 }
 
 void Session::on_initiation(SessionContext& ctx, ConsumedInitiation initiation,
-                            std::uint32_t sender_index, const SourceAddress& source, Instant now) {
+                            std::uint32_t sender_index, const Endpoint& source, Instant now) {
   // Strictly newer than any before, so a captured initiation cannot be replayed to
   // reset the session (WireGuard's TAI64N check).
   if (std::memcmp(initiation.timestamp.data(), greatest_timestamp_.data(), kTimestampSize) <= 0) {
@@ -140,7 +140,7 @@ void Session::on_initiation(SessionContext& ctx, ConsumedInitiation initiation,
 }
 
 void Session::on_response(SessionContext& ctx, const Response& response,
-                          const SourceAddress& source, Instant now) {
+                          const Endpoint& source, Instant now) {
   if (!handshake_ || handshake_->index != response.receiver_index) {
     ctx.drop(SessionError::unknown_index, source, &remote_);
     return;
@@ -177,7 +177,7 @@ void Session::on_response(SessionContext& ctx, const Response& response,
 }
 
 void Session::on_cookie_reply(SessionContext& ctx, const CookieReply& reply,
-                              const SourceAddress& source, Instant now) {
+                              const Endpoint& source, Instant now) {
   if (!cookie_.consume_reply(reply, now)) ctx.drop(SessionError::bad_cookie_reply, source, &remote_);
   // The retransmit timer sends the next initiation, now with mac2 (as WireGuard).
 }
@@ -197,7 +197,7 @@ Keypair* Session::keypair_for(std::uint32_t index) noexcept {
   return nullptr;
 }
 
-void Session::became_current(SessionContext& ctx, const SourceAddress& source) {
+void Session::became_current(SessionContext& ctx, const Endpoint& source) {
   SessionEvent e;
   e.kind = SessionEvent::Kind::established;
   e.peer = remote_;
@@ -245,7 +245,7 @@ void Session::flush_queue(SessionContext& ctx, Instant now) {
 }
 
 void Session::on_transport(SessionContext& ctx, const Transport& packet,
-                           const SourceAddress& source, Instant now) {
+                           const Endpoint& source, Instant now) {
   Keypair* k = keypair_for(packet.receiver_index);
   if (k == nullptr) return ctx.drop(SessionError::unknown_index, source, &remote_);
   if (now - k->created >= config_.reject_after_time) {

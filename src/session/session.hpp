@@ -66,7 +66,7 @@ struct SessionContext {
   SessionStats& stats;
   WallTime::duration wall_offset;  // wall time = now + wall_offset
 
-  void drop(SessionError reason, const SourceAddress& source, const PublicKey* peer = nullptr);
+  void drop(SessionError reason, const Endpoint& source, const PublicKey* peer = nullptr);
 };
 
 class Session {
@@ -89,12 +89,12 @@ class Session {
 
   // Packets, after the endpoint's decoding and DoS checks.
   void on_initiation(SessionContext& ctx, ConsumedInitiation initiation,
-                     std::uint32_t sender_index, const SourceAddress& source, Instant now);
-  void on_response(SessionContext& ctx, const Response& response, const SourceAddress& source,
+                     std::uint32_t sender_index, const Endpoint& source, Instant now);
+  void on_response(SessionContext& ctx, const Response& response, const Endpoint& source,
                    Instant now);
-  void on_cookie_reply(SessionContext& ctx, const CookieReply& reply, const SourceAddress& source,
+  void on_cookie_reply(SessionContext& ctx, const CookieReply& reply, const Endpoint& source,
                        Instant now);
-  void on_transport(SessionContext& ctx, const Transport& packet, const SourceAddress& source,
+  void on_transport(SessionContext& ctx, const Transport& packet, const Endpoint& source,
                     Instant now);
 
   void on_timeout(SessionContext& ctx, Instant now);
@@ -125,7 +125,7 @@ class Session {
   void forget_handshake(SessionContext& ctx);
   void send_transport(SessionContext& ctx, std::span<const std::uint8_t> plaintext, Instant now);
   void flush_queue(SessionContext& ctx, Instant now);
-  void became_current(SessionContext& ctx, const SourceAddress& source);
+  void became_current(SessionContext& ctx, const Endpoint& source);
   void retire(SessionContext& ctx, std::unique_ptr<Keypair>& slot);
   Keypair* keypair_for(std::uint32_t index) noexcept;
   void close(SessionContext& ctx);

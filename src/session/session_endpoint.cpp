@@ -159,7 +159,7 @@ std::vector<SessionEvent> SessionEndpoint::on_timeout(Instant now) {
 
 // ---- receiving ---------------------------------------------------------------------------------
 
-std::vector<SessionEvent> SessionEndpoint::on_datagram(Bytes bytes, const SourceAddress& source,
+std::vector<SessionEvent> SessionEndpoint::on_datagram(Bytes bytes, const Endpoint& source,
                                                        Instant now) {
   std::vector<SessionEvent> events;
   SessionContext ctx = context(events);
@@ -193,7 +193,7 @@ bool SessionEndpoint::under_load() const noexcept {
 }
 
 bool SessionEndpoint::admit_handshake(SessionContext& ctx, Bytes packet, std::uint32_t sender_index,
-                                      const SourceAddress& source, Instant now) {
+                                      const Endpoint& source, Instant now) {
   // Proof that the sender knows our key, before any expensive work or any answer.
   if (!checker_.mac1_valid(packet)) {
     ctx.drop(SessionError::bad_mac1, source);
@@ -215,7 +215,7 @@ bool SessionEndpoint::admit_handshake(SessionContext& ctx, Bytes packet, std::ui
   return true;
 }
 
-void SessionEndpoint::on_initiation(SessionContext& ctx, Bytes bytes, const SourceAddress& source,
+void SessionEndpoint::on_initiation(SessionContext& ctx, Bytes bytes, const Endpoint& source,
                                     Instant now) {
   auto packet = decode_initiation(bytes);
   if (!packet) return ctx.drop(reason_of(packet.error()), source);
@@ -238,7 +238,7 @@ void SessionEndpoint::on_initiation(SessionContext& ctx, Bytes bytes, const Sour
   rearm(*s);
 }
 
-void SessionEndpoint::on_response(SessionContext& ctx, Bytes bytes, const SourceAddress& source,
+void SessionEndpoint::on_response(SessionContext& ctx, Bytes bytes, const Endpoint& source,
                                   Instant now) {
   auto packet = decode_response(bytes);
   if (!packet) return ctx.drop(reason_of(packet.error()), source);
@@ -249,7 +249,7 @@ void SessionEndpoint::on_response(SessionContext& ctx, Bytes bytes, const Source
   rearm(*s);
 }
 
-void SessionEndpoint::on_cookie_reply(SessionContext& ctx, Bytes bytes, const SourceAddress& source,
+void SessionEndpoint::on_cookie_reply(SessionContext& ctx, Bytes bytes, const Endpoint& source,
                                       Instant now) {
   auto packet = decode_cookie_reply(bytes);
   if (!packet) return ctx.drop(reason_of(packet.error()), source);
@@ -259,7 +259,7 @@ void SessionEndpoint::on_cookie_reply(SessionContext& ctx, Bytes bytes, const So
   rearm(*s);
 }
 
-void SessionEndpoint::on_transport(SessionContext& ctx, Bytes bytes, const SourceAddress& source,
+void SessionEndpoint::on_transport(SessionContext& ctx, Bytes bytes, const Endpoint& source,
                                    Instant now) {
   auto packet = decode_transport(bytes);
   if (!packet) return ctx.drop(reason_of(packet.error()), source);

@@ -76,7 +76,7 @@ class SessionEndpoint {
 
   // One received datagram. The bytes are only read during the call.
   std::vector<SessionEvent> on_datagram(std::span<const std::uint8_t> bytes,
-                                        const SourceAddress& source, Instant now);
+                                        const Endpoint& source, Instant now);
   std::vector<SessionEvent> on_timeout(Instant now);
   // The earliest timer of any session; Instant::max() when none is set.
   Instant next_deadline() const noexcept;
@@ -103,16 +103,16 @@ class SessionEndpoint {
   // After every call into a session: its deadline may have moved.
   void rearm(Session& s) { timers_.set(s, s.next_deadline()); }
   bool admit_handshake(SessionContext& ctx, std::span<const std::uint8_t> packet,
-                       std::uint32_t sender_index, const SourceAddress& source, Instant now);
+                       std::uint32_t sender_index, const Endpoint& source, Instant now);
   void count_handshake(Instant now);
   void on_initiation(SessionContext& ctx, std::span<const std::uint8_t> bytes,
-                     const SourceAddress& source, Instant now);
+                     const Endpoint& source, Instant now);
   void on_response(SessionContext& ctx, std::span<const std::uint8_t> bytes,
-                   const SourceAddress& source, Instant now);
+                   const Endpoint& source, Instant now);
   void on_cookie_reply(SessionContext& ctx, std::span<const std::uint8_t> bytes,
-                       const SourceAddress& source, Instant now);
+                       const Endpoint& source, Instant now);
   void on_transport(SessionContext& ctx, std::span<const std::uint8_t> bytes,
-                    const SourceAddress& source, Instant now);
+                    const Endpoint& source, Instant now);
 
   LocalKeys local_;
   SessionConfig config_;

@@ -9,7 +9,7 @@
 #include <peermq/address.hpp>
 
 #include "session/session_error.hpp"
-#include "session/source_address.hpp"
+#include "wire/endpoint.hpp"
 
 namespace peermq::session {
 
@@ -23,7 +23,7 @@ struct SessionEvent {
   };
   Kind kind{};
   PublicKey peer{};
-  SourceAddress source{};  // where the datagram came from (established, delivered, dropped)
+  Endpoint source{};  // where the datagram came from (established, delivered, dropped)
   std::vector<std::uint8_t> data;
   SessionError reason{};
 };
@@ -33,7 +33,7 @@ struct SessionEvent {
 // reaches `peer`. Cookie replies belong to no peer.
 struct Datagram {
   std::optional<PublicKey> peer;
-  std::optional<SourceAddress> to;
+  std::optional<Endpoint> to;
   std::vector<std::uint8_t> bytes;
 };
 

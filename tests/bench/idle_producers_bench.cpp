@@ -48,9 +48,10 @@
 #include <peermq/address.hpp>
 #include <peermq/identity.hpp>
 
+#include "runtime/sockaddr.hpp"
 #include "channel/channel.hpp"
 #include "mq/producer_core.hpp"
-#include "runtime/endpoint.hpp"
+#include "wire/endpoint.hpp"
 #include "runtime/loop.hpp"
 #include "runtime/peer_transport.hpp"
 #include "runtime/signal_watcher.hpp"
@@ -61,7 +62,7 @@
 namespace {
 
 using namespace peermq;
-using runtime::Endpoint;
+using peermq::Endpoint;
 using runtime::Loop;
 
 constexpr std::size_t kHeader = limits::transport_frame_header_size;
@@ -115,7 +116,7 @@ class Producer final : mq::MessageSink {
     }
     udp_->data = this;
     sockaddr_storage address{};
-    source.to_sockaddr(address);
+    runtime::to_sockaddr(source, address);
     int rc = uv_udp_bind(udp_, reinterpret_cast<const sockaddr*>(&address), 0);
     if (rc == 0) rc = uv_udp_recv_start(udp_, on_alloc, on_receive);
     if (rc != 0) {
@@ -160,12 +161,12 @@ class Producer final : mq::MessageSink {
                          unsigned) {
     auto* self = static_cast<Producer*>(handle->data);
     if (self == nullptr || nread < 0 || from == nullptr) return;
-    auto source = Endpoint::from_sockaddr(from);
+    auto source = runtime::from_sockaddr(from);
     if (!source) return;
     const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(buf->base),
                                  static_cast<std::size_t>(nread));
     const Instant now = self->shared_.loop.now();
-    auto events = self->sessions_.on_datagram(bytes, runtime::to_source_address(*source), now);
+    auto events = self->sessions_.on_datagram(bytes, *source, now);
     self->handle(events, now);
     self->service(now);
   }
@@ -255,9 +256,9 @@ class Producer final : mq::MessageSink {
       if (!waiting && !channel_.all_acked()) (void)sessions_.connect(shared_.broker, now);
     }
     while (auto d = sessions_.poll_transmit()) {
-      const Endpoint to = d->to ? runtime::to_endpoint(*d->to) : shared_.broker_endpoint;
+      const Endpoint to = d->to ? *d->to : shared_.broker_endpoint;
       sockaddr_storage address{};
-      to.to_sockaddr(address);
+      runtime::to_sockaddr(to, address);
       uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(d->bytes.data()),
                                  static_cast<unsigned>(d->bytes.size()));
       (void)uv_udp_try_send(udp_, &buf, 1, reinterpret_cast<const sockaddr*>(&address));

@@ -37,7 +37,7 @@
 #include <peermq/identity.hpp>
 
 #include "channel/channel_error.hpp"
-#include "runtime/endpoint.hpp"
+#include "wire/endpoint.hpp"
 #include "runtime/loop.hpp"
 #include "runtime/peer_transport.hpp"
 #include "runtime/timer.hpp"
@@ -53,7 +53,7 @@ using Clock = std::chrono::steady_clock;
 using peermq::Counters;
 using peermq::Identity;
 using peermq::PublicKey;
-using peermq::runtime::Endpoint;
+using peermq::Endpoint;
 using peermq::runtime::Loop;
 using peermq::runtime::PeerTransport;
 using peermq::runtime::Timer;
@@ -102,7 +102,7 @@ double aead_bytes_per_second() {
 double handshakes_per_second() {
   using peermq::session::SessionConfig;
   using peermq::session::SessionEndpoint;
-  using peermq::session::SourceAddress;
+  using peermq::Endpoint;
   SessionConfig config;
   config.under_load_handshakes_per_second = 1u << 30;  // measure the work, not the guard
   const auto t0 = peermq::Instant(Clock::now().time_since_epoch());
@@ -124,8 +124,7 @@ double handshakes_per_second() {
   int answered = 0;
   for (int i = 0; i < n; ++i) {
     // One source address each, as many initiators would have (the rate limit is per IP).
-    const auto from = SourceAddress::ipv4(127, 1, static_cast<std::uint8_t>(i >> 8),
-                                          static_cast<std::uint8_t>(i), 4242);
+    const auto from = Endpoint::v4({127, 1, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)}, 4242);
     (void)responder.on_datagram(initiations[static_cast<std::size_t>(i)], from, t0);
     while (responder.poll_transmit()) ++answered;
   }

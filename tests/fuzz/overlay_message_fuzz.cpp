@@ -43,7 +43,7 @@ bool typed(std::error_code e) {
 
 void feed_cores(const OverlayMessage& m) {
   const Instant now = ManualClock::kDefaultStart;
-  const SourceAddress source = SourceAddress::ipv4(198, 51, 100, 1, 4000);
+  const Endpoint source = Endpoint::v4({198, 51, 100, 1}, 4000);
 
   // The relay, from a registered node and from a stranger.
   RelayServer server;
@@ -57,7 +57,7 @@ void feed_cores(const OverlayMessage& m) {
 
   // The node, from its relay and from a stranger.
   RelayClientConfig config;
-  config.relays = {{key(3), SourceAddress::ipv4(192, 0, 2, 1, 7000)}};
+  config.relays = {{key(3), Endpoint::v4({192, 0, 2, 1}, 7000)}};
   RelayClient client(config, now);
   (void)client.lookup(key(2), now);
   client.on_message(key(3), m, now);

@@ -67,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   Instant now = ManualClock::kDefaultStart;
   SessionEndpoint endpoint(identity(), SessionConfig{}, now, ManualClock::kDefaultWall);
-  const auto source = SourceAddress::ipv4(192, 0, 2, 7, 9999);
+  const auto source = Endpoint::v4({192, 0, 2, 7}, 9999);
   // Every other run in cookie mode, so both paths see the input.
   endpoint.set_under_load(size % 2 == 1);
   const std::size_t part = size / 3 + 1;

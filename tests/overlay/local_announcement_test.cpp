@@ -34,10 +34,9 @@ TEST_CASE("a local announcement with the most endpoints fits the size limit") {
   const Identity id = Identity::generate();
   Candidates many;
   for (std::size_t i = 0; i < limits::max_endpoint_candidates; ++i) {
-    SourceAddress v6;
-    v6.ip.fill(0xfe);
-    v6.port = static_cast<std::uint16_t>(1000 + i);
-    many.push_back(v6);
+    std::array<std::uint8_t, 16> ip{};
+    ip.fill(0xfe);
+    many.push_back(Endpoint::v6(ip, static_cast<std::uint16_t>(1000 + i)));
   }
   const Bytes record = encode_local_announcement(id, many, kNow);
   CHECK(record.size() <= limits::local_announcement_max);

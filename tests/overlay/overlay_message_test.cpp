@@ -95,9 +95,8 @@ TEST_CASE("every overlay message survives an encode and decode round trip") {
 }
 
 TEST_CASE("an IPv6 endpoint round trips unchanged") {
-  SourceAddress v6;
-  v6.ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  v6.port = 443;
+  const Endpoint v6 =
+      Endpoint::v6({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 443);
   CHECK(round_trip(ProbeAck{0, 0, v6}).observed == v6);
 }
 
@@ -267,11 +266,6 @@ TEST_CASE("valid_endpoint refuses port 0 and unspecified addresses") {
   CHECK(valid_endpoint(ep(127, 0, 0, 1, 1)));
   CHECK_FALSE(valid_endpoint(ep(127, 0, 0, 1, 0)));
   CHECK_FALSE(valid_endpoint(ep(0, 0, 0, 0, 80)));
-  SourceAddress any6;
-  any6.port = 80;
-  CHECK_FALSE(valid_endpoint(any6));
-  SourceAddress loop6;
-  loop6.ip[15] = 1;
-  loop6.port = 80;
-  CHECK(valid_endpoint(loop6));
+  CHECK_FALSE(valid_endpoint(Endpoint::v6({}, 80)));
+  CHECK(valid_endpoint(Endpoint::v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 80)));
 }

@@ -91,14 +91,14 @@ struct Delivery {
   std::uint64_t seq = 0;
   bool relayed = false;
   PublicKey relay{};
-  SourceAddress from;
+  Endpoint from;
   Instant at{};
 };
 
 class SimHost {
  public:
   virtual ~SimHost() = default;
-  virtual void on_packet(const SourceAddress& from, std::span<const std::uint8_t> bytes,
+  virtual void on_packet(const Endpoint& from, std::span<const std::uint8_t> bytes,
                          Instant now) = 0;
   virtual Instant next_deadline() const = 0;
   virtual void on_timeout(Instant now) = 0;
@@ -106,25 +106,25 @@ class SimHost {
   virtual void pump(Instant now) = 0;
 
   PublicKey key{};
-  SourceAddress address;  // its socket (a private address behind a NAT)
+  Endpoint address;  // its socket (a private address behind a NAT)
   int site = -1;          // the NAT it sits behind; -1 for a public host
 
  protected:
-  SimHost(OverlaySimulator& sim, const PublicKey& k, const SourceAddress& a, int s)
+  SimHost(OverlaySimulator& sim, const PublicKey& k, const Endpoint& a, int s)
       : key(k), address(a), site(s), sim_(sim) {}
-  void send(const SourceAddress& to, Bytes bytes);
+  void send(const Endpoint& to, Bytes bytes);
   OverlaySimulator& sim_;
 };
 
 class SimRelay final : public SimHost {
  public:
-  SimRelay(OverlaySimulator& sim, const PublicKey& k, const SourceAddress& a,
+  SimRelay(OverlaySimulator& sim, const PublicKey& k, const Endpoint& a,
            const RelayServerConfig& config)
       : SimHost(sim, k, a, -1), config_(config) {
     server.emplace(config_);
   }
 
-  void on_packet(const SourceAddress& from, std::span<const std::uint8_t> bytes,
+  void on_packet(const Endpoint& from, std::span<const std::uint8_t> bytes,
                  Instant now) override {
     if (down) return;
     auto e = open_envelope(bytes);
@@ -150,7 +150,7 @@ class SimRelay final : public SimHost {
 
 class SimNode final : public SimHost {
  public:
-  SimNode(OverlaySimulator& sim, const PublicKey& k, const SourceAddress& a, int s,
+  SimNode(OverlaySimulator& sim, const PublicKey& k, const Endpoint& a, int s,
           std::vector<RelayInfo> relays, Instant now)
       : SimHost(sim, k, a, s),
         client(RelayClientConfig{.relays = std::move(relays), .local_candidates = {a}}, now) {}
@@ -165,7 +165,7 @@ class SimNode final : public SimHost {
   }
   void stop_stream() { next_stream_.reset(); }
 
-  void on_packet(const SourceAddress& from, std::span<const std::uint8_t> bytes,
+  void on_packet(const Endpoint& from, std::span<const std::uint8_t> bytes,
                  Instant now) override;
   Instant next_deadline() const override {
     Instant t = std::min(client.next_deadline(), next_stream_.value_or(Instant::max()));
@@ -205,11 +205,11 @@ class SimNode final : public SimHost {
     }
     return nullptr;
   }
-  void send_control(const SourceAddress& to, std::span<const std::uint8_t> message) {
+  void send_control(const Endpoint& to, std::span<const std::uint8_t> message) {
     send(to, envelope(key, EnvelopeKind::control, message));
   }
   void send_data(const PublicKey& peer, std::uint64_t seq);
-  void from_peer(const PublicKey& peer, const Envelope& e, const SourceAddress& from,
+  void from_peer(const PublicKey& peer, const Envelope& e, const Endpoint& from,
                  std::optional<PublicKey> via, Instant now);
   void on_client_event(const RelayClientEvent& e, Instant now);
 
@@ -228,12 +228,12 @@ class OverlaySimulator {
 
   // A NAT with public address 198.51.100.<octet>; returns its site number.
   int add_nat(Nat kind, std::uint8_t octet) {
-    nats_.push_back(NatBox{kind, SourceAddress::ipv4(198, 51, 100, octet, 0), {}, {}, 20000});
+    nats_.push_back(NatBox{kind, Endpoint::v4({198, 51, 100, octet}, 0), {}, {}, 20000});
     return static_cast<int>(nats_.size() - 1);
   }
   // A relay at 192.0.2.<id>:7000 with key(id).
   SimRelay& add_relay(std::uint8_t id, const RelayServerConfig& config = {}) {
-    auto r = std::make_unique<SimRelay>(*this, key(id), SourceAddress::ipv4(192, 0, 2, id, 7000),
+    auto r = std::make_unique<SimRelay>(*this, key(id), Endpoint::v4({192, 0, 2, id}, 7000),
                                         config);
     SimRelay& ref = *r;
     hosts_.push_back(std::move(r));
@@ -244,9 +244,9 @@ class OverlaySimulator {
   SimNode& add_node(std::uint8_t id, int site, const std::vector<SimRelay*>& relays) {
     std::vector<RelayInfo> infos;
     for (const SimRelay* r : relays) infos.push_back({r->key, r->address});
-    const SourceAddress at =
-        site < 0 ? SourceAddress::ipv4(203, 0, 113, id, 4000)
-                 : SourceAddress::ipv4(10, static_cast<std::uint8_t>(site), 0, id, 4000);
+    const Endpoint at =
+        site < 0 ? Endpoint::v4({203, 0, 113, id}, 4000)
+                 : Endpoint::v4({10, static_cast<std::uint8_t>(site), 0, id}, 4000);
     auto n = std::make_unique<SimNode>(*this, key(id), at, site, std::move(infos), now_);
     n->local_directory = &directory_;
     SimNode& ref = *n;
@@ -306,8 +306,8 @@ class OverlaySimulator {
   const Stats& stats() const noexcept { return stats_; }
 
   // Called by hosts: a datagram from `sender`'s socket to `to`.
-  void transmit(SimHost& sender, const SourceAddress& to, Bytes bytes) {
-    SourceAddress from = sender.address;
+  void transmit(SimHost& sender, const Endpoint& to, Bytes bytes) {
+    Endpoint from = sender.address;
     SimHost* target = nullptr;
     Duration delay = kWanDelay;
     if (SimHost* lan = host_at(to);
@@ -332,23 +332,23 @@ class OverlaySimulator {
 
  private:
   struct AddressLess {
-    bool operator()(const SourceAddress& a, const SourceAddress& b) const {
-      return std::tie(a.ip, a.port) < std::tie(b.ip, b.port);
+    bool operator()(const Endpoint& a, const Endpoint& b) const {
+      return std::make_pair(a.ip16(), a.port()) < std::make_pair(b.ip16(), b.port());
     }
-    bool operator()(const std::pair<SourceAddress, SourceAddress>& a,
-                    const std::pair<SourceAddress, SourceAddress>& b) const {
-      return std::tie(a.first.ip, a.first.port, a.second.ip, a.second.port) <
-             std::tie(b.first.ip, b.first.port, b.second.ip, b.second.port);
+    bool operator()(const std::pair<Endpoint, Endpoint>& a,
+                    const std::pair<Endpoint, Endpoint>& b) const {
+      return std::make_tuple(a.first.ip16(), a.first.port(), a.second.ip16(), a.second.port()) <
+             std::make_tuple(b.first.ip16(), b.first.port(), b.second.ip16(), b.second.port());
     }
   };
   struct NatBox {
     Nat kind;
-    SourceAddress public_ip;
+    Endpoint public_ip;
     // (inside endpoint, destination or {} for cone) -> public port
-    std::map<std::pair<SourceAddress, SourceAddress>, std::uint16_t, AddressLess> mappings;
+    std::map<std::pair<Endpoint, Endpoint>, std::uint16_t, AddressLess> mappings;
     struct Port {
       SimHost* inside;
-      std::set<SourceAddress, AddressLess> allowed;  // endpoints it sent to
+      std::set<Endpoint, AddressLess> allowed;  // endpoints it sent to
     };
     std::map<std::uint16_t, Port> ports;
     std::uint16_t next_port;
@@ -357,7 +357,7 @@ class OverlaySimulator {
     Instant at;
     std::uint64_t seq;
     SimHost* to;
-    SourceAddress from;
+    Endpoint from;
     Bytes bytes;
     bool operator>(const InFlight& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
@@ -366,27 +366,25 @@ class OverlaySimulator {
     return std::minmax(&a, &b);
   }
 
-  SimHost* host_at(const SourceAddress& a) {
+  SimHost* host_at(const Endpoint& a) {
     for (const auto& h : hosts_) {
       if (h->address == a) return h.get();
     }
     return nullptr;
   }
 
-  SourceAddress egress(NatBox& nat, SimHost& inside, const SourceAddress& to) {
-    const SourceAddress dest_key = nat.kind == Nat::cone ? SourceAddress{} : to;
+  Endpoint egress(NatBox& nat, SimHost& inside, const Endpoint& to) {
+    const Endpoint dest_key = nat.kind == Nat::cone ? Endpoint{} : to;
     auto [it, fresh] = nat.mappings.try_emplace({inside.address, dest_key}, nat.next_port);
     if (fresh) nat.ports[nat.next_port++] = NatBox::Port{&inside, {}};
     nat.ports[it->second].allowed.insert(to);
-    SourceAddress out = nat.public_ip;
-    out.port = it->second;
-    return out;
+    return nat.public_ip.with_port(it->second);
   }
 
-  SimHost* ingress(const SourceAddress& to, const SourceAddress& from) {
+  SimHost* ingress(const Endpoint& to, const Endpoint& from) {
     for (NatBox& nat : nats_) {
-      if (nat.public_ip.ip != to.ip) continue;
-      auto p = nat.ports.find(to.port);
+      if (nat.public_ip.with_port(0) != to.with_port(0)) continue;
+      auto p = nat.ports.find(to.port());
       if (p == nat.ports.end() || p->second.allowed.count(from) == 0) {
         ++stats_.filtered;
         return nullptr;
@@ -417,7 +415,7 @@ class OverlaySimulator {
 
 // ---- SimNode: the transport glue ---------------------------------------------------------
 
-inline void SimHost::send(const SourceAddress& to, Bytes bytes) {
+inline void SimHost::send(const Endpoint& to, Bytes bytes) {
   sim_.transmit(*this, to, std::move(bytes));
 }
 
@@ -430,7 +428,7 @@ inline void SimNode::dial(const PublicKey& peer, Instant now) {
   if (client.relay_count() > 0) (void)client.lookup(peer, now);
 }
 
-inline void SimNode::on_packet(const SourceAddress& from, std::span<const std::uint8_t> bytes,
+inline void SimNode::on_packet(const Endpoint& from, std::span<const std::uint8_t> bytes,
                                Instant now) {
   auto e = open_envelope(bytes);
   if (!e) return;
@@ -451,7 +449,7 @@ inline void SimNode::on_packet(const SourceAddress& from, std::span<const std::u
   client.on_message(e->sender, *m, now);
 }
 
-inline void SimNode::from_peer(const PublicKey& peer, const Envelope& e, const SourceAddress& from,
+inline void SimNode::from_peer(const PublicKey& peer, const Envelope& e, const Endpoint& from,
                                std::optional<PublicKey> via, Instant now) {
   PeerPath& p = path(peer);
   if (via) {
@@ -492,7 +490,7 @@ inline void SimNode::send_data(const PublicKey& peer, std::uint64_t seq) {
       break;
     case Route::Kind::none:
       if (!p.candidates().empty() && client.relay_count() == 0) {
-        for (const SourceAddress& c : p.candidates()) send(c, data);
+        for (const Endpoint& c : p.candidates()) send(c, data);
         return;
       }
       break;

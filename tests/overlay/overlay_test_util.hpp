@@ -17,9 +17,9 @@ inline PublicKey key(std::uint8_t n) {
   return k;
 }
 
-inline SourceAddress ep(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d,
+inline Endpoint ep(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d,
                         std::uint16_t port) {
-  return SourceAddress::ipv4(a, b, c, d, port);
+  return Endpoint::v4({a, b, c, d}, port);
 }
 
 using Bytes = std::vector<std::uint8_t>;

@@ -17,12 +17,12 @@ namespace {
 const PublicKey B = key(0xb);
 const PublicKey R1 = key(0x51);
 const PublicKey R2 = key(0x52);
-const SourceAddress B_pub = ep(203, 0, 113, 2, 50002);
-const SourceAddress B_lan = ep(10, 1, 0, 2, 4000);
+const Endpoint B_pub = ep(203, 0, 113, 2, 50002);
+const Endpoint B_lan = ep(10, 1, 0, 2, 4000);
 
 struct Sent {
   PathOutput::Kind kind;
-  SourceAddress endpoint;
+  Endpoint endpoint;
   PublicKey relay;
   std::optional<OverlayMessage> message;
 };
@@ -61,8 +61,8 @@ class Path {
     now = end;
   }
   // The probes in `out`, by destination.
-  static std::vector<std::pair<SourceAddress, Probe>> probes(const std::vector<Sent>& out) {
-    std::vector<std::pair<SourceAddress, Probe>> p;
+  static std::vector<std::pair<Endpoint, Probe>> probes(const std::vector<Sent>& out) {
+    std::vector<std::pair<Endpoint, Probe>> p;
     for (const Sent& s : out) {
       if (s.kind == PathOutput::Kind::probe && s.message &&
           std::holds_alternative<Probe>(*s.message)) {
@@ -72,7 +72,7 @@ class Path {
     return p;
   }
   // Answers the first probe sent to `to` as the peer would, from `to`.
-  bool ack_first_probe(const std::vector<Sent>& out, const SourceAddress& to) {
+  bool ack_first_probe(const std::vector<Sent>& out, const Endpoint& to) {
     for (const auto& [where, probe] : probes(out)) {
       if (where == to) {
         path.on_probe_ack(to, ProbeAck{probe.nonce, probe.seq, ep(198, 51, 100, 1, 1)}, now);
@@ -188,7 +188,7 @@ TEST_CASE("a probe from the peer is acknowledged to where it came from and probe
   p.path.on_relayed_packet(R1, p.now);  // the peer dialed us through R1
   CHECK(p.path.route() == Route::relayed_via(R1));
   p.events();
-  const SourceAddress B_mapped = ep(203, 0, 113, 2, 61000);  // a mapping we did not know
+  const Endpoint B_mapped = ep(203, 0, 113, 2, 61000);  // a mapping we did not know
   p.path.on_probe(B_mapped, Probe{77, 5}, p.now);
   auto out = p.drain();
   REQUIRE(out.size() >= 2);
@@ -277,7 +277,7 @@ TEST_CASE("a NAT rebinding is followed: data from a new endpoint moves the direc
   auto out = p.found();
   REQUIRE(p.ack_first_probe(out, B_pub));
   p.events();
-  const SourceAddress rebound = ep(203, 0, 113, 2, 50999);
+  const Endpoint rebound = ep(203, 0, 113, 2, 50999);
   p.path.on_direct_packet(rebound, p.now);
   CHECK(p.path.route() == Route::direct_to(rebound));
   auto ev = p.events();
@@ -290,7 +290,7 @@ TEST_CASE("a NAT rebinding is followed: data from a new endpoint moves the direc
   // ...but do once its endpoint went quiet: an idle path's rebinding.
   p.drain();
   p.advance(limits::direct_path_keepalive_interval);
-  const SourceAddress idle_rebound = ep(203, 0, 113, 2, 50222);
+  const Endpoint idle_rebound = ep(203, 0, 113, 2, 50222);
   p.path.on_probe(idle_rebound, Probe{1, 2}, p.now);
   CHECK(p.path.route() == Route::direct_to(idle_rebound));
   ev = p.events();
@@ -300,7 +300,7 @@ TEST_CASE("a NAT rebinding is followed: data from a new endpoint moves the direc
 
 TEST_CASE("with local candidates and no relay the first answer makes the path direct") {
   Path p;
-  const SourceAddress local = ep(127, 0, 0, 1, 40002);
+  const Endpoint local = ep(127, 0, 0, 1, 40002);
   p.path.on_local_candidates({local}, p.now);
   CHECK(p.path.route().kind == Route::Kind::none);
   auto out = p.drain();
@@ -352,7 +352,7 @@ TEST_CASE("direct data from the peer while relayed starts a round toward that en
   Path p;
   p.path.on_relayed_packet(R1, p.now);
   p.drain();
-  const SourceAddress from = ep(203, 0, 113, 2, 50002);
+  const Endpoint from = ep(203, 0, 113, 2, 50002);
   p.path.on_direct_packet(from, p.now);
   CHECK(p.path.route() == Route::relayed_via(R1));  // unconfirmed: not used yet
   CHECK(p.path.punching());

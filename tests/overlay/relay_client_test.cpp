@@ -17,10 +17,10 @@ namespace {
 const PublicKey R1 = key(0x51);
 const PublicKey R2 = key(0x52);
 const PublicKey B = key(0xb);
-const SourceAddress R1_at = ep(192, 0, 2, 1, 7000);
-const SourceAddress R2_at = ep(192, 0, 2, 2, 7000);
-const SourceAddress me_pub = ep(198, 51, 100, 9, 41000);
-const SourceAddress B_pub = ep(203, 0, 113, 2, 50002);
+const Endpoint R1_at = ep(192, 0, 2, 1, 7000);
+const Endpoint R2_at = ep(192, 0, 2, 2, 7000);
+const Endpoint me_pub = ep(198, 51, 100, 9, 41000);
+const Endpoint B_pub = ep(203, 0, 113, 2, 50002);
 
 struct Out {
   PublicKey relay;
@@ -205,7 +205,7 @@ TEST_CASE("relay client reports when the relay sees it at a new endpoint") {
   c.events();
   c.advance(limits::relay_keepalive_interval);
   auto out = c.drain();
-  const SourceAddress rebound = ep(198, 51, 100, 9, 42000);
+  const Endpoint rebound = ep(198, 51, 100, 9, 42000);
   c.from(R1, Registered{std::get<Register>(out[0].message).seq, rebound, 15s});
   auto ev = c.events();
   REQUIRE(ev.size() == 1);

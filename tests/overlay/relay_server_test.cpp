@@ -15,7 +15,7 @@ namespace {
 
 struct Sent {
   PublicKey to;
-  SourceAddress endpoint;
+  Endpoint endpoint;
   OverlayMessage message;
 };
 
@@ -23,7 +23,7 @@ class Relay {
  public:
   explicit Relay(const RelayServerConfig& config = {}) : server(config) {}
 
-  void send(const PublicKey& from, const SourceAddress& source, const OverlayMessage& m) {
+  void send(const PublicKey& from, const Endpoint& source, const OverlayMessage& m) {
     const Bytes bytes = encode(m);
     server.on_message(from, source, bytes, now);
   }
@@ -51,9 +51,9 @@ class Relay {
 
 const PublicKey A = key(0xa);
 const PublicKey B = key(0xb);
-const SourceAddress A_pub = ep(198, 51, 100, 1, 40001);
-const SourceAddress B_pub = ep(203, 0, 113, 2, 50002);
-const SourceAddress A_lan = ep(192, 168, 1, 10, 4000);
+const Endpoint A_pub = ep(198, 51, 100, 1, 40001);
+const Endpoint B_pub = ep(203, 0, 113, 2, 50002);
+const Endpoint A_lan = ep(192, 168, 1, 10, 4000);
 
 }  // namespace
 
@@ -241,7 +241,7 @@ TEST_CASE("relay follows a node's new source endpoint") {
   r.send(A, A_pub, Register{1, {}});
   r.send(B, B_pub, Register{1, {}});
   r.drain();
-  const SourceAddress A_rebound = ep(198, 51, 100, 1, 40999);
+  const Endpoint A_rebound = ep(198, 51, 100, 1, 40999);
   r.send(A, A_rebound, Forward{B, Bytes{1}});
   r.drain();
   r.send(B, B_pub, Forward{A, Bytes{2}});

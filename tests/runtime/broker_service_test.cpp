@@ -22,7 +22,7 @@ using peermq::runtime::BrokerService;
 using peermq::runtime::BrokerServiceOptions;
 using peermq::runtime::ConsumerClient;
 using peermq::runtime::ConsumerClientOptions;
-using peermq::runtime::Endpoint;
+using peermq::Endpoint;
 using peermq::runtime::Loop;
 using peermq::runtime::NodeOptions;
 using peermq::runtime::ProducerClient;

@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 using peermq::Identity;
 using peermq::runtime::LocalDirectory;
 using peermq::runtime::LocalDirectoryError;
-using peermq::session::SourceAddress;
+using peermq::Endpoint;
 namespace fs = std::filesystem;
 
 namespace {
@@ -44,7 +44,7 @@ TEST_CASE("a node's announcement is found by its address and gone once withdrawn
 
   const Identity me = Identity::generate();
   const auto now = std::chrono::system_clock::now();
-  const auto endpoint = SourceAddress::ipv4(127, 0, 0, 1, 4242);
+  const auto endpoint = Endpoint::v4({127, 0, 0, 1}, 4242);
   REQUIRE(d->announce(me, {endpoint}, now));
   auto found = d->lookup(me.public_key(), now + 1s);
   REQUIRE(found);
@@ -64,7 +64,7 @@ TEST_CASE("an unknown address is not_found, and a stale record is refused") {
   CHECK(d->lookup(me.public_key(), std::chrono::system_clock::now()).error() ==
         LocalDirectoryError::not_found);
   const auto then = std::chrono::system_clock::now() - 1h;
-  REQUIRE(d->announce(me, {SourceAddress::ipv4(127, 0, 0, 1, 1)}, then));
+  REQUIRE(d->announce(me, {Endpoint::v4({127, 0, 0, 1}, 1)}, then));
   std::string detail;
   CHECK(d->lookup(me.public_key(), std::chrono::system_clock::now(), &detail).error() ==
         LocalDirectoryError::invalid_record);

@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 using peermq::Counters;
 using peermq::Identity;
 using peermq::PublicKey;
-using peermq::runtime::Endpoint;
+using peermq::Endpoint;
 using peermq::runtime::Loop;
 using peermq::runtime::PeerTransport;
 using peermq::runtime::Timer;
@@ -511,7 +511,7 @@ TEST_CASE(
     // Mid-stream, a moves to the direct path; b follows a's packets there.
     const std::uint64_t relayed = relay.forwarded;
     a.set_route(ib.public_key(),
-                overlay::Route::direct_to(peermq::runtime::to_source_address(b.local_endpoint())));
+                overlay::Route::direct_to(b.local_endpoint()));
     REQUIRE(run_until(
         loop, [&] { return at_b.done() && at_a.done(); }, 30s));
     CHECK(at_b.bad == 0);
@@ -580,7 +580,7 @@ TEST_CASE("overlay messages arrive with how they came, and probes go straight to
   CHECK(at_b[0].second.from == a.local_endpoint());
   // With a route and keys, send_overlay_to goes where it is told, not along the route.
   a.set_route(ib.public_key(), overlay::Route::direct_to(
-                                   peermq::runtime::to_source_address(kLoopback.with_port(9))));
+                                   kLoopback.with_port(9)));
   CHECK(a.send_overlay_to(ib.public_key(), b.local_endpoint(), hello));
   REQUIRE(run_until(
       loop, [&] { return at_b.size() == 2; }, 5s));

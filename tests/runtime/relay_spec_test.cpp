@@ -7,6 +7,7 @@
 
 #include <peermq/identity.hpp>
 
+using peermq::Endpoint;
 using peermq::Identity;
 using namespace peermq::runtime;
 

@@ -1,3 +1,4 @@
+#include "runtime/sockaddr.hpp"
 #include "runtime/udp_socket.hpp"
 
 #include <algorithm>
@@ -26,7 +27,7 @@
 
 using namespace std::chrono_literals;
 using peermq::Counters;
-using peermq::runtime::Endpoint;
+using peermq::Endpoint;
 using peermq::runtime::Loop;
 using peermq::runtime::Timer;
 using peermq::runtime::UdpError;
@@ -544,7 +545,7 @@ int fd_bound_to(const Endpoint& local) {
     if (entry->d_name[0] == '.' || fd == dirfd(dir) ||
         getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
       continue;
-    if (Endpoint::from_sockaddr(address) == local) found = fd;
+    if (peermq::runtime::from_sockaddr(address) == local) found = fd;
   }
   closedir(dir);
   return found;

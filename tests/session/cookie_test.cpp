@@ -23,7 +23,7 @@ std::vector<std::uint8_t> initiation() {
 }
 
 const Instant t0 = ManualClock::kDefaultStart;
-const auto here = SourceAddress::ipv4(192, 0, 2, 1, 1000);
+const auto here = Endpoint::v4({192, 0, 2, 1}, 1000);
 
 }  // namespace
 
@@ -65,8 +65,7 @@ TEST_CASE("a cookie reply is smaller than what it answers and makes mac2 valid")
   maker.add_macs(retry, t0 + 1s);
   CHECK(checker.mac2_valid(retry, here, t0 + 1s));
   // Bound to the source address and port.
-  auto elsewhere = here;
-  elsewhere.port = 1001;
+  const auto elsewhere = here.with_port(1001);
   CHECK_FALSE(checker.mac2_valid(retry, elsewhere, t0 + 1s));
   // And to the secret, which rotates.
   CHECK_FALSE(checker.mac2_valid(retry, here, t0 + 121s));

@@ -178,7 +178,7 @@ TEST_CASE("a changed byte anywhere in a response is refused") {
   config.handshake_burst_per_source = 100000;
   Network net(config);
   net.tap = [](const Node& from, const Node&, std::vector<std::uint8_t>&) {
-    return from.address.ip[15] == 1;  // only A's packets get through
+    return from.address.address().back() == 1;  // only A's packets get through
   };
   REQUIRE(net.a().endpoint.connect(net.b().key(), net.now));
   net.pump();
@@ -280,7 +280,7 @@ TEST_CASE("10000 forged initiations without a valid mac1 cost no X25519 work") {
     randombytes_buf(packet.data(), packet.size());
     packet[0] = 1;
     packet[1] = packet[2] = packet[3] = 0;
-    net.deliver(net.b(), packet, SourceAddress::ipv4(192, 0, 2, 1, static_cast<std::uint16_t>(i)));
+    net.deliver(net.b(), packet, Endpoint::v4({192, 0, 2, 1}, static_cast<std::uint16_t>(i)));
   }
   CHECK(net.b().endpoint.stats().scalar_mults == 0);
   CHECK(drops(net.b(), SessionError::bad_mac1) == 10000);
@@ -310,7 +310,7 @@ TEST_CASE("a cookie earned at one source address does not work from another") {
   net.b().endpoint.set_under_load(true);
   REQUIRE(net.a().endpoint.connect(net.b().key(), net.now));
   net.pump();  // A now holds a cookie for 10.0.0.1:4000
-  net.a().address.port = 4001;
+  net.a().address = net.a().address.with_port(4001);
   net.advance(limits::handshake_retry_initial + limits::handshake_retry_jitter);
   CHECK(drops(net.b(), SessionError::cookie_needed) == 2);
   CHECK(net.a().count(Kind::established) == 0);

@@ -19,13 +19,13 @@
 namespace peermq::session::test {
 
 struct Node {
-  Node(const SessionConfig& config, Instant now, SourceAddress where)
+  Node(const SessionConfig& config, Instant now, Endpoint where)
       : id(Identity::generate()),
         endpoint(id, config, now, ManualClock::kDefaultWall),
         address(where) {}
   Identity id;
   SessionEndpoint endpoint;
-  SourceAddress address;
+  Endpoint address;
   std::vector<SessionEvent> events;
 
   const PublicKey& key() const { return id.public_key(); }
@@ -53,7 +53,7 @@ class Network {
     for (std::size_t i = 0; i < nodes; ++i) {
       const auto host = static_cast<std::uint8_t>(i + 1);
       nodes_.push_back(
-          std::make_unique<Node>(config, now, SourceAddress::ipv4(10, 0, 0, host, 4000)));
+          std::make_unique<Node>(config, now, Endpoint::v4({10, 0, 0, host}, 4000)));
     }
   }
 
@@ -66,7 +66,7 @@ class Network {
   std::vector<Sent> wire;
   Instant now = ManualClock::kDefaultStart;
 
-  void deliver(Node& to, std::span<const std::uint8_t> bytes, const SourceAddress& from) {
+  void deliver(Node& to, std::span<const std::uint8_t> bytes, const Endpoint& from) {
     auto events = to.endpoint.on_datagram(bytes, from, now);
     to.events.insert(to.events.end(), events.begin(), events.end());
   }

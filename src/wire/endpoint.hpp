@@ -1,4 +1,7 @@
-// Endpoint: an IPv4 or IPv6 address and a UDP port, the "where" of every datagram.
+// Endpoint: an IPv4 or IPv6 address and a UDP port, the "where" of every datagram. The one
+// endpoint type of every layer: the session layer binds cookies and rate limits to it, the
+// overlay puts it on the wire as a candidate, the platform turns it into a sockaddr
+// (platform/sockaddr.hpp), the simulator addresses its hosts with it.
 //
 // A plain 24-byte value: cheap to copy, compare and hash, built per received datagram
 // without allocating. Text forms are "192.0.2.1:9000" and "[2001:db8::1]:9000" (an IPv6
@@ -9,8 +12,6 @@
 // IPv4 peer) are stored as the IPv4 address, so a peer has one Endpoint whichever socket
 // saw it; a socket bound to IPv6 maps them back when sending.
 #pragma once
-
-#include <sys/socket.h>
 
 #include <array>
 #include <cstddef>
@@ -23,7 +24,7 @@
 
 #include <peermq/result.hpp>
 
-namespace peermq::runtime {
+namespace peermq {
 
 enum class EndpointError {
   missing_port = 1,       // "192.0.2.1" or "[::1]" or "192.0.2.1:"
@@ -33,7 +34,7 @@ enum class EndpointError {
 };
 const char* describe(EndpointError e);
 inline const char* category_name(EndpointError) {
-  return "peermq.runtime.endpoint";
+  return "peermq.wire.endpoint";
 }
 PEERMQ_ERROR_ENUM(EndpointError)
 
@@ -49,14 +50,6 @@ class Endpoint {
                      std::uint32_t scope_id = 0) noexcept;
 
   static Result<Endpoint> parse(std::string_view text);
-  // nullopt for families other than AF_INET/AF_INET6.
-  static std::optional<Endpoint> from_sockaddr(const sockaddr* address) noexcept;
-  static std::optional<Endpoint> from_sockaddr(const sockaddr_storage& address) noexcept {
-    return from_sockaddr(reinterpret_cast<const sockaddr*>(&address));
-  }
-  // Fills `out` and returns the length to pass to the kernel (0 for Family::none). With
-  // `v4_mapped`, an IPv4 endpoint is written as ::ffff:a.b.c.d for an AF_INET6 socket.
-  socklen_t to_sockaddr(sockaddr_storage& out, bool v4_mapped = false) const noexcept;
 
   std::string to_string() const;
 
@@ -69,6 +62,11 @@ class Endpoint {
   std::span<const std::uint8_t> address() const noexcept {
     return {address_.data(), family_ == Family::v4 ? 4u : family_ == Family::v6 ? 16u : 0u};
   }
+  // The address as 16 bytes, IPv4 as ::ffff:a.b.c.d (all zero for Family::none): the form
+  // on the wire and in cookie and rate-limit keys, one layout for both families.
+  std::array<std::uint8_t, 16> ip16() const noexcept;
+  // 0.0.0.0 or ::, or Family::none: not a place a datagram can be sent to.
+  bool is_unspecified() const noexcept;
   Endpoint with_port(std::uint16_t port) const noexcept {
     Endpoint copy = *this;
     copy.port_ = port;
@@ -85,11 +83,11 @@ class Endpoint {
   Family family_ = Family::none;
 };
 
-}  // namespace peermq::runtime
+}  // namespace peermq
 
-PEERMQ_ERROR_ENUM_STD(peermq::runtime::EndpointError)
+PEERMQ_ERROR_ENUM_STD(peermq::EndpointError)
 
 template <>
-struct std::hash<peermq::runtime::Endpoint> {
-  std::size_t operator()(const peermq::runtime::Endpoint& e) const noexcept { return e.hash(); }
+struct std::hash<peermq::Endpoint> {
+  std::size_t operator()(const peermq::Endpoint& e) const noexcept { return e.hash(); }
 };

@@ -1,6 +1,4 @@
-#include "runtime/endpoint.hpp"
-
-#include <netinet/in.h>
+#include "wire/endpoint.hpp"
 
 #include <ostream>  // doctest prints std::error_code through it
 #include <string>
@@ -8,8 +6,8 @@
 
 #include <doctest/doctest.h>
 
-using peermq::runtime::Endpoint;
-using peermq::runtime::EndpointError;
+using peermq::Endpoint;
+using peermq::EndpointError;
 
 TEST_CASE("endpoints parse and format back to the same text") {
   for (const char* text : {"127.0.0.1:9000", "0.0.0.0:0", "255.255.255.255:65535", "[::1]:1",
@@ -73,39 +71,10 @@ TEST_CASE("each malformed endpoint is rejected with the error that says what to 
     auto endpoint = Endpoint::parse(c.text);
     REQUIRE_FALSE(endpoint.ok());
     CHECK(endpoint.error() == c.error);
-    CHECK(std::string(endpoint.error().category().name()) == "peermq.runtime.endpoint");
+    CHECK(std::string(endpoint.error().category().name()) == "peermq.wire.endpoint");
   }
   CHECK(std::string(describe(EndpointError::bad_address)).find("host names") != std::string::npos);
   CHECK(std::string(describe(EndpointError::missing_port)).find("IP:PORT") != std::string::npos);
-}
-
-TEST_CASE("endpoints round trip through sockaddr_storage") {
-  for (const char* text : {"10.1.2.3:5353", "[2001:db8::9]:5353", "[fe80::1%3]:7"}) {
-    CAPTURE(text);
-    Endpoint endpoint = Endpoint::parse(text).value();
-    sockaddr_storage storage{};
-    socklen_t length = endpoint.to_sockaddr(storage);
-    CHECK(length == (endpoint.is_v4() ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)));
-    auto back = Endpoint::from_sockaddr(storage);
-    REQUIRE(back.has_value());
-    CHECK(*back == endpoint);
-  }
-  sockaddr_storage unix_like{};
-  unix_like.ss_family = AF_UNIX;
-  CHECK_FALSE(Endpoint::from_sockaddr(unix_like).has_value());
-  sockaddr_storage none{};
-  CHECK(Endpoint{}.to_sockaddr(none) == 0);
-}
-
-TEST_CASE("an IPv4-mapped IPv6 address is the IPv4 endpoint, and maps back for v6 sockets") {
-  Endpoint mapped = Endpoint::parse("[::ffff:192.0.2.1]:53").value();
-  CHECK(mapped.is_v4());
-  CHECK(mapped == Endpoint::parse("192.0.2.1:53").value());
-
-  sockaddr_storage storage{};
-  CHECK(mapped.to_sockaddr(storage, true) == sizeof(sockaddr_in6));
-  CHECK(storage.ss_family == AF_INET6);
-  CHECK(Endpoint::from_sockaddr(storage).value() == mapped);
 }
 
 TEST_CASE("equal endpoints hash equally and different ones usually do not") {
@@ -121,4 +90,21 @@ TEST_CASE("equal endpoints hash equally and different ones usually do not") {
   CHECK(Endpoint::parse("[::1]:1").value().hash() != Endpoint::parse("[::1]:2").value().hash());
   CHECK(Endpoint{}.to_string() == "(none)");
   CHECK(Endpoint{} != Endpoint::v4({0, 0, 0, 0}, 0));
+}
+
+TEST_CASE("ip16 writes IPv4 as an IPv4-mapped address and IPv6 as itself") {
+  const auto v4 = Endpoint::v4({192, 0, 2, 1}, 53).ip16();
+  CHECK(v4 == std::array<std::uint8_t, 16>{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1});
+  CHECK(Endpoint::v6(v4, 53) == Endpoint::v4({192, 0, 2, 1}, 53));
+  const Endpoint v6 = Endpoint::parse("[2001:db8::1]:1").value();
+  CHECK(Endpoint::v6(v6.ip16(), 1) == v6);
+  CHECK(Endpoint{}.ip16() == std::array<std::uint8_t, 16>{});
+}
+
+TEST_CASE("unspecified addresses are told apart from real ones") {
+  CHECK(Endpoint{}.is_unspecified());
+  CHECK(Endpoint::parse("0.0.0.0:9").value().is_unspecified());
+  CHECK(Endpoint::parse("[::]:9").value().is_unspecified());
+  CHECK_FALSE(Endpoint::parse("127.0.0.1:9").value().is_unspecified());
+  CHECK_FALSE(Endpoint::parse("[::1]:9").value().is_unspecified());
 }

@@ -1,4 +1,4 @@
-#include "runtime/endpoint.hpp"
+#include "wire/endpoint.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace peermq::runtime {
+namespace peermq {
 
 const char* describe(EndpointError e) {
   switch (e) {
@@ -125,48 +125,17 @@ Result<Endpoint> Endpoint::parse(std::string_view text) {
   return parse_v4(host, *port);
 }
 
-std::optional<Endpoint> Endpoint::from_sockaddr(const sockaddr* address) noexcept {
-  // memcpy, not a cast: the kernel's buffer need not be aligned for sockaddr_in6.
-  if (address->sa_family == AF_INET) {
-    sockaddr_in in{};
-    std::memcpy(&in, address, sizeof in);
-    std::array<std::uint8_t, 4> bytes{};
-    std::memcpy(bytes.data(), &in.sin_addr, 4);
-    return v4(bytes, ntohs(in.sin_port));
-  }
-  if (address->sa_family == AF_INET6) {
-    sockaddr_in6 in6{};
-    std::memcpy(&in6, address, sizeof in6);
-    std::array<std::uint8_t, 16> bytes{};
-    std::memcpy(bytes.data(), &in6.sin6_addr, 16);
-    return v6(bytes, ntohs(in6.sin6_port), in6.sin6_scope_id);
-  }
-  return std::nullopt;
+std::array<std::uint8_t, 16> Endpoint::ip16() const noexcept {
+  if (family_ != Family::v4) return address_;
+  std::array<std::uint8_t, 16> out{};
+  std::copy(kV4MappedPrefix.begin(), kV4MappedPrefix.end(), out.begin());
+  std::copy(address_.begin(), address_.begin() + 4, out.begin() + 12);
+  return out;
 }
 
-socklen_t Endpoint::to_sockaddr(sockaddr_storage& out, bool v4_mapped) const noexcept {
-  std::memset(&out, 0, sizeof out);
-  if (family_ == Family::v4 && !v4_mapped) {
-    sockaddr_in in{};
-    in.sin_family = AF_INET;
-    in.sin_port = htons(port_);
-    std::memcpy(&in.sin_addr, address_.data(), 4);
-    std::memcpy(&out, &in, sizeof in);
-    return sizeof in;
-  }
-  if (family_ == Family::none) return 0;
-  sockaddr_in6 in6{};
-  in6.sin6_family = AF_INET6;
-  in6.sin6_port = htons(port_);
-  in6.sin6_scope_id = scope_id_;
-  if (family_ == Family::v4) {
-    std::memcpy(&in6.sin6_addr, kV4MappedPrefix.data(), kV4MappedPrefix.size());
-    std::memcpy(reinterpret_cast<std::uint8_t*>(&in6.sin6_addr) + 12, address_.data(), 4);
-  } else {
-    std::memcpy(&in6.sin6_addr, address_.data(), 16);
-  }
-  std::memcpy(&out, &in6, sizeof in6);
-  return sizeof in6;
+bool Endpoint::is_unspecified() const noexcept {
+  const auto a = address();
+  return std::all_of(a.begin(), a.end(), [](std::uint8_t b) { return b == 0; });
 }
 
 std::string Endpoint::to_string() const {
@@ -198,4 +167,4 @@ std::size_t Endpoint::hash() const noexcept {
   return static_cast<std::size_t>(h);
 }
 
-}  // namespace peermq::runtime
+}  // namespace peermq
