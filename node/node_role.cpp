@@ -4,7 +4,7 @@
 #include <ostream>
 
 #include "wire/endpoint.hpp"
-#include "runtime/relay_spec.hpp"
+#include "runtime/relay_spec_parser.hpp"
 #include "runtime/signal_watcher.hpp"
 
 namespace peermq::cli {
@@ -71,7 +71,7 @@ runtime::NodeOptions node_options(const FlagSet& flags) {
   o.listen = *Endpoint::parse(flags.get_string("listen"));
   if (flags.is_set("relay")) {
     auto relays = runtime::parse_relay_specs(flags.get_string("relay"));  // checked at parse
-    if (relays) o.relays = std::move(*relays);
+    if (relays) o.host.router.relays = std::move(*relays);
   }
   return o;
 }

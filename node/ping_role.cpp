@@ -2,9 +2,9 @@
 // sends it pings (overlay ping/pong, answered by every node along its route to us).
 //
 // One line per answer:
-//   reply seq=1 path=relayed via=203.0.113.10:7070 endpoint=203.0.113.21:1024 rtt=1.52 ms
+//   reply seq=1 path=relayed endpoint=203.0.113.10:7070 rtt=1.52 ms
 //   reply seq=2 path=direct endpoint=203.0.113.21:1024 rtt=0.31 ms
-// (for a relayed path, endpoint is where the relay sees the peer), `timeout seq=N` for a
+// (endpoint is where the path sends to: the relay, for a relayed path), `timeout seq=N` for a
 // ping unanswered after -wait, and a last line `pings: S sent, R received, path=...`.
 // Exits 0 when at least one ping was answered, 1 otherwise.
 #include <chrono>
@@ -21,22 +21,13 @@ namespace peermq::cli {
 
 namespace {
 
-std::string path_fields(const runtime::Node& node, const PublicKey& peer) {
-  const overlay::Route route = node.route(peer);
-  switch (route.kind) {
-    case overlay::Route::Kind::direct:
-      return "path=direct endpoint=" + route.endpoint.to_string();
-    case overlay::Route::Kind::relayed: {
-      std::string out = "path=relayed via=" + node.relay_endpoint(route.relay).to_string();
-      const overlay::PeerPath* p = node.path(peer);
-      if (p != nullptr && !p->candidates().empty()) {
-        out += " endpoint=" + p->candidates().front().to_string();
-      }
-      return out;
-    }
-    case overlay::Route::Kind::none: break;
-  }
-  return "path=none";
+// The path and the remote endpoint it sends to: the peer's for a direct path, the relay's
+// for a relayed one.
+std::string path_fields(const overlay::Host& host, const PublicKey& peer) {
+  const overlay::Route route = host.route_of(peer);
+  if (route.kind == overlay::Route::Kind::none) return "path=none";
+  return std::string("path=") + overlay::name(route.kind) +
+         " endpoint=" + host.remote_endpoint_of(peer).to_string();
 }
 
 }  // namespace
@@ -78,14 +69,14 @@ int run_ping(const FlagSet& flags, Io& io) {
   runtime::Loop loop;
   Counters counters;
   runtime::NodeOptions options = node_options(flags);
-  options.announce = false;  // nobody dials a ping
+  options.host.router.announce = false;  // nobody dials a ping
   runtime::Node node(loop, counters, *identity, options);
   std::string detail;
   if (!node.start(&detail)) {
     io.err << "peermq ping: " << detail << '\n';
     return kExitFailure;
   }
-  if (auto dialed = node.dial(peer, &detail); !dialed) {
+  if (auto dialed = node.host().dial(peer, &detail); !dialed) {
     PEERMQ_LOG(info, "ping", "%s not found yet (%s); waiting for it", text.c_str(),
                dialed.error().message().c_str());
   }
@@ -99,13 +90,13 @@ int run_ping(const FlagSet& flags, Io& io) {
     if (finished) return;
     finished = true;
     exit_code = received > 0 ? kExitOk : kExitFailure;
-    io.out << "pings: " << sent << " sent, " << received << " received, " << path_fields(node, peer)
+    io.out << "pings: " << sent << " sent, " << received << " received, " << path_fields(node.host(), peer)
            << '\n';
     io.out.flush();
   };
   auto all_done = [&] { return count != 0 && sent >= count && outstanding.empty(); };
 
-  node.on_pong([&](const PublicKey& from, std::uint64_t seq) {
+  node.host().on_pong([&](const PublicKey& from, std::uint64_t seq) {
     auto it = outstanding.find(seq);
     if (from != peer || it == outstanding.end()) return;
     const double ms = std::chrono::duration<double, std::milli>(loop.now() - it->second).count();
@@ -113,7 +104,7 @@ int run_ping(const FlagSet& flags, Io& io) {
     ++received;
     char rtt[32];
     std::snprintf(rtt, sizeof rtt, "%.3f", ms);
-    io.out << "reply seq=" << seq << ' ' << path_fields(node, peer) << " rtt=" << rtt << " ms\n";
+    io.out << "reply seq=" << seq << ' ' << path_fields(node.host(), peer) << " rtt=" << rtt << " ms\n";
     io.out.flush();
     if (all_done()) finish();
   });
@@ -133,7 +124,7 @@ int run_ping(const FlagSet& flags, Io& io) {
       it = outstanding.erase(it);
     }
     if (all_done()) return finish();
-    if (node.route(peer).kind == overlay::Route::Kind::none) {
+    if (node.host().route_of(peer).kind == overlay::Route::Kind::none) {
       if (sent == 0 && now - started >= wait) {
         io.err << "peermq ping: no path to " << text << " after " << wait.count() << " s\n";
         return finish();
@@ -148,7 +139,7 @@ int run_ping(const FlagSet& flags, Io& io) {
     next_ping = now + interval;
     ++sent;
     outstanding[sent] = now;
-    if (auto r = node.ping(peer, sent); !r) {
+    if (auto r = node.host().ping(peer, sent); !r) {
       PEERMQ_LOG(debug, "ping", "ping %llu not sent: %s", static_cast<unsigned long long>(sent),
                  r.error().message().c_str());
     }

@@ -10,7 +10,7 @@
 #include "node_role.hpp"
 #include "roles.hpp"
 #include "runtime/log.hpp"
-#include "runtime/relay_node.hpp"
+#include "runtime/node.hpp"
 
 namespace peermq::cli {
 
@@ -35,9 +35,9 @@ int run_relay(const FlagSet& flags, Io& io) {
 
   runtime::Loop loop;
   Counters counters;
-  runtime::RelayNodeOptions options;
-  options.node = node_options(flags);
-  runtime::RelayNode relay(loop, counters, *identity, options);
+  runtime::NodeOptions options = node_options(flags);
+  options.host.relay = true;
+  runtime::Node relay(loop, counters, *identity, options);
   std::string detail;
   if (!relay.start(&detail)) {
     io.err << "peermq relay: " << detail << '\n';
@@ -49,11 +49,12 @@ int run_relay(const FlagSet& flags, Io& io) {
   bool stopping = false;
   run_until_done(
       loop, [&] { stopping = true; }, [&] { return stopping; });
-  const auto& s = relay.server().stats();
+  const overlay::RelayServer& server = *relay.host().relay_server();
+  const auto& s = server.stats();
   PEERMQ_LOG(
       info, "relay",
       "stopping: %zu nodes registered, %llu datagrams forwarded, %llu lookups, %llu punches",
-      relay.server().registered_count(), static_cast<unsigned long long>(s.forwarded_packets),
+      server.registered_count(), static_cast<unsigned long long>(s.forwarded_packets),
       static_cast<unsigned long long>(s.lookups), static_cast<unsigned long long>(s.punches));
   for (std::size_t i = 1; i < s.drops.size(); ++i) {
     if (s.drops[i] == 0) continue;

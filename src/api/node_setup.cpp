@@ -3,7 +3,7 @@
 #include <peermq/queue_error.hpp>
 
 #include "wire/endpoint.hpp"
-#include "runtime/relay_spec.hpp"
+#include "runtime/relay_spec_parser.hpp"
 
 namespace peermq::api {
 
@@ -33,7 +33,7 @@ Result<void> set_node_options(runtime::NodeOptions& o, std::string_view listen,
   std::string why;
   auto specs = runtime::parse_relay_specs(joined, &why);
   if (!specs) return invalid(detail, "relays: " + why);
-  o.relays = std::move(*specs);
+  o.host.router.relays = std::move(*specs);
   if (!discovery_dir.empty()) o.discovery_dir = discovery_dir;
   return {};
 }

@@ -7,9 +7,9 @@
 namespace peermq::runtime {
 
 NodeOptions broker_client_node_options(NodeOptions options) {
-  options.announce = false;
-  if (options.transport.channel.keepalive_interval <= Duration::zero()) {
-    options.transport.channel.keepalive_interval = limits::client_keepalive_interval;
+  options.host.router.announce = false;
+  if (options.host.channel.keepalive_interval <= Duration::zero()) {
+    options.host.channel.keepalive_interval = limits::client_keepalive_interval;
   }
   return options;
 }
@@ -17,8 +17,8 @@ NodeOptions broker_client_node_options(NodeOptions options) {
 void say_bye(Node& node, const PublicKey& broker) {
   std::vector<std::uint8_t> bye;
   mq::encode(mq::Bye{}, bye);
-  (void)node.transport().send(broker, bye);
-  node.transport().flush();
+  (void)node.host().send(broker, bye);
+  node.host().flush();
 }
 
 }  // namespace peermq::runtime

@@ -89,7 +89,7 @@ Result<void> BrokerService::start(std::string* detail) {
 
   node_.emplace(loop_, counters_, identity_, options_.node);
   if (auto s = node_->start(detail); !s) return s;
-  outbox_.transport = &node_->transport();
+  outbox_.transport = &node_->host();
   PEERMQ_LOG(info, "broker", "listening on %s, data in %s, -sync=%s",
              node_->local_endpoint().to_string().c_str(), options_.data_dir.string().c_str(),
              sync_policy_name(options_.log.sync));
@@ -103,7 +103,7 @@ void BrokerService::serve() {
     commit();
     after_input();
   });
-  auto& transport = node_->transport();
+  auto& transport = node_->host();
   transport.on_message([this, &transport](const PublicKey& peer,
                                           std::span<const std::uint8_t> bytes) {
     const Instant now = transport.now();
@@ -188,7 +188,7 @@ void BrokerService::settle() {
     (void)log.release(released_below_);
   }
   // Confirms and deliveries leave now, not on the next loop iteration.
-  node_->transport().flush();
+  node_->host().flush();
 }
 
 void BrokerService::after_input() {

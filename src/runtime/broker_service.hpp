@@ -101,7 +101,7 @@ class BrokerService {
     std::uint64_t append(std::span<const std::uint8_t> body) override;
   };
   struct TransportOutbox final : mq::BrokerOutbox {
-    PeerTransport* transport = nullptr;
+    overlay::Host* transport = nullptr;
     bool send(const PublicKey& peer, std::span<const std::uint8_t> message) override;
     void report(const PublicKey& peer, std::string_view what) override;
   };

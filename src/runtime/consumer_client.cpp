@@ -8,7 +8,7 @@ namespace peermq::runtime {
 ConsumerClientOptions::ConsumerClientOptions() = default;
 
 void ConsumerClient::Sink::send(std::span<const std::uint8_t> message) {
-  (void)client->node_.transport().send(client->options_.broker, message);
+  (void)client->node_.host().send(client->options_.broker, message);
 }
 
 ConsumerClient::ConsumerClient(Loop& loop, Counters& counters, const Identity& identity,
@@ -23,12 +23,12 @@ ConsumerClient::ConsumerClient(Loop& loop, Counters& counters, const Identity& i
 
 Result<void> ConsumerClient::start(std::string* detail) {
   if (auto s = node_.start(detail); !s) return s;
-  if (auto dialed = node_.dial(options_.broker, detail); !dialed) {
+  if (auto dialed = node_.host().dial(options_.broker, detail); !dialed) {
     PEERMQ_LOG(warn, "consumer", "broker %s not found yet (%s); waiting for it",
                broker_text_.c_str(), dialed.error().message().c_str());
   }
   started_ = true;
-  auto& transport = node_.transport();
+  auto& transport = node_.host();
   transport.on_message([this](const PublicKey& from, std::span<const std::uint8_t> bytes) {
     on_message(from, bytes);
   });
@@ -58,7 +58,7 @@ void ConsumerClient::reconnect(const PublicKey& peer) {
 
 void ConsumerClient::on_message(const PublicKey& from, std::span<const std::uint8_t> bytes) {
   if (from != options_.broker || stopped_) return;
-  auto event = core_.on_message(bytes, node_.transport().now());
+  auto event = core_.on_message(bytes, node_.host().now());
   if (!event) {
     PEERMQ_LOG(warn, "consumer", "dropped a message from the broker: %s",
                event.error().message().c_str());

@@ -77,7 +77,7 @@ class ConsumerClient {
   // Sends what answer() and reject() queued now, instead of after the current batch of
   // input (or on the next loop iteration): for answers produced outside on_delivery, one at
   // a time (a slow command per message). Inside on_delivery it does nothing.
-  void flush() { node_.transport().flush(); }
+  void flush() { node_.host().flush(); }
 
   // The broker accepted our hello on the current connection.
   bool ready() const noexcept { return ready_; }

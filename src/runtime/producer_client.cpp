@@ -9,7 +9,7 @@ ProducerClientOptions::ProducerClientOptions() = default;
 
 // A full send buffer drops the message: the producer core sends it again on its timer.
 void ProducerClient::Sink::send(std::span<const std::uint8_t> message) {
-  (void)client->node_.transport().send(client->options_.broker, message);
+  (void)client->node_.host().send(client->options_.broker, message);
 }
 
 ProducerClient::ProducerClient(Loop& loop, Counters& counters, const Identity& identity,
@@ -25,12 +25,12 @@ ProducerClient::ProducerClient(Loop& loop, Counters& counters, const Identity& i
 
 Result<void> ProducerClient::start(std::string* detail) {
   if (auto s = node_.start(detail); !s) return s;
-  if (auto dialed = node_.dial(options_.broker, detail); !dialed) {
+  if (auto dialed = node_.host().dial(options_.broker, detail); !dialed) {
     PEERMQ_LOG(warn, "producer", "broker %s not found yet (%s); waiting for it",
                broker_text_.c_str(), dialed.error().message().c_str());
   }
   started_ = true;
-  auto& transport = node_.transport();
+  auto& transport = node_.host();
   transport.on_message([this](const PublicKey& from, std::span<const std::uint8_t> bytes) {
     on_message(from, bytes);
   });
@@ -93,7 +93,7 @@ void ProducerClient::arm() {
 
 void ProducerClient::on_message(const PublicKey& from, std::span<const std::uint8_t> bytes) {
   if (from != options_.broker || stopped_) return;  // only the broker speaks to producers
-  const Instant now = node_.transport().now();
+  const Instant now = node_.host().now();
   auto event = core_.on_message(bytes, now);
   if (!event) {
     PEERMQ_LOG(warn, "producer", "dropped a message from the broker: %s",

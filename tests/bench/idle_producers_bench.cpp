@@ -10,10 +10,10 @@
 // Channel, and mq::ProducerCore's hello, accepted by the broker (hello_ok). The broker is
 // dialed at HOST:PORT, as local discovery or -broker=ADDR@HOST:PORT would find it.
 //
-// Why not one runtime::PeerTransport per producer: each UdpSocket preallocates (and
+// Why not one overlay::Host per producer: each UdpSocket preallocates (and
 // zero-fills, so it is resident) a 1.25 MiB receive slab and a 1.4 MiB send ring, about
 // 2.7 MiB per producer. Here each producer runs the same protocol cores (SessionEndpoint,
-// Channel, ProducerCore) the way PeerTransport and ProducerClient join them, over a plain
+// Channel, ProducerCore) the way overlay::Host and ProducerClient join them, over a plain
 // libuv UDP handle, with one shared receive buffer; the broker cannot tell the difference.
 //
 // Sources: the broker limits handshakes per source IP (limits::handshakes_per_second_per_
@@ -53,7 +53,6 @@
 #include "mq/producer_core.hpp"
 #include "wire/endpoint.hpp"
 #include "runtime/loop.hpp"
-#include "runtime/peer_transport.hpp"
 #include "runtime/signal_watcher.hpp"
 #include "runtime/timer.hpp"
 #include "session/session_endpoint.hpp"
@@ -91,7 +90,7 @@ struct Shared {
   std::size_t closed = 0;  // sessions the session layer closed (idle timeout, give-up)
 };
 
-// One producer: what PeerTransport + ProducerClient do for one peer (the broker).
+// One producer: what overlay::Host + ProducerClient do for one peer (the broker).
 class Producer final : mq::MessageSink {
  public:
   Producer(Shared& shared, const Identity& identity)
@@ -198,7 +197,7 @@ class Producer final : mq::MessageSink {
     }
   }
 
-  // As PeerTransport on a new session: tell the broker who we are at once.
+  // As overlay::Host on a new session: tell the broker who we are at once.
   void send_header_only(Instant now) {
     std::array<std::uint8_t, kHeader> header{};
     wire::encode_transport_frame_header(wire::FrameKind::channel, incarnation_, broker_incarnation_,

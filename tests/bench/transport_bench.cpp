@@ -3,10 +3,10 @@
 //
 //   - ChaCha20-Poly1305 sealing 1,168-byte packets on one core, straight from libsodium:
 //     the crypto ceiling (each process seals or opens, so this is the bound of bulk);
-//   - bulk goodput of 1 MiB messages through PeerTransport, parent -> child;
+//   - bulk goodput of 1 MiB messages through the host (overlay::Host on the UDP socket), parent -> child;
 //   - 100-byte messages per second one way;
 //   - ping-pong round trips of 100-byte messages: plain libuv UDP (no crypto, no
-//     reliability) next to PeerTransport, p50 and p99;
+//     reliability) next to the host, p50 and p99;
 //   - handshakes per second one responder core completes (SessionEndpoint in memory:
 //     every initiation comes from a new initiator key, as after a broker restart).
 //
@@ -39,7 +39,8 @@
 #include "channel/channel_error.hpp"
 #include "wire/endpoint.hpp"
 #include "runtime/loop.hpp"
-#include "runtime/peer_transport.hpp"
+#include "overlay/host.hpp"
+#include "support/loopback_node.hpp"
 #include "runtime/timer.hpp"
 #include "session/session_endpoint.hpp"
 #include "support/run_until.hpp"
@@ -55,7 +56,7 @@ using peermq::Identity;
 using peermq::PublicKey;
 using peermq::Endpoint;
 using peermq::runtime::Loop;
-using peermq::runtime::PeerTransport;
+using peermq::test::LoopbackNode;
 using peermq::runtime::Timer;
 using Bytes = std::vector<std::uint8_t>;
 
@@ -133,7 +134,7 @@ double handshakes_per_second() {
   return answered / s;
 }
 
-// ---- the child: echoes over PeerTransport and over plain UDP -------------------------------
+// ---- the child: echoes over the host and over plain UDP -------------------------------
 
 struct Card {
   PublicKey key{};
@@ -203,11 +204,11 @@ void raw_close(RawUdp& u, Loop& loop) {
   Loop loop;
   Counters counters;
   const Identity me = Identity::generate();
-  PeerTransport transport(loop, me, counters);
-  transport.on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
-    if (!m.empty() && m[0] == kEcho) (void)transport.send(from, m);
+  LoopbackNode transport(loop, me, counters);
+  transport->on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+    if (!m.empty() && m[0] == kEcho) (void)transport->send(from, m);
   });
-  if (!transport.bind(kLoopback)) _exit(2);
+  if (!transport.start()) _exit(2);
   RawUdp raw;
   raw.on_read = [&](const char* d, std::size_t n, const sockaddr* from) {
     raw_send(raw, d, n, from);
@@ -216,7 +217,7 @@ void raw_close(RawUdp& u, Loop& loop) {
   if (!write_all(out_fd, &card, sizeof card)) _exit(3);
   Card parent;
   if (!read_all(in_fd, &parent, sizeof parent)) _exit(4);
-  transport.add_peer(parent.key, kLoopback.with_port(parent.transport_port));
+  transport->add_peer(parent.key, kLoopback.with_port(parent.transport_port));
   // Runs until the parent closes its end of the pipe (or dies).
   uv_poll_t watch{};
   bool done = false;
@@ -247,7 +248,7 @@ struct Child {
 
 struct Parent {
   Loop& loop;
-  PeerTransport& transport;
+  LoopbackNode& transport;
   PublicKey peer;
   std::function<void(std::span<const std::uint8_t>)> on_echo;
 
@@ -257,17 +258,17 @@ struct Parent {
     Bytes m(size, 'b');
     std::size_t sent = 0;
     auto pump = [&] {
-      while (sent < count && transport.send(peer, m)) ++sent;
+      while (sent < count && transport->send(peer, m)) ++sent;
     };
-    transport.on_writable([&](const PublicKey&) { pump(); });
+    transport->on_writable([&](const PublicKey&) { pump(); });
     const auto start = Clock::now();
     pump();
     const bool ok = run_until(
-        loop, [&] { return sent == count && transport.channel(peer)->all_acked(); }, 120s);
+        loop, [&] { return sent == count && transport->channel(peer)->all_acked(); }, 120s);
     const double s = seconds_since(start);
-    transport.on_writable(nullptr);
+    transport->on_writable(nullptr);
     if (std::getenv("TRANSPORT_BENCH_DEBUG") != nullptr) {
-      const auto st = transport.channel(peer)->stats();
+      const auto st = transport->channel(peer)->stats();
       std::fprintf(stderr,
                    "debug: %zu x %zu B in %.3f s: packets %llu lost %llu pto %llu srtt %lld us "
                    "cwnd %zu scalar_mults %llu\n",
@@ -275,7 +276,7 @@ struct Parent {
                    static_cast<unsigned long long>(st.packets_lost),
                    static_cast<unsigned long long>(st.pto_count),
                    static_cast<long long>(st.smoothed_rtt.count() / 1000), st.congestion_window,
-                   static_cast<unsigned long long>(transport.sessions().stats().scalar_mults));
+                   static_cast<unsigned long long>(transport->sessions().stats().scalar_mults));
     }
     if (!ok) std::fprintf(stderr, "one-way transfer timed out after %zu of %zu\n", sent, count);
     return static_cast<double>(sent) / s;
@@ -292,10 +293,10 @@ struct Parent {
       rtts.push_back(std::chrono::duration<double, std::micro>(Clock::now() - sent_at).count());
       if (static_cast<int>(rtts.size()) < n) {
         sent_at = Clock::now();
-        (void)transport.send(peer, m);
+        (void)transport->send(peer, m);
       }
     };
-    (void)transport.send(peer, m);
+    (void)transport->send(peer, m);
     if (!run_until(loop, [&] { return static_cast<int>(rtts.size()) >= n; }, 60s))
       std::fprintf(stderr, "transport ping-pong timed out after %zu\n", rtts.size());
     on_echo = nullptr;
@@ -375,15 +376,15 @@ int main(int argc, char** argv) {
   const Identity me = Identity::generate();
   std::vector<double> ceiling, bulk, small, udp50, udp99, tp50, tp99, hs;
   {
-    PeerTransport transport(loop, me, counters);
+    LoopbackNode transport(loop, me, counters);
     Parent parent{loop, transport, child.card.key, nullptr};
-    transport.on_message([&](const PublicKey&, std::span<const std::uint8_t> m) {
+    transport->on_message([&](const PublicKey&, std::span<const std::uint8_t> m) {
       if (parent.on_echo) parent.on_echo(m);
     });
-    if (!transport.bind(kLoopback)) return 1;
+    if (!transport.start()) return 1;
     const Card mine{me.public_key(), transport.local_endpoint().port(), 0};
     if (!write_all(child.to_child, &mine, sizeof mine)) return 1;
-    transport.add_peer(child.card.key, kLoopback.with_port(child.card.transport_port));
+    transport->add_peer(child.card.key, kLoopback.with_port(child.card.transport_port));
     parent.one_way(kSmall, 1000);  // handshake and warm-up
 
     for (int r = 0; r < runs; ++r) {
@@ -398,7 +399,7 @@ int main(int argc, char** argv) {
       tp99.push_back(percentile(t, 0.99));
       hs.push_back(handshakes_per_second());
     }
-    transport.close();
+    transport.stop();
   }
 
   const double c = median(ceiling), b = median(bulk);

@@ -7,9 +7,9 @@
 #include <cstring>
 #include <span>
 
-#include "runtime/relay_key_exchange.hpp"
+#include "overlay/relay_key_exchange.hpp"
 
-using namespace peermq::runtime;
+using namespace peermq::overlay;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::uint8_t> in(data, size);

@@ -25,10 +25,10 @@ scenario() {
   ov_check "ping from site b gets answers (exit 0)" test $? -eq 0
   cat "$(ov_log ping out)"
   ov_check "every ping answer came through the relay" \
-    test "$(ov_count "$(ov_log ping out)" '^reply .* path=relayed via=203\.0\.113\.10:7070')" -eq \
+    test "$(ov_count "$(ov_log ping out)" '^reply .* path=relayed endpoint=203\.0\.113\.10:7070')" -eq \
     "$(ov_count "$(ov_log ping out)" '^reply ')"
   ov_check "ping's path is relayed at the end" \
-    grep -qE '^pings: 5 sent, [1-5] received, path=relayed via=203\.0\.113\.10:7070' "$(ov_log ping out)"
+    grep -qE '^pings: 5 sent, [1-5] received, path=relayed endpoint=203\.0\.113\.10:7070' "$(ov_log ping out)"
   ov_check "the consumer's path to the broker never became direct" \
     test "$(ov_count "$(ov_log consumer err)" '-> direct')" -eq 0
   ov_check "the consumer tried punching and stayed relayed" \

@@ -12,13 +12,13 @@ namespace limits = peermq::limits;
 
 TEST_CASE("a broker client's node is not announced and keeps its broker session alive") {
   NodeOptions o;
-  REQUIRE(o.announce);
-  REQUIRE(o.transport.channel.keepalive_interval == Duration::zero());  // off for others
+  REQUIRE(o.host.router.announce);
+  REQUIRE(o.host.channel.keepalive_interval == Duration::zero());  // off for others
   const NodeOptions client = broker_client_node_options(o);
-  CHECK_FALSE(client.announce);
-  CHECK(client.transport.channel.keepalive_interval ==
+  CHECK_FALSE(client.host.router.announce);
+  CHECK(client.host.channel.keepalive_interval ==
         Duration(limits::client_keepalive_interval));
   // Tests with shortened session timers keep their own, shorter keepalive.
-  o.transport.channel.keepalive_interval = 400ms;
-  CHECK(broker_client_node_options(o).transport.channel.keepalive_interval == 400ms);
+  o.host.channel.keepalive_interval = 400ms;
+  CHECK(broker_client_node_options(o).host.channel.keepalive_interval == 400ms);
 }

@@ -57,10 +57,10 @@ NodeOptions node_options(const fs::path& dir) {
 // that a job outlasting the idle timeout takes seconds, not minutes.
 NodeOptions short_idle_options(const fs::path& dir, peermq::Duration client_keepalive) {
   NodeOptions o = node_options(dir);
-  o.transport.session.idle_timeout = 1s;
-  o.transport.session.keepalive_interval = 300ms;
-  o.transport.session.rekey_timeout = 150ms;
-  o.transport.channel.keepalive_interval = client_keepalive;
+  o.host.session.idle_timeout = 1s;
+  o.host.session.keepalive_interval = 300ms;
+  o.host.session.rekey_timeout = 150ms;
+  o.host.channel.keepalive_interval = client_keepalive;
   return o;
 }
 

@@ -1,11 +1,11 @@
-#include "runtime/sockaddr.hpp"
-#include "runtime/relay_spec.hpp"
+#include "runtime/relay_spec_parser.hpp"
 
 #include <netdb.h>
 #include <sys/socket.h>
 
 #include <charconv>
 
+#include "runtime/sockaddr.hpp"
 #include "wire/limits.hpp"
 
 namespace peermq::runtime {

@@ -1,8 +1,8 @@
-#include "runtime/relay_key_exchange.hpp"
+#include "overlay/relay_key_exchange.hpp"
 
 #include <algorithm>
 
-namespace peermq::runtime {
+namespace peermq::overlay {
 namespace {
 
 constexpr std::uint8_t kRequestType = 0xf0;
@@ -83,4 +83,4 @@ Result<RelayKeyAnswerFields> decode_relay_key_answer(std::span<const std::uint8_
   return f;
 }
 
-}  // namespace peermq::runtime
+}  // namespace peermq::overlay

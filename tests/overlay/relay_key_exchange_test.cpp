@@ -1,4 +1,4 @@
-#include "runtime/relay_key_exchange.hpp"
+#include "overlay/relay_key_exchange.hpp"
 
 #include <ostream>  // doctest prints std::error_code through it
 #include <vector>
@@ -9,7 +9,7 @@
 
 using peermq::Identity;
 using peermq::PublicKey;
-using namespace peermq::runtime;
+using namespace peermq::overlay;
 namespace limits = peermq::limits;
 using Bytes = std::vector<std::uint8_t>;
 

@@ -1,4 +1,4 @@
-#include "runtime/relay_spec.hpp"
+#include "runtime/relay_spec_parser.hpp"
 
 #include <ostream>  // doctest prints std::error_code through it
 #include <string>

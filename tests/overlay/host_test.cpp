@@ -1,4 +1,4 @@
-#include "runtime/peer_transport.hpp"
+#include "overlay/host.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -16,6 +16,7 @@
 
 #include "channel/channel_error.hpp"
 #include "runtime/timer.hpp"
+#include "support/loopback_node.hpp"
 #include "support/run_until.hpp"
 
 using namespace std::chrono_literals;
@@ -24,9 +25,9 @@ using peermq::Identity;
 using peermq::PublicKey;
 using peermq::Endpoint;
 using peermq::runtime::Loop;
-using peermq::runtime::PeerTransport;
 using peermq::runtime::Timer;
-using peermq::runtime::TransportError;
+using peermq::overlay::HostError;
+using peermq::test::LoopbackNode;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
@@ -65,9 +66,9 @@ struct Stream {
 
 // Sends a Stream to one peer as fast as backpressure allows.
 struct Sender {
-  Sender(PeerTransport& t, const PublicKey& peer, const Stream& s)
+  Sender(LoopbackNode& t, const PublicKey& peer, const Stream& s)
       : transport(t), to(peer), stream(s) {}
-  PeerTransport& transport;
+  LoopbackNode& transport;
   PublicKey to;
   Stream stream;
   std::uint64_t next = 0;
@@ -77,7 +78,7 @@ struct Sender {
   void pump() {
     while (next < stream.total() && !failed) {
       stream.fill(next, scratch);
-      auto r = transport.send(to, scratch);
+      auto r = transport->send(to, scratch);
       if (r.error() == peermq::channel::ChannelError::would_block) return;
       if (!r) failed = true;
       ++next;
@@ -183,18 +184,18 @@ int run_child(int read_fd, int write_fd) {
   Loop loop;
   Counters counters;
   const Identity me = Identity::generate();
-  PeerTransport transport(loop, me, counters);
+  LoopbackNode transport(loop, me, counters);
   Receiver receiver{parent_stream()};
-  transport.on_message([&](const PublicKey&, std::span<const std::uint8_t> m) { receiver.on(m); });
-  if (!transport.bind(kLoopback)) return 2;
+  transport->on_message([&](const PublicKey&, std::span<const std::uint8_t> m) { receiver.on(m); });
+  if (!transport.start()) return 2;
   if (!write_card(write_fd, {me.public_key(), transport.local_endpoint().port()})) return 3;
   const auto parent = read_card(read_fd);
   if (!parent) return 4;
-  transport.add_peer(parent->key, kLoopback.with_port(parent->port));
+  transport->add_peer(parent->key, kLoopback.with_port(parent->port));
   Stream mine = child_stream();
   mine.small -= 1;  // the verdict goes last, once everything has arrived
   Sender sender{transport, parent->key, mine};
-  transport.on_writable([&](const PublicKey&) { sender.pump(); });
+  transport->on_writable([&](const PublicKey&) { sender.pump(); });
   sender.pump();
   bool reported = false;
   const bool finished = run_until(
@@ -204,13 +205,13 @@ int run_child(int read_fd, int write_fd) {
           Bytes verdict;
           child_stream().fill(mine.total(), verdict);
           if (receiver.bad != 0) verdict.push_back(0);  // one byte too long: the parent fails
-          if (!transport.send(parent->key, verdict)) return false;  // full: next time round
+          if (!transport->send(parent->key, verdict)) return false;  // full: next time round
           reported = true;
         }
-        return reported && transport.channel(parent->key)->all_acked();
+        return reported && transport->channel(parent->key)->all_acked();
       },
       240s);
-  transport.close();
+  transport.stop();
   if (!finished) return 5;
   return receiver.bad == 0 && !sender.failed ? 0 : 6;
 }
@@ -222,16 +223,16 @@ TEST_CASE("send names its mistakes: unbound transport, unknown peer") {
   Counters counters;
   const Identity me = Identity::generate();
   const Identity other = Identity::generate();
-  PeerTransport transport(loop, me, counters);
+  LoopbackNode transport(loop, me, counters);
   const Bytes m{1, 2, 3};
-  CHECK(transport.send(other.public_key(), m).error() == TransportError::not_bound);
-  REQUIRE(transport.bind(kLoopback));
+  CHECK(transport->send(other.public_key(), m).error() == HostError::not_open);
+  REQUIRE(transport.start());
   CHECK(transport.local_endpoint().port() != 0);
-  CHECK(transport.send(other.public_key(), m).error() == TransportError::unknown_peer);
-  transport.add_peer(other.public_key(), kLoopback.with_port(9));
-  CHECK(transport.send(other.public_key(), m));
-  transport.close();
-  CHECK(transport.send(other.public_key(), m).error() == TransportError::not_bound);
+  CHECK(transport->send(other.public_key(), m).error() == HostError::unknown_peer);
+  transport->add_peer(other.public_key(), kLoopback.with_port(9));
+  CHECK(transport->send(other.public_key(), m));
+  transport.stop();
+  CHECK(transport->send(other.public_key(), m).error() == HostError::not_open);
 }
 
 TEST_CASE("two transports on one loop handshake and exchange 1,000 messages each way in order") {
@@ -240,28 +241,28 @@ TEST_CASE("two transports on one loop handshake and exchange 1,000 messages each
   const Identity ia = Identity::generate();
   const Identity ib = Identity::generate();
   {
-    PeerTransport a(loop, ia, ca);
-    PeerTransport b(loop, ib, cb);
+    LoopbackNode a(loop, ia, ca);
+    LoopbackNode b(loop, ib, cb);
     Receiver at_a{Stream{20, 1000, 0, 0}};
     Receiver at_b{Stream{10, 1000, 0, 0}};
-    a.on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+    a->on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
       if (from == ib.public_key()) at_a.on(m);
     });
-    b.on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+    b->on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
       if (from == ia.public_key()) at_b.on(m);
     });
-    REQUIRE(a.bind(kLoopback));
-    REQUIRE(b.bind(kLoopback));
+    REQUIRE(a.start());
+    REQUIRE(b.start());
     // Only a knows where b is: b learns a's endpoint from the handshake.
-    a.add_peer(ib.public_key(), b.local_endpoint());
+    a->add_peer(ib.public_key(), b.local_endpoint());
     Sender from_a{a, ib.public_key(), at_b.stream};
     from_a.pump();
-    CHECK(b.peer_count() == 0);
+    CHECK(b->peer_count() == 0);
     REQUIRE(run_until(
-        loop, [&] { return b.peer_count() == 1; }, 10s));
+        loop, [&] { return b->peer_count() == 1; }, 10s));
     Sender from_b{b, ia.public_key(), at_a.stream};
-    a.on_writable([&](const PublicKey&) { from_a.pump(); });
-    b.on_writable([&](const PublicKey&) { from_b.pump(); });
+    a->on_writable([&](const PublicKey&) { from_a.pump(); });
+    b->on_writable([&](const PublicKey&) { from_b.pump(); });
     from_b.pump();
     REQUIRE(run_until(
         loop, [&] { return at_a.done() && at_b.done(); }, 30s));
@@ -280,48 +281,48 @@ TEST_CASE("a peer that restarts with the same key meets a fresh channel on both 
   Counters ca, cb;
   const Identity ia = Identity::generate();
   const Identity ib = Identity::generate();
-  peermq::runtime::PeerTransportOptions fast;
+  peermq::overlay::HostOptions fast;
   // A peer that stops answering is re-handshaken after keepalive + rekey_timeout.
   fast.session.keepalive_interval = 200ms;
   fast.session.rekey_timeout = 200ms;
   fast.session.retry_initial = 100ms;
-  PeerTransport a(loop, ia, ca, fast);
+  LoopbackNode a(loop, ia, ca, fast);
   std::vector<Bytes> at_a;
   int resets_at_a = 0;
-  a.on_message([&](const PublicKey&, std::span<const std::uint8_t> m) {
+  a->on_message([&](const PublicKey&, std::span<const std::uint8_t> m) {
     at_a.emplace_back(m.begin(), m.end());
   });
-  a.on_peer_reset([&](const PublicKey& p) {
+  a->on_peer_reset([&](const PublicKey& p) {
     CHECK(p == ib.public_key());
     ++resets_at_a;
   });
-  REQUIRE(a.bind(kLoopback));
+  REQUIRE(a.start());
   const Bytes hello{1, 2, 3};
   {
-    PeerTransport b(loop, ib, cb, fast);
+    LoopbackNode b(loop, ib, cb, fast);
     int got = 0;
-    b.on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++got; });
-    REQUIRE(b.bind(kLoopback));
-    a.add_peer(ib.public_key(), b.local_endpoint());
-    for (int i = 0; i < 10; ++i) REQUIRE(a.send(ib.public_key(), hello));
+    b->on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++got; });
+    REQUIRE(b.start());
+    a->add_peer(ib.public_key(), b.local_endpoint());
+    for (int i = 0; i < 10; ++i) REQUIRE(a->send(ib.public_key(), hello));
     REQUIRE(run_until(
-        loop, [&] { return got == 10 && a.channel(ib.public_key())->all_acked(); }, 10s));
-    b.close();
+        loop, [&] { return got == 10 && a->channel(ib.public_key())->all_acked(); }, 10s));
+    b.stop();
   }
   CHECK(resets_at_a == 0);
   Counters cb2;
-  PeerTransport b2(loop, ib, cb2, fast);
+  LoopbackNode b2(loop, ib, cb2, fast);
   std::vector<Bytes> at_b2;
-  b2.on_message([&](const PublicKey&, std::span<const std::uint8_t> m) {
+  b2->on_message([&](const PublicKey&, std::span<const std::uint8_t> m) {
     at_b2.emplace_back(m.begin(), m.end());
   });
-  REQUIRE(b2.bind(kLoopback));
-  CHECK(b2.incarnation() > a.incarnation());
-  a.add_peer(ib.public_key(), b2.local_endpoint());
+  REQUIRE(b2.start());
+  CHECK(b2->incarnation() > a->incarnation());
+  a->add_peer(ib.public_key(), b2.local_endpoint());
 
   SUBCASE("the restarted peer speaks first") {
-    b2.add_peer(ia.public_key(), a.local_endpoint());
-    for (std::uint8_t i = 0; i < 5; ++i) REQUIRE(b2.send(ia.public_key(), Bytes{i}));
+    b2->add_peer(ia.public_key(), a.local_endpoint());
+    for (std::uint8_t i = 0; i < 5; ++i) REQUIRE(b2->send(ia.public_key(), Bytes{i}));
     REQUIRE(run_until(
         loop, [&] { return at_a.size() == 5; }, 10s));
     CHECK(resets_at_a == 1);
@@ -329,18 +330,18 @@ TEST_CASE("a peer that restarts with the same key meets a fresh channel on both 
   }
   SUBCASE("the peer that stayed speaks first: it learns of the restart and starts afresh") {
     // Queued for the old run: the reset drops it, and a is told so it can send again.
-    REQUIRE(a.send(ib.public_key(), Bytes{99}));
+    REQUIRE(a->send(ib.public_key(), Bytes{99}));
     REQUIRE(run_until(
         loop, [&] { return resets_at_a == 1; }, 10s));
   }
-  for (std::uint8_t i = 0; i < 5; ++i) REQUIRE(a.send(ib.public_key(), Bytes{i}));
+  for (std::uint8_t i = 0; i < 5; ++i) REQUIRE(a->send(ib.public_key(), Bytes{i}));
   REQUIRE(run_until(
       loop, [&] { return at_b2.size() == 5; }, 10s));
   for (std::uint8_t i = 0; i < 5; ++i) CHECK(at_b2[i] == Bytes{i});
   CHECK(cb2.counter("transport_peer_resets_total", "").value() == 0);
   CHECK(ca.counter("transport_peer_resets_total", "").value() == 1);
-  b2.close();
-  a.close();
+  b2.stop();
+  a.stop();
 }
 
 TEST_CASE(
@@ -372,16 +373,16 @@ TEST_CASE(
   std::optional<int> exit_status;
   Receiver receiver{child_stream()};
   {
-    PeerTransport transport(loop, me, counters);
-    transport.on_message(
+    LoopbackNode transport(loop, me, counters);
+    transport->on_message(
         [&](const PublicKey&, std::span<const std::uint8_t> m) { receiver.on(m); });
-    REQUIRE(transport.bind(kLoopback));
+    REQUIRE(transport.start());
     const auto peer = read_card(fds.b);
     REQUIRE(peer);
     REQUIRE(write_card(fds.a, {me.public_key(), transport.local_endpoint().port()}));
-    transport.add_peer(peer->key, kLoopback.with_port(peer->port));
+    transport->add_peer(peer->key, kLoopback.with_port(peer->port));
     Sender sender{transport, peer->key, parent_stream()};
-    transport.on_writable([&](const PublicKey&) { sender.pump(); });
+    transport->on_writable([&](const PublicKey&) { sender.pump(); });
     const auto start = std::chrono::steady_clock::now();
     sender.pump();
     const bool done = run_until(
@@ -395,7 +396,7 @@ TEST_CASE(
           return exit_status.has_value();
         },
         20s);
-    transport.close();
+    transport.stop();
     REQUIRE(done);
     CHECK_FALSE(sender.failed);
   }
@@ -415,44 +416,39 @@ TEST_CASE(
 namespace {
 
 namespace overlay = peermq::overlay;
-using peermq::runtime::Arrival;
+using peermq::overlay::Arrival;
 
 // A transport that forwards like a relay: forward(to, packet) from one peer becomes
 // forwarded(from, packet) to `to`, wherever its packets come from. `lie_about` makes it
 // claim the datagrams came from someone else.
 struct MiniRelay {
   MiniRelay(Loop& loop, Counters& c) : transport(loop, id, c) {
-    transport.on_overlay(
-        [this](const PublicKey& from, std::span<const std::uint8_t> bytes, const Arrival&) {
-          auto m = overlay::decode_message(bytes);
-          if (!m) return;
-          if (const auto* f = std::get_if<overlay::Forward>(&*m)) {
+    transport->on_control(
+        [this](const PublicKey& from, const overlay::OverlayMessage& m, const Arrival&) {
+          if (const auto* f = std::get_if<overlay::Forward>(&m)) {
             const PublicKey claimed = lie_about ? *lie_about : from;
             const Bytes out =
                 overlay::encode(overlay::OverlayMessage{overlay::Forwarded{claimed, f->packet}});
-            if (transport.send_overlay_to(f->to, transport.endpoint_of(f->to), out)) ++forwarded;
-          } else if (std::holds_alternative<overlay::Ping>(*m)) {
-            (void)transport.send_overlay(from,
-                                         overlay::encode(overlay::OverlayMessage{overlay::Pong{}}));
+            if (transport->send_overlay_to(f->to, transport->endpoint_of(f->to), out)) ++forwarded;
           }
         });
   }
   Identity id = Identity::generate();
-  PeerTransport transport;
+  LoopbackNode transport;
   std::optional<PublicKey> lie_about;
   std::uint64_t forwarded = 0;
 };
 
 // `t` says hello to the relay so that the relay knows where it is (as a register would).
-void introduce(Loop& loop, PeerTransport& t, MiniRelay& r) {
-  t.add_peer(r.id.public_key(), r.transport.local_endpoint());
-  t.trust_relay(r.id.public_key());
+void introduce(Loop& loop, LoopbackNode& t, MiniRelay& r) {
+  t->add_peer(r.id.public_key(), r.transport.local_endpoint());
+  t->trust_relay(r.id.public_key());
   const Bytes ping = overlay::encode(overlay::OverlayMessage{overlay::Ping{1}});
   REQUIRE(run_until(
       loop,
       [&] {
-        (void)t.send_overlay(r.id.public_key(), ping);
-        return r.transport.endpoint_of(t.sessions().public_key()) == t.local_endpoint();
+        (void)t->send_overlay(r.id.public_key(), ping);
+        return r.transport->endpoint_of(t->sessions().public_key()) == t.local_endpoint();
       },
       5s));
 }
@@ -468,32 +464,32 @@ TEST_CASE(
   const Identity ib = Identity::generate();
   {
     MiniRelay relay(loop, cr);
-    PeerTransport a(loop, ia, ca);
-    PeerTransport b(loop, ib, cb);
-    REQUIRE(relay.transport.bind(kLoopback));
-    REQUIRE(a.bind(kLoopback));
-    REQUIRE(b.bind(kLoopback));
+    LoopbackNode a(loop, ia, ca);
+    LoopbackNode b(loop, ib, cb);
+    REQUIRE(relay.transport.start());
+    REQUIRE(a.start());
+    REQUIRE(b.start());
     introduce(loop, a, relay);
     introduce(loop, b, relay);
 
     Receiver at_b{Stream{30, 3000, 0, 0}};
     Receiver at_a{Stream{31, 300, 0, 0}};
     std::vector<Arrival> arrivals_at_b;
-    b.on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+    b->on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
       if (from == ia.public_key()) at_b.on(m);
     });
-    a.on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+    a->on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
       if (from == ib.public_key()) at_a.on(m);
     });
-    b.on_arrival([&](const PublicKey& from, const Arrival& how) {
+    b->on_arrival([&](const PublicKey& from, const Arrival& how) {
       if (from == ia.public_key()) arrivals_at_b.push_back(how);
     });
 
     // a knows b only through the relay; b learns of a from the relayed handshake.
-    a.set_route(ib.public_key(), overlay::Route::relayed_via(relay.id.public_key()));
-    CHECK(a.endpoint_of(ib.public_key()).family() == Endpoint::Family::none);
+    a->set_route(ib.public_key(), overlay::Route::relayed_via(relay.id.public_key()));
+    CHECK(a->endpoint_of(ib.public_key()).family() == Endpoint::Family::none);
     Sender from_a{a, ib.public_key(), at_b.stream};
-    a.on_writable([&](const PublicKey&) { from_a.pump(); });
+    a->on_writable([&](const PublicKey&) { from_a.pump(); });
     from_a.pump();
     REQUIRE(run_until(
         loop, [&] { return at_b.next >= 1000; }, 20s));
@@ -503,21 +499,21 @@ TEST_CASE(
     CHECK(arrivals_at_b.front().relay == relay.id.public_key());
     CHECK(arrivals_at_b.front().from == relay.transport.local_endpoint());
     // b's route follows where a's packets come from: through the relay.
-    CHECK(b.route_of(ia.public_key()) == overlay::Route::relayed_via(relay.id.public_key()));
+    CHECK(b->route_of(ia.public_key()) == overlay::Route::relayed_via(relay.id.public_key()));
     Sender from_b{b, ia.public_key(), at_a.stream};
-    b.on_writable([&](const PublicKey&) { from_b.pump(); });
+    b->on_writable([&](const PublicKey&) { from_b.pump(); });
     from_b.pump();
 
     // Mid-stream, a moves to the direct path; b follows a's packets there.
     const std::uint64_t relayed = relay.forwarded;
-    a.set_route(ib.public_key(),
+    a->set_route(ib.public_key(),
                 overlay::Route::direct_to(b.local_endpoint()));
     REQUIRE(run_until(
         loop, [&] { return at_b.done() && at_a.done(); }, 30s));
     CHECK(at_b.bad == 0);
     CHECK(at_a.bad == 0);
     CHECK(cb.counter("transport_messages_received_total", "").value() == 3000);
-    CHECK(b.route_of(ia.public_key()).kind == overlay::Route::Kind::direct);
+    CHECK(b->route_of(ia.public_key()).kind == overlay::Route::Kind::direct);
     CHECK_FALSE(arrivals_at_b.back().relayed);
     CHECK(arrivals_at_b.back().from == a.local_endpoint());
     CHECK(ca.counter("transport_relayed_sent_total", "").value() > 0);
@@ -537,23 +533,23 @@ TEST_CASE("a relay that says a datagram came from someone else gets nothing thro
   const Identity ic = Identity::generate();
   MiniRelay relay(loop, cr);
   relay.lie_about = ic.public_key();
-  PeerTransport a(loop, ia, ca);
-  PeerTransport b(loop, ib, cb);
-  REQUIRE(relay.transport.bind(kLoopback));
-  REQUIRE(a.bind(kLoopback));
-  REQUIRE(b.bind(kLoopback));
+  LoopbackNode a(loop, ia, ca);
+  LoopbackNode b(loop, ib, cb);
+  REQUIRE(relay.transport.start());
+  REQUIRE(a.start());
+  REQUIRE(b.start());
   introduce(loop, a, relay);
   introduce(loop, b, relay);
   int delivered = 0;
-  b.on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++delivered; });
-  a.set_route(ib.public_key(), overlay::Route::relayed_via(relay.id.public_key()));
-  REQUIRE(a.send(ib.public_key(), Bytes{1, 2, 3}));
+  b->on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++delivered; });
+  a->set_route(ib.public_key(), overlay::Route::relayed_via(relay.id.public_key()));
+  REQUIRE(a->send(ib.public_key(), Bytes{1, 2, 3}));
   (void)run_until(
       loop, [&] { return delivered > 0; }, 1500ms);
   CHECK(delivered == 0);
   CHECK(relay.forwarded > 0);
   // b answered a's handshake toward c, who the relay claimed it was: a has no session.
-  CHECK(a.sessions().session(ib.public_key())->keypair_count() == 0);
+  CHECK(a->sessions().session(ib.public_key())->keypair_count() == 0);
 }
 
 TEST_CASE("overlay messages arrive with how they came, and probes go straight to an endpoint") {
@@ -561,61 +557,60 @@ TEST_CASE("overlay messages arrive with how they came, and probes go straight to
   Counters ca, cb;
   const Identity ia = Identity::generate();
   const Identity ib = Identity::generate();
-  PeerTransport a(loop, ia, ca);
-  PeerTransport b(loop, ib, cb);
-  REQUIRE(a.bind(kLoopback));
-  REQUIRE(b.bind(kLoopback));
-  std::vector<std::pair<Bytes, Arrival>> at_b;
-  b.on_overlay([&](const PublicKey& from, std::span<const std::uint8_t> m, const Arrival& how) {
-    if (from == ia.public_key()) at_b.emplace_back(Bytes(m.begin(), m.end()), how);
+  LoopbackNode a(loop, ia, ca);
+  LoopbackNode b(loop, ib, cb);
+  REQUIRE(a.start());
+  REQUIRE(b.start());
+  std::vector<std::pair<overlay::OverlayMessage, Arrival>> at_b;
+  b->on_control([&](const PublicKey& from, const overlay::OverlayMessage& m, const Arrival& how) {
+    if (from == ia.public_key()) at_b.emplace_back(m, how);
   });
-  const Bytes hello{0x91, 0x0c};
-  CHECK(a.send_overlay(ib.public_key(), hello).error() == TransportError::unknown_peer);
+  const Bytes hello = overlay::encode(overlay::OverlayMessage{overlay::Pong{12}});
+  CHECK(a->send_overlay(ib.public_key(), hello).error() == HostError::unknown_peer);
   // No route: the handshake goes to the endpoint being tried; the message waits for keys.
-  CHECK(a.send_overlay_to(ib.public_key(), b.local_endpoint(), hello));
+  CHECK(a->send_overlay_to(ib.public_key(), b.local_endpoint(), hello));
   REQUIRE(run_until(
       loop, [&] { return !at_b.empty(); }, 5s));
-  CHECK(at_b[0].first == hello);
+  CHECK(overlay::encode(at_b[0].first) == hello);
   CHECK_FALSE(at_b[0].second.relayed);
   CHECK(at_b[0].second.from == a.local_endpoint());
   // With a route and keys, send_overlay_to goes where it is told, not along the route.
-  a.set_route(ib.public_key(), overlay::Route::direct_to(
+  a->set_route(ib.public_key(), overlay::Route::direct_to(
                                    kLoopback.with_port(9)));
-  CHECK(a.send_overlay_to(ib.public_key(), b.local_endpoint(), hello));
+  CHECK(a->send_overlay_to(ib.public_key(), b.local_endpoint(), hello));
   REQUIRE(run_until(
       loop, [&] { return at_b.size() == 2; }, 5s));
   CHECK(ca.counter("transport_overlay_sent_total", "").value() == 2);
   CHECK(cb.counter("transport_overlay_received_total", "").value() == 2);
 }
 
-TEST_CASE("only a transport told to answers relay key requests, with its own key") {
+TEST_CASE("only a relay answers key requests, with its own key") {
   Loop loop;
   Counters ca, cr, cq;
   const Identity relay_id = Identity::generate();
-  const Identity asker_id = Identity::generate();
-  peermq::runtime::PeerTransportOptions relay_options;
-  relay_options.answer_relay_key_requests = true;
-  PeerTransport relay(loop, relay_id, cr, relay_options);
-  PeerTransport quiet(loop, Identity::generate(), cq);
-  PeerTransport asker(loop, asker_id, ca);
-  REQUIRE(relay.bind(kLoopback));
-  REQUIRE(quiet.bind(kLoopback));
-  REQUIRE(asker.bind(kLoopback));
-  std::vector<std::tuple<Endpoint, std::uint64_t, PublicKey>> answers;
-  asker.on_relay_key([&](const Endpoint& from, std::uint64_t nonce, const PublicKey& key) {
-    answers.emplace_back(from, nonce, key);
-  });
-  REQUIRE(asker.request_relay_key(quiet.local_endpoint(), 7));
-  REQUIRE(asker.request_relay_key(relay.local_endpoint(), 42));
+  peermq::overlay::HostOptions relay_options;
+  relay_options.relay = true;
+  LoopbackNode relay(loop, relay_id, cr, relay_options);
+  LoopbackNode quiet(loop, Identity::generate(), cq);
+  REQUIRE(relay.start());
+  REQUIRE(quiet.start());
+  // The asker is given both as HOST:PORT only: it asks each for its key.
+  peermq::overlay::HostOptions asker_options;
+  asker_options.router.relays = {{std::nullopt, quiet.local_endpoint(), "quiet"},
+                                 {std::nullopt, relay.local_endpoint(), "relay"}};
+  LoopbackNode asker(loop, Identity::generate(), ca, asker_options);
+  REQUIRE(asker.start());
   REQUIRE(run_until(
-      loop, [&] { return !answers.empty(); }, 5s));
-  (void)run_until(
-      loop, [] { return false; }, 100ms);  // the quiet one had time to answer too
-  REQUIRE(answers.size() == 1);
-  CHECK(std::get<0>(answers[0]) == relay.local_endpoint());
-  CHECK(std::get<1>(answers[0]) == 42);
-  CHECK(std::get<2>(answers[0]) == relay_id.public_key());
-  CHECK(cr.counter("transport_relay_keys_answered_total", "").value() == 1);
+      loop,
+      [&] {
+        return asker->router().relays_known() == 1 &&
+               cq.counter("udp_rx_datagrams_total", "").value() >= 1;
+      },
+      5s));
+  CHECK(asker->router().relay_endpoint(relay_id.public_key()) == relay.local_endpoint());
+  CHECK(cr.counter("transport_relay_keys_answered_total", "").value() >= 1);
+  CHECK(cq.counter("transport_relay_keys_answered_total", "").value() == 0);
+  CHECK(asker->router().relays_known() == 1);  // the quiet one's request got no answer
 }
 
 namespace {
@@ -626,20 +621,20 @@ struct Pair {
   Counters ca, cb;
   Identity ia = Identity::generate();
   Identity ib = Identity::generate();
-  PeerTransport a{loop, ia, ca};
-  PeerTransport b{loop, ib, cb};
+  LoopbackNode a{loop, ia, ca};
+  LoopbackNode b{loop, ib, cb};
 
   explicit Pair(Loop& l) : loop(l) {}
   void connect() {
     int at_b = 0;
-    b.on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++at_b; });
-    REQUIRE(a.bind(kLoopback));
-    REQUIRE(b.bind(kLoopback));
-    a.add_peer(ib.public_key(), b.local_endpoint());
-    REQUIRE(a.send(ib.public_key(), Bytes{1}));
+    b->on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++at_b; });
+    REQUIRE(a.start());
+    REQUIRE(b.start());
+    a->add_peer(ib.public_key(), b.local_endpoint());
+    REQUIRE(a->send(ib.public_key(), Bytes{1}));
     REQUIRE(run_until(
-        loop, [&] { return at_b == 1 && a.channel(ib.public_key())->all_acked(); }, 10s));
-    b.on_message(nullptr);
+        loop, [&] { return at_b == 1 && a->channel(ib.public_key())->all_acked(); }, 10s));
+    b->on_message(nullptr);
   }
   std::uint64_t b_packets() { return cb.counter("transport_packets_sent_total", "").value(); }
 };
@@ -653,17 +648,17 @@ TEST_CASE("the answers to a read's messages leave together, not a packet per dat
   constexpr std::uint8_t kRequests = 40;
   std::vector<std::uint8_t> answers;
   // b answers every request at once with 2 bytes: alone, each answer would be a packet.
-  p.b.on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
-    REQUIRE(p.b.send(from, Bytes{m[0], 0xaa}));
+  p.b->on_message([&](const PublicKey& from, std::span<const std::uint8_t> m) {
+    REQUIRE(p.b->send(from, Bytes{m[0], 0xaa}));
   });
-  p.a.on_message([&](const PublicKey&, std::span<const std::uint8_t> m) {
+  p.a->on_message([&](const PublicKey&, std::span<const std::uint8_t> m) {
     if (m.size() == 2 && m[1] == 0xaa) answers.push_back(m[0]);
   });
   const std::uint64_t before = p.b_packets();
   Bytes request(700);  // one request per packet
   for (std::uint8_t i = 0; i < kRequests; ++i) {
     request[0] = i;
-    REQUIRE(p.a.send(p.ib.public_key(), request));
+    REQUIRE(p.a->send(p.ib.public_key(), request));
   }
   REQUIRE(run_until(
       loop, [&] { return answers.size() == kRequests; }, 10s));
@@ -680,23 +675,23 @@ TEST_CASE("flush hands what send queued to the kernel at once, and does nothing 
   auto sent = [&] { return p.ca.counter("udp_tx_datagrams_total", "").value(); };
   int at_b = 0;
   int flushed_in_callback = 0;
-  p.b.on_message([&](const PublicKey& from, std::span<const std::uint8_t>) {
+  p.b->on_message([&](const PublicKey& from, std::span<const std::uint8_t>) {
     ++at_b;
-    REQUIRE(p.b.send(from, Bytes{7}));
+    REQUIRE(p.b->send(from, Bytes{7}));
     const auto before = p.cb.counter("udp_tx_datagrams_total", "").value();
-    p.b.flush();  // the read's own service sends it, with the rest of the batch
+    p.b->flush();  // the read's own service sends it, with the rest of the batch
     if (p.cb.counter("udp_tx_datagrams_total", "").value() != before) ++flushed_in_callback;
   });
   int at_a = 0;
-  p.a.on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++at_a; });
+  p.a->on_message([&](const PublicKey&, std::span<const std::uint8_t>) { ++at_a; });
   const std::uint64_t before = sent();
-  REQUIRE(p.a.send(p.ib.public_key(), Bytes{1, 2, 3}));
+  REQUIRE(p.a->send(p.ib.public_key(), Bytes{1, 2, 3}));
   CHECK(sent() == before);  // send() only queues
-  p.a.flush();
+  p.a->flush();
   CHECK(sent() == before + 1);  // no loop iteration needed
   REQUIRE(run_until(
       loop, [&] { return at_b == 1 && at_a == 1; }, 10s));
   CHECK(flushed_in_callback == 0);
-  p.a.close();
-  p.a.flush();  // closed: nothing to do, no harm
+  p.a.stop();
+  p.a->flush();  // closed: nothing to do, no harm
 }

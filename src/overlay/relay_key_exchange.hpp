@@ -13,7 +13,7 @@
 // but never read or forge it. `ADDR@HOST:PORT` skips the exchange and authenticates the
 // relay from the start.
 //
-// Only relays answer (PeerTransportOptions::answer_relay_key_requests); the answer is
+// Only relays answer (a Host with HostOptions::relay); the answer is
 // smaller than the request, so the exchange cannot amplify a spoofed flood. Decoders
 // check the exact size, the magic and the padding before reading anything.
 #pragma once
@@ -27,7 +27,7 @@
 
 #include "wire/limits.hpp"
 
-namespace peermq::runtime {
+namespace peermq::overlay {
 
 enum class RelayKeyError {
   not_relay_key = 1,  // another kind of datagram (wrong size or type)
@@ -36,7 +36,7 @@ enum class RelayKeyError {
 };
 const char* describe(RelayKeyError e);
 inline const char* category_name(RelayKeyError) {
-  return "peermq.runtime.relay_key";
+  return "peermq.overlay.relay_key";
 }
 PEERMQ_ERROR_ENUM(RelayKeyError)
 
@@ -59,6 +59,6 @@ Result<std::uint64_t> decode_relay_key_request(std::span<const std::uint8_t> dat
 // Checks the key is a usable Ed25519 point (one scalar multiplication).
 Result<RelayKeyAnswerFields> decode_relay_key_answer(std::span<const std::uint8_t> datagram);
 
-}  // namespace peermq::runtime
+}  // namespace peermq::overlay
 
-PEERMQ_ERROR_ENUM_STD(peermq::runtime::RelayKeyError)
+PEERMQ_ERROR_ENUM_STD(peermq::overlay::RelayKeyError)

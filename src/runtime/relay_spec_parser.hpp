@@ -1,9 +1,9 @@
-// RelaySpec: one relay as the user names it in -relay / PEERMQ_RELAY.
+// Parsing -relay / PEERMQ_RELAY into RelaySpecs (overlay/relay_spec.hpp):
 //
 //   ADDR@HOST:PORT   the relay's address (as `peermq relay` prints it) and where it
 //                    listens: the session with it is authenticated from the first packet.
 //   HOST:PORT        where it listens only: the node asks the relay for its key in the
-//                    clear and trusts the first answer (runtime/relay_key_exchange.hpp).
+//                    clear and trusts the first answer (overlay/relay_key_exchange.hpp).
 //
 // HOST is an IPv4 address, a bracketed IPv6 address, or a name. Names are resolved by
 // parse_relay_specs() with getaddrinfo(3), which blocks: call it at start-up only.
@@ -17,7 +17,7 @@
 #include <peermq/address.hpp>
 #include <peermq/result.hpp>
 
-#include "wire/endpoint.hpp"
+#include "overlay/relay_spec.hpp"
 
 namespace peermq::runtime {
 
@@ -34,11 +34,7 @@ inline const char* category_name(RelaySpecError) {
 }
 PEERMQ_ERROR_ENUM(RelaySpecError)
 
-struct RelaySpec {
-  std::optional<PublicKey> key;  // nullopt: learned on first contact
-  Endpoint endpoint;
-  std::string text;  // as written, for messages
-};
+using overlay::RelaySpec;
 
 // One relay. `detail` gets a sentence for the user on failure.
 Result<RelaySpec> parse_relay_spec(std::string_view text, std::string* detail = nullptr);
