@@ -12,7 +12,7 @@
 
 #include "node_role.hpp"
 #include "roles.hpp"
-#include "runtime/broker_service.hpp"
+#include "runtime/service_node.hpp"
 #include "runtime/log.hpp"
 #include "runtime/timer.hpp"
 
@@ -22,7 +22,7 @@ namespace {
 
 std::optional<mq::AccessList> read_access_list(const std::string& path, Io& io) {
   std::string detail;
-  auto list = runtime::read_access_list(path, &detail);
+  auto list = service::read_access_list(path, &detail);
   if (!list) {
     io.err << "peermq broker: " << detail;
     if (list.error() == std::errc::no_such_file_or_directory)
@@ -76,10 +76,9 @@ int run_broker(const FlagSet& flags, Io& io) {
   io.out << "address: " << identity->address().to_string() << '\n';
   io.out.flush();
 
-  runtime::BrokerServiceOptions options;
+  service::BrokerServiceOptions options;
   options.data_dir = data;
   options.log.sync = *runtime::parse_sync_policy(flags.get_string("sync"));
-  options.node = node_options(flags);
   mq::BrokerConfig& config = options.broker;
   config.visibility_timeout = std::chrono::seconds(flags.get_integer("visibility-timeout"));
   config.max_deliveries = static_cast<std::uint32_t>(flags.get_integer("max-deliveries"));
@@ -95,12 +94,15 @@ int run_broker(const FlagSet& flags, Io& io) {
 
   runtime::Loop loop;
   Counters counters;
-  runtime::BrokerService service(loop, counters, *identity, std::move(options));
+  runtime::BrokerNode broker(loop, counters, *identity, node_options(flags), std::move(options));
+  service::BrokerService& service = broker.service();
   std::string detail;
-  if (!service.start(&detail)) {
+  if (!broker.start(&detail)) {
     io.err << "peermq broker: " << detail << '\n';
     return kExitFailure;
   }
+  PEERMQ_LOG(info, "broker", "listening on %s",
+             broker.node().local_endpoint().to_string().c_str());
   bool finished = false;
   int exit_code = kExitOk;
   service.on_failure([&](const std::string& why) {
@@ -129,7 +131,7 @@ int run_broker(const FlagSet& flags, Io& io) {
 
   run_until_done(
       loop, [&] { finished = true; }, [&] { return finished; });
-  service.stop();  // writes and syncs what is pending
+  broker.stop();  // writes and syncs what is pending
   if (flags.get_bool("stat")) print_stat();
   return exit_code;
 }

@@ -18,7 +18,7 @@
 #include "node_role.hpp"
 #include "roles.hpp"
 #include "runtime/child_command.hpp"
-#include "runtime/consumer_client.hpp"
+#include "runtime/service_node.hpp"
 #include "runtime/log.hpp"
 
 namespace peermq::cli {
@@ -68,13 +68,14 @@ int run_consumer(const FlagSet& flags, Io& io) {
 
   runtime::Loop loop;
   Counters counters;
-  runtime::ConsumerClientOptions options;
-  options.node = node_options(flags);
+  service::ConsumerClientOptions options;
+  runtime::NodeOptions node = node_options(flags);
   options.broker = *broker;
   options.consumer.name = flags.get_string("name");
   options.consumer.commands = split_commands(flags.get_string("command"));
   options.consumer.prefetch = static_cast<std::uint32_t>(flags.get_integer("prefetch"));
-  runtime::ConsumerClient client(loop, counters, *identity, std::move(options));
+  runtime::ConsumerNode consumer(loop, counters, *identity, std::move(node), std::move(options));
+  service::ConsumerClient& client = consumer.client();
   bool finished = false;
   int exit_code = kExitOk;
 
@@ -145,14 +146,14 @@ int run_consumer(const FlagSet& flags, Io& io) {
     run_next();
   });
   std::string detail;
-  if (!client.start(&detail)) {
+  if (!consumer.start(&detail)) {
     io.err << "peermq consumer: " << detail << '\n';
     return kExitFailure;
   }
   run_until_done(
       loop, [&] { finished = true; }, [&] { return finished; });
   command.stop();
-  client.stop();
+  consumer.stop();
   return exit_code;
 }
 

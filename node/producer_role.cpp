@@ -17,7 +17,7 @@
 #include "node_role.hpp"
 #include "roles.hpp"
 #include "runtime/log.hpp"
-#include "runtime/producer_client.hpp"
+#include "runtime/service_node.hpp"
 #include "runtime/timer.hpp"
 
 namespace peermq::cli {
@@ -94,12 +94,13 @@ int run_producer(const FlagSet& flags, Io& io) {
 
   runtime::Loop loop;
   Counters counters;
-  runtime::ProducerClientOptions options;
-  options.node = node_options(flags);
+  service::ProducerClientOptions options;
+  runtime::NodeOptions node = node_options(flags);
   options.broker = *broker;
   options.producer.name = flags.get_string("name");
   options.producer.max_inflight = static_cast<std::uint32_t>(flags.get_integer("inflight"));
-  runtime::ProducerClient client(loop, counters, *identity, std::move(options));
+  runtime::ProducerNode producer(loop, counters, *identity, std::move(node), std::move(options));
+  service::ProducerClient& client = producer.client();
   const mq::ProducerCore& core = client.core();
 
   std::uint64_t published = 0;
@@ -222,7 +223,7 @@ int run_producer(const FlagSet& flags, Io& io) {
   }
 
   std::string detail;
-  if (!client.start(&detail)) {
+  if (!producer.start(&detail)) {
     io.err << "peermq producer: " << detail << '\n';
     return kExitFailure;
   }
@@ -237,7 +238,7 @@ int run_producer(const FlagSet& flags, Io& io) {
         }
         return finished;
       });
-  client.stop();
+  producer.stop();
   return exit_code;
 }
 

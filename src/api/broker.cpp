@@ -1,4 +1,4 @@
-// peermq::Broker over runtime::BrokerService (see broker_service.hpp): options checked and
+// peermq::Broker over service::BrokerService (see broker_service.hpp) on a runtime::Node: options checked and
 // turned into the service's, the identity and access list loaded, and a thread-safe stop.
 #include <peermq/broker.hpp>
 
@@ -8,7 +8,7 @@
 
 #include "api/event_loop_impl.hpp"
 #include "api/node_setup.hpp"
-#include "runtime/broker_service.hpp"
+#include "runtime/service_node.hpp"
 #include "runtime/log.hpp"
 
 namespace peermq {
@@ -41,7 +41,7 @@ struct Broker::Impl {
   void shutdown() noexcept {
     if (stopped) return;
     stopped = true;
-    if (service) service->stop();
+    if (running) running->stop();
   }
 
   std::unique_ptr<EventLoop> own_loop;  // first: everything below closes before it goes
@@ -50,7 +50,8 @@ struct Broker::Impl {
   BrokerOptions options;
   Counters counters;
   std::optional<Identity> identity;
-  std::optional<runtime::BrokerService> service;
+  std::optional<runtime::BrokerNode> running;
+  service::BrokerService* service = nullptr;  // running's
   std::string failure;  // the log's, once it failed
   std::atomic<bool> stop_requested{false};
   bool stopped = false;
@@ -61,7 +62,8 @@ Result<void> Broker::Impl::start(std::string* detail) {
   if (stopped) return QueueError::stopped;
   if (service) return {};  // started already (a stop() on its way ends the run() that follows)
   if (stop_requested.load()) return QueueError::stopped;
-  runtime::BrokerServiceOptions o;
+  service::BrokerServiceOptions o;
+  runtime::NodeOptions node_options;
   o.data_dir = options.data_dir;
   o.log.sync = to_runtime(options.sync);
   o.broker.visibility_timeout = options.visibility_timeout;
@@ -74,7 +76,7 @@ Result<void> Broker::Impl::start(std::string* detail) {
                         "visibility_timeout must be positive, max_deliveries 1..255 and "
                         "max_messages at least 1");
   }
-  if (auto node = api::set_node_options(o.node, options.listen, options.relays,
+  if (auto node = api::set_node_options(node_options, options.listen, options.relays,
                                          options.discovery_dir, detail);
       !node) {
     return node;
@@ -93,7 +95,7 @@ Result<void> Broker::Impl::start(std::string* detail) {
   auto id = load_or_create_key_file(key_file, nullptr, detail);
   if (!id) return id.error();
   if (!options.access_list.empty()) {
-    auto list = runtime::read_access_list(options.access_list, detail);
+    auto list = service::read_access_list(options.access_list, detail);
     if (!list) return list.error();
     o.broker.access = std::move(*list);
   } else {
@@ -102,14 +104,16 @@ Result<void> Broker::Impl::start(std::string* detail) {
                "and consume");
   }
   identity.emplace(std::move(id).value());
-  service.emplace(loop_impl.loop, counters, *identity, std::move(o));
+  running.emplace(loop_impl.loop, counters, *identity, std::move(node_options), std::move(o));
+  service = &running->service();
   service->on_failure([this](const std::string& why) {
     failure = why;
     stop_requested.store(true);
     stop_wake.send();  // stops on the next iteration, outside the log's callback
   });
-  if (auto started = service->start(detail); !started) {
-    service.reset();
+  if (auto started = running->start(detail); !started) {
+    running.reset();
+    service = nullptr;
     identity.reset();
     return started;
   }
@@ -152,7 +156,7 @@ Address Broker::address() const {
 
 std::string Broker::endpoint() const {
   if (!serving()) return {};
-  return impl_->service->local_endpoint().to_string();
+  return impl_->running->node().local_endpoint().to_string();
 }
 
 bool Broker::serving() const noexcept {

@@ -1,4 +1,4 @@
-// peermq::Consumer over runtime::ConsumerClient (see consumer_client.hpp): each delivery
+// peermq::Consumer over service::ConsumerClient (see consumer_client.hpp) on a runtime::Node: each delivery
 // becomes a Message for the handler, whose Reply answers or rejects it.
 #include <peermq/consumer.hpp>
 
@@ -9,7 +9,7 @@
 #include "api/event_loop_impl.hpp"
 #include "api/node_setup.hpp"
 #include "mq/mq_message.hpp"
-#include "runtime/consumer_client.hpp"
+#include "runtime/service_node.hpp"
 #include "runtime/log.hpp"
 #include "wire/limits.hpp"
 
@@ -33,7 +33,7 @@ struct Consumer::Impl {
   void shutdown() noexcept {
     if (stopped) return;
     stopped = true;
-    if (client) client->stop();
+    if (running) running->stop();
   }
   void stop() noexcept {
     stop_requested.store(true);
@@ -47,7 +47,8 @@ struct Consumer::Impl {
   Handler handler;
   Counters counters;
   std::optional<Identity> identity;
-  std::optional<runtime::ConsumerClient> client;
+  std::optional<runtime::ConsumerNode> running;
+  service::ConsumerClient* client = nullptr;  // running's
   std::optional<std::string> refusal;  // the broker's words, once it refused us
   std::atomic<bool> stop_requested{false};
   bool stopped = false;
@@ -59,7 +60,8 @@ Result<void> Consumer::Impl::start(std::string* detail) {
   if (client) return {};  // started already (a stop() on its way ends the run() that follows)
   if (stop_requested.load()) return QueueError::stopped;
   if (!handler) return api::invalid(detail, "no message handler: call on_message() first");
-  runtime::ConsumerClientOptions o;
+  service::ConsumerClientOptions o;
+  runtime::NodeOptions node_options;
   auto broker = api::broker_key(options.broker, detail);
   if (!broker) return broker.error();
   o.broker = *broker;
@@ -84,7 +86,7 @@ Result<void> Consumer::Impl::start(std::string* detail) {
                                       "\": use printable characters but spaces and '*'");
     }
   }
-  if (auto node = api::set_node_options(o.node, options.listen, options.relays,
+  if (auto node = api::set_node_options(node_options, options.listen, options.relays,
                                          options.discovery_dir, detail);
       !node) {
     return node;
@@ -93,14 +95,16 @@ Result<void> Consumer::Impl::start(std::string* detail) {
   if (!id) return id.error();
   identity.emplace(std::move(id).value());
 
-  client.emplace(loop_impl.loop, counters, *identity, std::move(o));
+  running.emplace(loop_impl.loop, counters, *identity, std::move(node_options), std::move(o));
+  client = &running->client();
   client->on_delivery([this](const mq::Deliver& d) { deliver(d); });
   client->on_refused([this](std::string_view why) {
     refusal = std::string(why);
     stop();  // on the next iteration, outside the transport's callback
   });
-  if (auto started = client->start(detail); !started) {
-    client.reset();
+  if (auto started = running->start(detail); !started) {
+    running.reset();
+    client = nullptr;
     identity.reset();
     return started;
   }

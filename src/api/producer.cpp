@@ -1,4 +1,4 @@
-// peermq::Producer over runtime::ProducerClient (see producer_client.hpp): one callback per
+// peermq::Producer over service::ProducerClient (see producer_client.hpp) on a runtime::Node: one callback per
 // published message, kept by id until its answer (or its confirm, without want_answer), a
 // failure, a refusal or stop() settles it; and request(), which runs the loop until one
 // message is settled.
@@ -13,7 +13,7 @@
 #include "api/node_setup.hpp"
 #include "mq/mq_error.hpp"
 #include "runtime/log.hpp"
-#include "runtime/producer_client.hpp"
+#include "runtime/service_node.hpp"
 #include "runtime/timer.hpp"
 #include "wire/limits.hpp"
 
@@ -86,7 +86,7 @@ struct Producer::Impl {
   void shutdown() noexcept {
     if (stopped) return;
     stopped = true;
-    if (client) client->stop();
+    if (running) running->stop();
     fail_all(QueueError::stopped);
   }
   void stop() noexcept {
@@ -100,7 +100,8 @@ struct Producer::Impl {
   ProducerOptions options;
   Counters counters;
   std::optional<Identity> identity;
-  std::optional<runtime::ProducerClient> client;
+  std::optional<runtime::ProducerNode> running;
+  service::ProducerClient* client = nullptr;  // running's
   std::unordered_map<std::uint64_t, Pending> pending;
   std::optional<std::string> refusal;  // the broker's words, once it refused us
   std::atomic<bool> stop_requested{false};
@@ -112,7 +113,8 @@ Result<void> Producer::Impl::start(std::string* detail) {
   if (stopped) return QueueError::stopped;
   if (client) return {};  // started already (a stop() on its way ends the run() that follows)
   if (stop_requested.load()) return QueueError::stopped;
-  runtime::ProducerClientOptions o;
+  service::ProducerClientOptions o;
+  runtime::NodeOptions node_options;
   auto broker = api::broker_key(options.broker, detail);
   if (!broker) return broker.error();
   o.broker = *broker;
@@ -123,7 +125,7 @@ Result<void> Producer::Impl::start(std::string* detail) {
   if (options.inflight < 1) return api::invalid(detail, "inflight: at least 1");
   o.producer.name = options.name;
   o.producer.max_inflight = options.inflight;
-  if (auto node = api::set_node_options(o.node, options.listen, options.relays,
+  if (auto node = api::set_node_options(node_options, options.listen, options.relays,
                                          options.discovery_dir, detail);
       !node) {
     return node;
@@ -132,10 +134,12 @@ Result<void> Producer::Impl::start(std::string* detail) {
   if (!id) return id.error();
   identity.emplace(std::move(id).value());
 
-  client.emplace(loop_impl.loop, counters, *identity, std::move(o));
+  running.emplace(loop_impl.loop, counters, *identity, std::move(node_options), std::move(o));
+  client = &running->client();
   client->on_event([this](const mq::ProducerEvent& event) { on_event(event); });
-  if (auto started = client->start(detail); !started) {
-    client.reset();
+  if (auto started = running->start(detail); !started) {
+    running.reset();
+    client = nullptr;
     identity.reset();
     return started;
   }

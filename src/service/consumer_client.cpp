@@ -1,34 +1,29 @@
-#include "runtime/consumer_client.hpp"
+#include "service/consumer_client.hpp"
 
-#include "runtime/broker_client.hpp"
+#include "service/broker_client.hpp"
 #include "runtime/log.hpp"
 
-namespace peermq::runtime {
-
-ConsumerClientOptions::ConsumerClientOptions() = default;
+namespace peermq::service {
 
 void ConsumerClient::Sink::send(std::span<const std::uint8_t> message) {
-  (void)client->node_.host().send(client->options_.broker, message);
+  (void)client->host_.send(client->options_.broker, message);
 }
 
-ConsumerClient::ConsumerClient(Loop& loop, Counters& counters, const Identity& identity,
-                               ConsumerClientOptions options)
-    : loop_(loop),
+ConsumerClient::ConsumerClient(overlay::Host& host, ConsumerClientOptions options)
+    : host_(host),
       options_(std::move(options)),
       broker_text_(Address(options_.broker).to_string()),
-      node_(loop, counters, identity, broker_client_node_options(options_.node)),
       core_(options_.consumer, sink_) {
   sink_.client = this;
 }
 
 Result<void> ConsumerClient::start(std::string* detail) {
-  if (auto s = node_.start(detail); !s) return s;
-  if (auto dialed = node_.host().dial(options_.broker, detail); !dialed) {
+  if (auto dialed = host_.dial(options_.broker, detail); !dialed) {
     PEERMQ_LOG(warn, "consumer", "broker %s not found yet (%s); waiting for it",
                broker_text_.c_str(), dialed.error().message().c_str());
   }
   started_ = true;
-  auto& transport = node_.host();
+  auto& transport = host_;
   transport.on_message([this](const PublicKey& from, std::span<const std::uint8_t> bytes) {
     on_message(from, bytes);
   });
@@ -38,27 +33,26 @@ Result<void> ConsumerClient::start(std::string* detail) {
       PEERMQ_LOG(warn, "consumer", "lost broker %s; retrying", broker_text_.c_str());
     reconnect(peer);
   });
-  core_.on_connected(loop_.now());
+  core_.on_connected(host_.now());
   return {};
 }
 
 void ConsumerClient::stop() noexcept {
   if (stopped_) return;
   stopped_ = true;
-  if (ready_) say_bye(node_, options_.broker);
-  node_.stop();
+  if (ready_) say_bye(host_, options_.broker);
 }
 
 void ConsumerClient::reconnect(const PublicKey& peer) {
   if (peer != options_.broker || stopped_) return;
   ready_ = false;
   core_.on_disconnected();
-  core_.on_connected(loop_.now());
+  core_.on_connected(host_.now());
 }
 
 void ConsumerClient::on_message(const PublicKey& from, std::span<const std::uint8_t> bytes) {
   if (from != options_.broker || stopped_) return;
-  auto event = core_.on_message(bytes, node_.host().now());
+  auto event = core_.on_message(bytes, host_.now());
   if (!event) {
     PEERMQ_LOG(warn, "consumer", "dropped a message from the broker: %s",
                event.error().message().c_str());
@@ -79,4 +73,4 @@ void ConsumerClient::on_message(const PublicKey& from, std::span<const std::uint
   }
 }
 
-}  // namespace peermq::runtime
+}  // namespace peermq::service

@@ -1,36 +1,33 @@
-#include "runtime/producer_client.hpp"
+#include "service/producer_client.hpp"
 
-#include "runtime/broker_client.hpp"
+#include "service/broker_client.hpp"
 #include "runtime/log.hpp"
 
-namespace peermq::runtime {
-
-ProducerClientOptions::ProducerClientOptions() = default;
+namespace peermq::service {
 
 // A full send buffer drops the message: the producer core sends it again on its timer.
 void ProducerClient::Sink::send(std::span<const std::uint8_t> message) {
-  (void)client->node_.host().send(client->options_.broker, message);
+  (void)client->host_.send(client->options_.broker, message);
 }
 
-ProducerClient::ProducerClient(Loop& loop, Counters& counters, const Identity& identity,
+ProducerClient::ProducerClient(Executor& executor, overlay::Host& host,
                                ProducerClientOptions options)
-    : loop_(loop),
+    : executor_(executor),
+      host_(host),
       options_(std::move(options)),
       broker_text_(Address(options_.broker).to_string()),
-      node_(loop, counters, identity, broker_client_node_options(options_.node)),
-      core_(options_.producer, sink_, std::chrono::system_clock::now()),
-      core_timer_(loop) {
+      core_(options_.producer, sink_, executor.wall_now()),
+      core_timer_(executor.make_alarm()) {
   sink_.client = this;
 }
 
 Result<void> ProducerClient::start(std::string* detail) {
-  if (auto s = node_.start(detail); !s) return s;
-  if (auto dialed = node_.host().dial(options_.broker, detail); !dialed) {
+  if (auto dialed = host_.dial(options_.broker, detail); !dialed) {
     PEERMQ_LOG(warn, "producer", "broker %s not found yet (%s); waiting for it",
                broker_text_.c_str(), dialed.error().message().c_str());
   }
   started_ = true;
-  auto& transport = node_.host();
+  auto& transport = host_;
   transport.on_message([this](const PublicKey& from, std::span<const std::uint8_t> bytes) {
     on_message(from, bytes);
   });
@@ -42,7 +39,7 @@ Result<void> ProducerClient::start(std::string* detail) {
     PEERMQ_LOG(warn, "producer", "lost broker %s; retrying", broker_text_.c_str());
     reconnect(peer);
   });
-  core_.on_connected(loop_.now());
+  core_.on_connected(executor_.now());
   wake();
   return {};
 }
@@ -50,10 +47,9 @@ Result<void> ProducerClient::start(std::string* detail) {
 void ProducerClient::stop() noexcept {
   if (stopped_) return;
   stopped_ = true;
-  core_timer_.stop();
+  core_timer_->stop();
   armed_at_ = Instant::max();
-  if (ready_) say_bye(node_, options_.broker);
-  node_.stop();
+  if (ready_) say_bye(host_, options_.broker);
 }
 
 Result<std::uint64_t> ProducerClient::publish(const mq::PublishRequest& request) {
@@ -66,7 +62,7 @@ void ProducerClient::reconnect(const PublicKey& peer) {
   if (peer != options_.broker || stopped_) return;
   ready_ = false;
   core_.on_disconnected();
-  core_.on_connected(loop_.now());
+  core_.on_connected(executor_.now());
   wake();
 }
 
@@ -81,19 +77,19 @@ void ProducerClient::arm() {
   if (deadline == armed_at_) return;
   armed_at_ = deadline;
   if (deadline == Instant::max()) {
-    core_timer_.stop();
+    core_timer_->stop();
     return;
   }
-  core_timer_.start_at(deadline, [this] {
+  core_timer_->start_at(deadline, [this] {
     armed_at_ = Instant::max();
-    core_.on_timeout(loop_.now());
+    core_.on_timeout(executor_.now());
     wake();
   });
 }
 
 void ProducerClient::on_message(const PublicKey& from, std::span<const std::uint8_t> bytes) {
   if (from != options_.broker || stopped_) return;  // only the broker speaks to producers
-  const Instant now = node_.host().now();
+  const Instant now = host_.now();
   auto event = core_.on_message(bytes, now);
   if (!event) {
     PEERMQ_LOG(warn, "producer", "dropped a message from the broker: %s",
@@ -110,4 +106,4 @@ void ProducerClient::on_message(const PublicKey& from, std::span<const std::uint
   input_now_.reset();
 }
 
-}  // namespace peermq::runtime
+}  // namespace peermq::service

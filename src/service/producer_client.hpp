@@ -1,7 +1,8 @@
-// ProducerClient: a producer node. It joins the queue's producer core (mq::ProducerCore)
-// to the network (a Node that dials the broker) and to a timer, on one Loop.
+// ProducerClient: a producer. It joins the queue's producer core (mq::ProducerCore) to the
+// node's host (overlay::Host), which dials the broker, and to a timer of its executor. No
+// I/O of its own: it runs over libuv and in the simulator alike.
 //
-// start() binds, dials the broker (if it is not found yet, the node keeps looking it up
+// start() dials the broker (if it is not found yet, the node keeps looking it up
 // and messages wait for the route) and says hello. publish() hands a message to the core,
 // which sends it within its in-flight window and again until the broker confirms it,
 // across reconnects and broker restarts (the broker drops duplicates by id). What the
@@ -11,7 +12,10 @@
 // Messages from anyone but the broker are ignored; undecodable ones are logged and dropped.
 //
 // Used by `peermq producer` (node/producer_role.cpp) and the public peermq::Producer.
-// Threads: the loop's. Lifetime: the Identity, Counters and Loop outlive the client.
+// The host is the owner's: started before start(), stopped after stop() (which says bye to
+// the broker through it), and built with client_host_options() (service/broker_client.hpp).
+// The client takes the host's message, reset and closed callbacks.
+// Threads: the host's. Lifetime: the executor and the host outlive the client.
 #pragma once
 
 #include <functional>
@@ -24,17 +28,12 @@
 #include <peermq/result.hpp>
 
 #include "mq/producer_core.hpp"
-#include "runtime/loop.hpp"
-#include "runtime/node.hpp"
-#include "runtime/timer.hpp"
+#include "overlay/host.hpp"
+#include "service/executor.hpp"
 
-namespace peermq::runtime {
+namespace peermq::service {
 
 struct ProducerClientOptions {
-  // Out of line: g++ 12 at -O3 reports a string inside NodeOptions as maybe-uninitialized
-  // when this constructor is inlined into a function that can throw (a false positive).
-  ProducerClientOptions();
-  NodeOptions node{};  // announce is ignored: nobody dials a producer
   PublicKey broker{};
   mq::ProducerConfig producer{};
 };
@@ -46,10 +45,8 @@ class ProducerClient {
   using EventCallback = std::function<void(const mq::ProducerEvent& event)>;
   using WakeCallback = std::function<void()>;
 
-  // Throws std::invalid_argument for a producer config out of range, std::system_error if
-  // libuv cannot create the node's handles (start-up only).
-  ProducerClient(Loop& loop, Counters& counters, const Identity& identity,
-                 ProducerClientOptions options);
+  // Throws std::invalid_argument for a producer config out of range (start-up only).
+  ProducerClient(Executor& executor, overlay::Host& host, ProducerClientOptions options);
   ~ProducerClient() { stop(); }
   ProducerClient(const ProducerClient&) = delete;
   ProducerClient& operator=(const ProducerClient&) = delete;
@@ -57,25 +54,24 @@ class ProducerClient {
   void on_event(EventCallback callback) { on_event_ = std::move(callback); }
   void on_wake(WakeCallback callback) { on_wake_ = std::move(callback); }
 
-  // Binds, dials the broker and says hello. `detail` gets a sentence for the user on
-  // failure.
+  // Dials the broker and says hello. `detail` gets a sentence for the user on failure.
   Result<void> start(std::string* detail);
-  // Stops the timer and the node; unconfirmed messages are given up. Idempotent.
+  // Stops the timer and says bye; unconfirmed messages are given up. Idempotent.
   void stop() noexcept;
 
   // Errors: the core's (MqError::would_block when the in-flight window is full: publish
   // again after on_wake; refused; bad_command, bad_publish, too_large).
   Result<std::uint64_t> publish(const mq::PublishRequest& request);
 
-  // The loop's time; inside on_event, the time the event's message was read (so that a
-  // burst of events costs one clock read, not one per use).
-  Instant now() const noexcept { return input_now_ ? *input_now_ : loop_.now(); }
+  // The executor's time; inside on_event, the time the event's message was read (so that
+  // a burst of events costs one clock read, not one per use).
+  Instant now() const noexcept { return input_now_ ? *input_now_ : executor_.now(); }
 
   // The broker accepted our hello on the current connection.
   bool ready() const noexcept { return ready_; }
   const mq::ProducerCore& core() const noexcept { return core_; }
   const PublicKey& broker() const noexcept { return options_.broker; }
-  Node& node() noexcept { return node_; }
+  overlay::Host& host() noexcept { return host_; }
 
  private:
   struct Sink final : mq::MessageSink {
@@ -88,13 +84,13 @@ class ProducerClient {
   void wake();
   void arm();
 
-  Loop& loop_;
+  Executor& executor_;
+  overlay::Host& host_;
   ProducerClientOptions options_;
   std::string broker_text_;
-  Node node_;
   Sink sink_;
   mq::ProducerCore core_;
-  Timer core_timer_;
+  std::unique_ptr<Alarm> core_timer_;
   Instant armed_at_ = Instant::max();  // the core_timer_'s deadline; max: not armed
   std::optional<Instant> input_now_;   // during on_message: the time it was read
   EventCallback on_event_;
@@ -104,4 +100,4 @@ class ProducerClient {
   bool stopped_ = false;
 };
 
-}  // namespace peermq::runtime
+}  // namespace peermq::service

@@ -1,4 +1,4 @@
-#include "runtime/broker_service.hpp"
+#include "service/broker_service.hpp"
 
 #include <chrono>
 #include <fstream>
@@ -6,9 +6,7 @@
 
 #include "runtime/log.hpp"
 
-namespace peermq::runtime {
-
-BrokerServiceOptions::BrokerServiceOptions() = default;
+namespace peermq::service {
 
 Result<mq::AccessList> read_access_list(const std::filesystem::path& path, std::string* detail) {
   std::ifstream in(path);
@@ -46,23 +44,23 @@ void BrokerService::TransportOutbox::report(const PublicKey& peer, std::string_v
   PEERMQ_LOG(warn, "broker", "%s: %.*s", who.c_str(), static_cast<int>(what.size()), what.data());
 }
 
-BrokerService::BrokerService(Loop& loop, Counters& counters, const Identity& identity,
+BrokerService::BrokerService(Executor& executor, overlay::Host& host, Counters& counters,
                              BrokerServiceOptions options)
-    : loop_(loop),
-      counters_(counters),
-      identity_(identity),
+    : executor_(executor),
+      host_(host),
       options_(std::move(options)),
-      broker_(options_.broker, journal_, outbox_, counters, loop.now(),
-              std::chrono::system_clock::now()),
-      broker_timer_(loop),
-      sync_timer_(loop),
-      commit_hook_(loop),
-      syncer_(loop) {}
+      broker_(options_.broker, journal_, outbox_, counters, executor.now(), executor.wall_now()),
+      broker_timer_(executor.make_alarm()),
+      sync_timer_(executor.make_alarm()),
+      commit_hook_(executor.make_turn_hook()),
+      syncer_(executor.make_blocking_worker()) {
+  outbox_.transport = &host_;
+}
 
 Result<void> BrokerService::start(std::string* detail) {
-  const auto started = std::chrono::steady_clock::now();
+  const Instant started = executor_.now();
   std::uint64_t replay_errors = 0;
-  auto log = SegmentLog::open(
+  auto log = runtime::SegmentLog::open(
       options_.data_dir / "log", options_.log,
       [&](std::uint64_t seq, std::span<const std::uint8_t> body) {
         if (!broker_.replay(seq, body)) ++replay_errors;
@@ -78,7 +76,7 @@ Result<void> BrokerService::start(std::string* detail) {
                "recovered %llu records in %.3f s: %llu messages stored, %llu dead letters, %llu "
                "answers (%llu torn bytes cut, %llu corrupt records skipped, %llu unreadable)",
                static_cast<unsigned long long>(r.records),
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+               std::chrono::duration<double>(executor_.now() - started).count(),
                static_cast<unsigned long long>(s.stored_messages),
                static_cast<unsigned long long>(s.dead_letters),
                static_cast<unsigned long long>(s.stored_answers),
@@ -87,23 +85,19 @@ Result<void> BrokerService::start(std::string* detail) {
                static_cast<unsigned long long>(replay_errors));
   }
 
-  node_.emplace(loop_, counters_, identity_, options_.node);
-  if (auto s = node_->start(detail); !s) return s;
-  outbox_.transport = &node_->host();
-  PEERMQ_LOG(info, "broker", "listening on %s, data in %s, -sync=%s",
-             node_->local_endpoint().to_string().c_str(), options_.data_dir.string().c_str(),
-             sync_policy_name(options_.log.sync));
+  PEERMQ_LOG(info, "broker", "data in %s, -sync=%s", options_.data_dir.string().c_str(),
+             runtime::sync_policy_name(options_.log.sync));
   started_ = true;
   serve();
   return {};
 }
 
 void BrokerService::serve() {
-  commit_hook_.start([this] {
+  commit_hook_->start([this] {
     commit();
     after_input();
   });
-  auto& transport = node_->host();
+  auto& transport = host_;
   transport.on_message([this, &transport](const PublicKey& peer,
                                           std::span<const std::uint8_t> bytes) {
     const Instant now = transport.now();
@@ -114,7 +108,7 @@ void BrokerService::serve() {
     }
     (void)broker_.on_message(peer, bytes, now);  // drops are counted by the broker
   });
-  transport.on_writable([this](const PublicKey& peer) { broker_.on_writable(peer, loop_.now()); });
+  transport.on_writable([this](const PublicKey& peer) { broker_.on_writable(peer, executor_.now()); });
   // A restarted peer's deliveries go back to the queue; its hello comes again.
   transport.on_peer_reset([this](const PublicKey& peer) { disconnect(peer); });
   transport.on_peer_closed([this](const PublicKey& peer) { disconnect(peer); });
@@ -122,7 +116,7 @@ void BrokerService::serve() {
 
 void BrokerService::disconnect(const PublicKey& peer) {
   if (last_connected_ == peer) last_connected_.reset();
-  broker_.on_disconnect(peer, loop_.now());  // nothing when it has no connection
+  broker_.on_disconnect(peer, executor_.now());  // nothing when it has no connection
 }
 
 void BrokerService::fail(const std::string& why) {
@@ -134,9 +128,9 @@ void BrokerService::fail(const std::string& why) {
 void BrokerService::commit() {
   if (failed_ || stopped_) return;
   if (journal_.failed) return fail("the log refused a record: " + journal_.error);
-  SegmentLog& log = *log_;
+  runtime::SegmentLog& log = *log_;
   if (log.pending_records() > 0) {
-    if (auto w = log.write(loop_.now()); !w) return fail(log.last_error());
+    if (auto w = log.write(executor_.now()); !w) return fail(log.last_error());
   }
   start_sync();
   if (failed_) return;
@@ -144,13 +138,13 @@ void BrokerService::commit() {
 }
 
 void BrokerService::start_sync() {
-  SegmentLog& log = *log_;
-  if (options_.log.sync == SyncPolicy::none || syncer_.busy() ||
+  runtime::SegmentLog& log = *log_;
+  if (options_.log.sync == runtime::SyncPolicy::none || syncer_->busy() ||
       log.written_seq() == log.synced_seq()) {
     return;  // a running sync calls again when it is done
   }
-  const Instant now = loop_.now();
-  const bool due = options_.log.sync == SyncPolicy::batch
+  const Instant now = executor_.now();
+  const bool due = options_.log.sync == runtime::SyncPolicy::batch
                        ? log.sync_due(now)
                        : broker_.stats().pending > 0 ||
                              now - log.unsynced_since() >= limits::sync_always_ungated_delay;
@@ -160,14 +154,14 @@ void BrokerService::start_sync() {
     if (!log.sync()) fail(log.last_error());
     return;
   }
-  auto started = syncer_.start([job = *job] { return SegmentLog::run_sync(job); },
+  auto started = syncer_->start([job = *job] { return runtime::SegmentLog::run_sync(job); },
                                [this, job = *job](int error) { on_synced(job, error); });
-  if (!started && !log.finish_sync(*job, SegmentLog::run_sync(*job))) {  // here, then
+  if (!started && !log.finish_sync(*job, runtime::SegmentLog::run_sync(*job))) {  // here, then
     fail(log.last_error());
   }
 }
 
-void BrokerService::on_synced(const SyncJob& job, int error) {
+void BrokerService::on_synced(const runtime::SyncJob& job, int error) {
   if (failed_ || stopped_) {
     (void)log_->finish_sync(job, error);  // stop() synced what matters
     return;
@@ -180,53 +174,51 @@ void BrokerService::on_synced(const SyncJob& job, int error) {
 }
 
 void BrokerService::settle() {
-  SegmentLog& log = *log_;
-  broker_.on_committed(log.stored_seq(), loop_.now());
+  runtime::SegmentLog& log = *log_;
+  broker_.on_committed(log.stored_seq(), executor_.now());
   // The log may forget what the broker no longer needs (whole segments at a time).
   for (const std::uint64_t floor = broker_.live_floor(); released_below_ < floor;
        ++released_below_) {
     (void)log.release(released_below_);
   }
   // Confirms and deliveries leave now, not on the next loop iteration.
-  node_->host().flush();
+  host_.flush();
 }
 
 void BrokerService::after_input() {
   if (stopped_) return;
   const Instant next = broker_.next_deadline();
   if (next == Instant::max()) {
-    broker_timer_.stop();
+    broker_timer_->stop();
   } else {
-    broker_timer_.start_at(next, [this] {
-      broker_.on_timeout(loop_.now());
+    broker_timer_->start_at(next, [this] {
+      broker_.on_timeout(executor_.now());
       after_input();
     });
   }
-  const SegmentLog& log = *log_;
-  if (log.written_seq() > log.synced_seq() && !syncer_.busy()) {
+  const runtime::SegmentLog& log = *log_;
+  if (log.written_seq() > log.synced_seq() && !syncer_->busy()) {
     // A quiet log is synced in time too (the sync that is running calls back anyway).
     Instant at = Instant::max();
-    if (options_.log.sync == SyncPolicy::batch) at = log.sync_deadline();
-    if (options_.log.sync == SyncPolicy::always)
+    if (options_.log.sync == runtime::SyncPolicy::batch) at = log.sync_deadline();
+    if (options_.log.sync == runtime::SyncPolicy::always)
       at = log.unsynced_since() + limits::sync_always_ungated_delay;
-    if (at != Instant::max()) sync_timer_.start_at(at, [this] { commit(); });
+    if (at != Instant::max()) sync_timer_->start_at(at, [this] { commit(); });
   }
 }
 
 void BrokerService::stop() noexcept {
   if (stopped_) return;
   stopped_ = true;
-  commit_hook_.stop();
-  broker_timer_.stop();
-  sync_timer_.stop();
-  if (!started_) {
-    if (node_) node_->stop();
-    return;
-  }
-  if (log_->pending_records() > 0) (void)log_->commit(loop_.now());
+  commit_hook_->stop();
+  broker_timer_->stop();
+  sync_timer_->stop();
+  if (!started_) return;
+  if (log_->pending_records() > 0) (void)log_->commit(executor_.now());
   (void)log_->sync();
-  node_->stop();
+  // What the last commit confirmed leaves before the owner stops the host.
+  settle();
   PEERMQ_LOG(info, "broker", "stopped");
 }
 
-}  // namespace peermq::runtime
+}  // namespace peermq::service

@@ -1,15 +1,14 @@
-// BrokerService: a broker node. It joins the queue's core (mq::Broker) to its durable
-// log (SegmentLog in <data_dir>/log) and to the network (a Node), on one Loop.
+// BrokerService: a broker. It joins the queue's core (mq::Broker) to its durable log
+// (SegmentLog in <data_dir>/log) and to the node's host (overlay::Host), on an Executor: no
+// I/O of its own beyond the log, so it runs over libuv and in the simulator alike.
 //
-// start() replays the log into the broker (logging what recovery found), then binds,
-// announces the node for local discovery and serves. Group commit: every record the
-// broker appended during one loop iteration is written by one write in an IterationHook
-// right after that iteration's I/O. With SyncPolicy::none that makes them stored. With
-// always and batch, the fdatasync runs on libuv's thread pool (BlockingCall) while the
-// loop goes on receiving; its records count as stored when it completes, and the records
+// start() replays the log into the broker (logging what recovery found), then serves what
+// the host receives. Group commit: every record the broker appended during one turn of
+// the loop is written by one write in a TurnHook right after that turn's input. With
+// SyncPolicy::none that makes them stored. With always and batch, the fdatasync runs on a
+// BlockingWorker (libuv's thread pool) while the loop goes on receiving; its records count as stored when it completes, and the records
 // written meanwhile go to the next one, started at once. Stored records are then confirmed
-// to the producers and delivered, and what that sends leaves at once (PeerTransport::
-// flush). With always, a waiting publish starts an fdatasync; records nothing waits for
+// to the producers and delivered, and what that sends leaves at once (Host::flush). With always, a waiting publish starts an fdatasync; records nothing waits for
 // (answers, acknowledgements) ride along with the next one, or get their own after
 // limits::sync_always_ungated_delay: a sync of them alone would hold up the publishes that
 // follow. With batch, a timer syncs a quiet log in time. After each commit the log
@@ -23,8 +22,10 @@
 // reports it once through on_failure() and the owner must stop() it (recovery at the
 // next start reads what really is on disk).
 //
+// The host is the owner's (started before or after start(), stopped after stop()); the
+// service takes its message, writable, reset and closed callbacks.
 // Used by `peermq broker` (node/broker_role.cpp) and the public peermq::Broker.
-// Threads: the loop's. Lifetime: the Identity, Counters and Loop outlive the service.
+// Threads: the executor's. Lifetime: the executor, host and Counters outlive the service.
 #pragma once
 
 #include <cstdint>
@@ -39,23 +40,16 @@
 
 #include "mq/access_list.hpp"
 #include "mq/broker.hpp"
-#include "runtime/blocking_call.hpp"
-#include "runtime/iteration_hook.hpp"
-#include "runtime/loop.hpp"
-#include "runtime/node.hpp"
+#include "overlay/host.hpp"
 #include "runtime/segment_log.hpp"
-#include "runtime/timer.hpp"
+#include "service/executor.hpp"
 
-namespace peermq::runtime {
+namespace peermq::service {
 
 struct BrokerServiceOptions {
-  // Out of line: g++ 12 at -O3 reports a string inside NodeOptions as maybe-uninitialized
-  // when this constructor is inlined into a function that can throw (a false positive).
-  BrokerServiceOptions();
   std::filesystem::path data_dir;  // the log is <data_dir>/log
-  LogOptions log{};
+  runtime::LogOptions log{};
   mq::BrokerConfig broker{};
-  NodeOptions node{};
 };
 
 // Reads and parses the access list at `path`. On failure `detail` says what to fix:
@@ -67,17 +61,17 @@ class BrokerService {
   using FailureCallback = std::function<void(const std::string& why)>;
 
   // Throws std::invalid_argument for a broker config out of range (start-up only).
-  BrokerService(Loop& loop, Counters& counters, const Identity& identity,
+  BrokerService(Executor& executor, overlay::Host& host, Counters& counters,
                 BrokerServiceOptions options);
   ~BrokerService() { stop(); }
   BrokerService(const BrokerService&) = delete;
   BrokerService& operator=(const BrokerService&) = delete;
 
-  // Opens and replays the log, then starts the node. `detail` gets a sentence for the user
-  // on failure (the log's LogError or the node's error comes back).
+  // Opens and replays the log, then serves. `detail` gets a sentence for the user on
+  // failure (the log's LogError comes back).
   Result<void> start(std::string* detail);
-  // Writes and syncs whatever is pending, whatever the policy, and stops the node. After a
-  // failure too. Idempotent; the service does not start again.
+  // Writes and syncs whatever is pending, whatever the policy. After a failure too.
+  // Idempotent; the service does not start again.
   void stop() noexcept;
 
   // Called at most once, from a loop callback, when the log failed; stop() next.
@@ -87,15 +81,13 @@ class BrokerService {
 
   const mq::Broker& broker() const noexcept { return broker_; }
   // Valid once start() succeeded.
-  const SegmentLog& log() const noexcept { return *log_; }
-  Endpoint local_endpoint() const { return node_ ? node_->local_endpoint() : Endpoint{}; }
-  Node* node() noexcept { return node_ ? &*node_ : nullptr; }
+  const runtime::SegmentLog& log() const noexcept { return *log_; }
 
  private:
   // The broker's journal is the segment log; a record the log refuses is a broken invariant
   // (the broker bounds payloads well below the log's limit), so it stops the broker.
   struct LogJournal final : mq::Journal {
-    SegmentLog* log = nullptr;
+    runtime::SegmentLog* log = nullptr;
     bool failed = false;
     std::string error;
     std::uint64_t append(std::span<const std::uint8_t> body) override;
@@ -110,26 +102,24 @@ class BrokerService {
   void commit();
   // Starts an fdatasync on the thread pool if one is due and none runs (always, batch).
   void start_sync();
-  void on_synced(const SyncJob& job, int error);
+  void on_synced(const runtime::SyncJob& job, int error);
   // Confirms and delivers what is stored, releases what is no longer needed, sends.
   void settle();
   void after_input();
   void fail(const std::string& why);
   void disconnect(const PublicKey& peer);
 
-  Loop& loop_;
-  Counters& counters_;
-  const Identity& identity_;
+  Executor& executor_;
+  overlay::Host& host_;
   BrokerServiceOptions options_;
   LogJournal journal_;
   TransportOutbox outbox_;
   mq::Broker broker_;
-  std::optional<SegmentLog> log_;
-  std::optional<Node> node_;
-  Timer broker_timer_;
-  Timer sync_timer_;
-  IterationHook commit_hook_;
-  BlockingCall syncer_;
+  std::optional<runtime::SegmentLog> log_;
+  std::unique_ptr<Alarm> broker_timer_;
+  std::unique_ptr<Alarm> sync_timer_;
+  std::unique_ptr<TurnHook> commit_hook_;
+  std::unique_ptr<BlockingWorker> syncer_;
   std::optional<PublicKey> last_connected_;  // connected at the broker: the last sender
   std::uint64_t released_below_ = 1;  // every record below this was released to the log
   FailureCallback on_failure_;
@@ -138,4 +128,4 @@ class BrokerService {
   bool failed_ = false;
 };
 
-}  // namespace peermq::runtime
+}  // namespace peermq::service

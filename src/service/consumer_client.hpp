@@ -1,7 +1,8 @@
-// ConsumerClient: a consumer node. It joins the queue's consumer core (mq::ConsumerCore)
-// to the network (a Node that dials the broker) on one Loop.
+// ConsumerClient: a consumer. It joins the queue's consumer core (mq::ConsumerCore) to the
+// node's host (overlay::Host), which dials the broker. No I/O of its own: it runs over the
+// libuv driver and in the simulator alike.
 //
-// start() binds, dials the broker (if it is not found yet, the node keeps looking it up
+// start() dials the broker (if it is not found yet, the node keeps looking it up
 // and messages wait for the route) and says hello with the subscriptions. Each message
 // the broker hands over comes to on_delivery(); the application answers it (answer()
 // acknowledges it) or rejects it, then or later, as long as the same connection lasts.
@@ -10,7 +11,10 @@
 // ignored; undecodable ones are logged and dropped.
 //
 // Used by `peermq consumer` (node/consumer_role.cpp) and the public peermq::Consumer.
-// Threads: the loop's. Lifetime: the Identity, Counters and Loop outlive the client.
+// The host is the owner's: started before start(), stopped after stop() (which says bye to
+// the broker through it), and built with client_host_options() (service/broker_client.hpp).
+// The client takes the host's message, reset and closed callbacks.
+// Threads: the host's. Lifetime: the host outlives the client.
 #pragma once
 
 #include <functional>
@@ -25,16 +29,11 @@
 #include <peermq/result.hpp>
 
 #include "mq/consumer_core.hpp"
-#include "runtime/loop.hpp"
-#include "runtime/node.hpp"
+#include "overlay/host.hpp"
 
-namespace peermq::runtime {
+namespace peermq::service {
 
 struct ConsumerClientOptions {
-  // Out of line: g++ 12 at -O3 reports a string inside NodeOptions as maybe-uninitialized
-  // when this constructor is inlined into a function that can throw (a false positive).
-  ConsumerClientOptions();
-  NodeOptions node{};  // announce is ignored: nobody dials a consumer
   PublicKey broker{};
   mq::ConsumerConfig consumer{};
 };
@@ -45,10 +44,8 @@ class ConsumerClient {
   using DeliveryCallback = std::function<void(const mq::Deliver& delivery)>;
   using RefusedCallback = std::function<void(std::string_view why)>;
 
-  // Throws std::invalid_argument for a consumer config out of range, std::system_error if
-  // libuv cannot create the node's handles (start-up only).
-  ConsumerClient(Loop& loop, Counters& counters, const Identity& identity,
-                 ConsumerClientOptions options);
+  // Throws std::invalid_argument for a consumer config out of range (start-up only).
+  ConsumerClient(overlay::Host& host, ConsumerClientOptions options);
   ~ConsumerClient() { stop(); }
   ConsumerClient(const ConsumerClient&) = delete;
   ConsumerClient& operator=(const ConsumerClient&) = delete;
@@ -57,9 +54,10 @@ class ConsumerClient {
   // The broker refused this consumer (access list, protocol version); it gets no deliveries.
   void on_refused(RefusedCallback callback) { on_refused_ = std::move(callback); }
 
-  // Binds and dials the broker. `detail` gets a sentence for the user on failure.
+  // Dials the broker (a broker not found yet is looked up until it appears) and says hello.
+  // `detail` gets a sentence for the user on failure.
   Result<void> start(std::string* detail);
-  // Stops the node. Idempotent; the client does not start again.
+  // Says bye to the broker. Idempotent; the client does not start again.
   void stop() noexcept;
 
   // Errors: MqError::unknown_delivery (not held: answered, rejected, or from before a
@@ -77,13 +75,13 @@ class ConsumerClient {
   // Sends what answer() and reject() queued now, instead of after the current batch of
   // input (or on the next loop iteration): for answers produced outside on_delivery, one at
   // a time (a slow command per message). Inside on_delivery it does nothing.
-  void flush() { node_.host().flush(); }
+  void flush() { host_.flush(); }
 
   // The broker accepted our hello on the current connection.
   bool ready() const noexcept { return ready_; }
   const mq::ConsumerCore& core() const noexcept { return core_; }
   const PublicKey& broker() const noexcept { return options_.broker; }
-  Node& node() noexcept { return node_; }
+  overlay::Host& host() noexcept { return host_; }
 
  private:
   struct Sink final : mq::MessageSink {
@@ -94,10 +92,9 @@ class ConsumerClient {
   void on_message(const PublicKey& from, std::span<const std::uint8_t> bytes);
   void reconnect(const PublicKey& peer);
 
-  Loop& loop_;
+  overlay::Host& host_;
   ConsumerClientOptions options_;
   std::string broker_text_;
-  Node node_;
   Sink sink_;
   mq::ConsumerCore core_;
   DeliveryCallback on_delivery_;
@@ -107,4 +104,4 @@ class ConsumerClient {
   bool stopped_ = false;
 };
 
-}  // namespace peermq::runtime
+}  // namespace peermq::service

@@ -1,4 +1,4 @@
-#include "runtime/broker_service.hpp"
+#include "runtime/service_node.hpp"
 
 #include <unistd.h>
 
@@ -10,23 +10,26 @@
 
 #include <doctest/doctest.h>
 
-#include "runtime/consumer_client.hpp"
-#include "runtime/producer_client.hpp"
+#include "service/consumer_client.hpp"
+#include "service/producer_client.hpp"
 #include "runtime/timer.hpp"
 #include "support/run_until.hpp"
 
 using namespace std::chrono_literals;
 using peermq::Counters;
 using peermq::Identity;
-using peermq::runtime::BrokerService;
-using peermq::runtime::BrokerServiceOptions;
-using peermq::runtime::ConsumerClient;
-using peermq::runtime::ConsumerClientOptions;
+using peermq::runtime::BrokerNode;
+using peermq::runtime::ConsumerNode;
+using peermq::runtime::ProducerNode;
+using peermq::service::BrokerService;
+using peermq::service::BrokerServiceOptions;
+using peermq::service::ConsumerClient;
+using peermq::service::ConsumerClientOptions;
 using peermq::Endpoint;
 using peermq::runtime::Loop;
 using peermq::runtime::NodeOptions;
-using peermq::runtime::ProducerClient;
-using peermq::runtime::ProducerClientOptions;
+using peermq::service::ProducerClient;
+using peermq::service::ProducerClientOptions;
 using peermq::runtime::SyncPolicy;
 using peermq::runtime::Timer;
 namespace fs = std::filesystem;
@@ -66,9 +69,9 @@ NodeOptions short_idle_options(const fs::path& dir, peermq::Duration client_keep
 
 // A producer that publishes one small message as soon as it can and counts the answers.
 struct OneMessageProducer {
-  OneMessageProducer(Loop& loop, Counters& counters, NodeOptions node,
+  OneMessageProducer(Loop& loop, Counters& counters, NodeOptions net,
                      const peermq::PublicKey& broker)
-      : client(loop, counters, Identity::generate(), options(std::move(node), broker)) {
+      : node(loop, counters, identity, std::move(net), options(broker)) {
     client.on_wake([this] {
       if (published) return;
       mq::PublishRequest req;
@@ -79,9 +82,8 @@ struct OneMessageProducer {
       if (e.kind == mq::ProducerEvent::Kind::answer) ++answers;
     });
   }
-  static ProducerClientOptions options(NodeOptions node, const peermq::PublicKey& broker) {
+  static ProducerClientOptions options(const peermq::PublicKey& broker) {
     ProducerClientOptions o;
-    o.node = std::move(node);
     o.broker = broker;
     return o;
   }
@@ -89,7 +91,9 @@ struct OneMessageProducer {
   const std::vector<std::uint8_t> payload{'j', 'o', 'b'};
   bool published = false;
   int answers = 0;
-  ProducerClient client;
+  const Identity identity = Identity::generate();
+  ProducerNode node;
+  ProducerClient& client = node.client();
 };
 
 struct LongJobResult {
@@ -107,17 +111,19 @@ LongJobResult run_long_job(peermq::Duration client_keepalive, peermq::Duration j
   const Identity broker_id = Identity::generate();
   BrokerServiceOptions bo;
   bo.data_dir = s.root / "data";
-  bo.node = short_idle_options(s.root, {});
+  NodeOptions bn = short_idle_options(s.root, {});
   bo.broker.visibility_timeout = 600s;  // only a lost session could hand the message out again
-  BrokerService broker(loop, counters, broker_id, bo);
+  BrokerNode broker_node(loop, counters, broker_id, bn, bo);
   std::string detail;
-  REQUIRE_MESSAGE(broker.start(&detail), detail);
+  REQUIRE_MESSAGE(broker_node.start(&detail), detail);
 
   LongJobResult r;
   ConsumerClientOptions co;
-  co.node = short_idle_options(s.root, client_keepalive);
+  NodeOptions cn = short_idle_options(s.root, client_keepalive);
   co.broker = broker_id.public_key();
-  ConsumerClient consumer(loop, counters, Identity::generate(), co);
+  const Identity consumer_id = Identity::generate();
+  ConsumerNode consumer_node(loop, counters, consumer_id, cn, co);
+  ConsumerClient& consumer = consumer_node.client();
   Timer job_timer(loop);
   consumer.on_delivery([&](const mq::Deliver& d) {
     ++r.deliveries;
@@ -126,18 +132,18 @@ LongJobResult run_long_job(peermq::Duration client_keepalive, peermq::Duration j
       consumer.flush();
     });
   });
-  REQUIRE_MESSAGE(consumer.start(&detail), detail);
+  REQUIRE_MESSAGE(consumer_node.start(&detail), detail);
 
   OneMessageProducer producer(loop, counters, short_idle_options(s.root, client_keepalive),
                               broker_id.public_key());
-  REQUIRE_MESSAGE(producer.client.start(&detail), detail);
+  REQUIRE_MESSAGE(producer.node.start(&detail), detail);
   (void)run_until(loop, [&] { return producer.answers > 0 || r.deliveries > 1; }, job + 2s);
   (void)run_until(loop, [] { return false; }, 300ms);  // a late second delivery shows too
   r.answers = producer.answers;
   r.sessions_closed = counters.counter("transport_sessions_closed_total", "").value();
-  producer.client.stop();
-  consumer.stop();
-  broker.stop();
+  producer.node.stop();
+  consumer_node.stop();
+  broker_node.stop();
   return r;
 }
 
@@ -167,10 +173,11 @@ TEST_CASE("a -sync=always broker confirms and delivers only what an fdatasync co
   BrokerServiceOptions bo;
   bo.data_dir = s.root / "data";
   bo.log.sync = SyncPolicy::always;
-  bo.node = node_options(s.root);
-  BrokerService broker(loop, counters, broker_id, bo);
+  NodeOptions bn = node_options(s.root);
+  BrokerNode broker_node(loop, counters, broker_id, bn, bo);
+  BrokerService& broker = broker_node.service();
   std::string detail;
-  REQUIRE_MESSAGE(broker.start(&detail), detail);
+  REQUIRE_MESSAGE(broker_node.start(&detail), detail);
 
   // Every confirmed or delivered message has a record of its own that an fdatasync must
   // have covered, so neither count may ever pass the log's synced sequence number (a
@@ -179,22 +186,26 @@ TEST_CASE("a -sync=always broker confirms and delivers only what an fdatasync co
   int unsynced_deliveries = 0;
   auto all_synced = [&] { return broker.log().synced_seq() >= broker.log().written_seq(); };
   ConsumerClientOptions co;
-  co.node = node_options(s.root);
+  NodeOptions cn = node_options(s.root);
   co.broker = broker_id.public_key();
-  ConsumerClient consumer(loop, counters, Identity::generate(), co);
+  const Identity consumer_id = Identity::generate();
+  ConsumerNode consumer_node(loop, counters, consumer_id, cn, co);
+  ConsumerClient& consumer = consumer_node.client();
   int delivered = 0;
   consumer.on_delivery([&](const mq::Deliver& d) {
     ++delivered;
     if (static_cast<std::uint64_t>(delivered) > broker.log().synced_seq()) ++unsynced_deliveries;
     (void)consumer.answer(d.tag, d.payload);
   });
-  REQUIRE_MESSAGE(consumer.start(&detail), detail);
+  REQUIRE_MESSAGE(consumer_node.start(&detail), detail);
 
   ProducerClientOptions po;
-  po.node = node_options(s.root);
+  NodeOptions pn = node_options(s.root);
   po.broker = broker_id.public_key();
   po.producer.max_inflight = 64;
-  ProducerClient producer(loop, counters, Identity::generate(), po);
+  const Identity producer_id = Identity::generate();
+  ProducerNode producer_node(loop, counters, producer_id, pn, po);
+  ProducerClient& producer = producer_node.client();
   constexpr int kMessages = 300;
   int published = 0;
   int confirmed = 0;
@@ -215,7 +226,7 @@ TEST_CASE("a -sync=always broker confirms and delivers only what an fdatasync co
     }
     if (e.kind == mq::ProducerEvent::Kind::answer) ++answered;
   });
-  REQUIRE_MESSAGE(producer.start(&detail), detail);
+  REQUIRE_MESSAGE(producer_node.start(&detail), detail);
 
   REQUIRE(run_until(
       loop, [&] { return answered == kMessages; }, 30s));
@@ -230,9 +241,9 @@ TEST_CASE("a -sync=always broker confirms and delivers only what an fdatasync co
   CHECK(stats.fsyncs < stats.records_written);  // group commit: several records per sync
   // Once idle, what was written is synced too (answers included), within the delay.
   CHECK(run_until(loop, all_synced, 5s));
-  producer.stop();
-  consumer.stop();
-  broker.stop();
+  producer_node.stop();
+  consumer_node.stop();
+  broker_node.stop();
 }
 
 TEST_CASE("a consumer that stops says bye: its message goes to another consumer at once") {
@@ -242,39 +253,43 @@ TEST_CASE("a consumer that stops says bye: its message goes to another consumer 
   const Identity broker_id = Identity::generate();
   BrokerServiceOptions bo;
   bo.data_dir = s.root / "data";
-  bo.node = node_options(s.root);
-  BrokerService broker(loop, counters, broker_id, bo);
+  NodeOptions bn = node_options(s.root);
+  BrokerNode broker_node(loop, counters, broker_id, bn, bo);
   std::string detail;
-  REQUIRE_MESSAGE(broker.start(&detail), detail);
+  REQUIRE_MESSAGE(broker_node.start(&detail), detail);
 
   ConsumerClientOptions co;
-  co.node = node_options(s.root);
+  NodeOptions cn = node_options(s.root);
   co.broker = broker_id.public_key();
   co.consumer.prefetch = 1;
-  ConsumerClient leaving(loop, counters, Identity::generate(), co);
-  ConsumerClient staying(loop, counters, Identity::generate(), co);
+  const Identity leaving_id = Identity::generate();
+  ConsumerNode leaving_node(loop, counters, leaving_id, cn, co);
+  ConsumerClient& leaving = leaving_node.client();
+  const Identity staying_id = Identity::generate();
+  ConsumerNode staying_node(loop, counters, staying_id, cn, co);
+  ConsumerClient& staying = staying_node.client();
   int held = 0, answered_by_staying = 0;
   leaving.on_delivery([&](const mq::Deliver&) { ++held; });  // never answers
   staying.on_delivery([&](const mq::Deliver& d) {
     ++answered_by_staying;
     (void)staying.answer(d.tag, d.payload);
   });
-  REQUIRE_MESSAGE(leaving.start(&detail), detail);
+  REQUIRE_MESSAGE(leaving_node.start(&detail), detail);
   REQUIRE(run_until(loop, [&] { return leaving.ready(); }, 5s));
 
   OneMessageProducer producer(loop, counters, node_options(s.root), broker_id.public_key());
-  REQUIRE_MESSAGE(producer.client.start(&detail), detail);
+  REQUIRE_MESSAGE(producer.node.start(&detail), detail);
   REQUIRE(run_until(loop, [&] { return held == 1; }, 5s));
-  REQUIRE_MESSAGE(staying.start(&detail), detail);
+  REQUIRE_MESSAGE(staying_node.start(&detail), detail);
   REQUIRE(run_until(loop, [&] { return staying.ready(); }, 5s));
   CHECK(answered_by_staying == 0);  // the only message is held by `leaving`
 
   // Without the bye the broker would wait for the visibility timeout (30 s) or the
   // session's idle timeout (35 s) before handing the message to `staying`.
-  leaving.stop();
+  leaving_node.stop();
   CHECK(run_until(loop, [&] { return producer.answers == 1; }, 3s));
   CHECK(answered_by_staying == 1);
-  producer.client.stop();
-  staying.stop();
-  broker.stop();
+  producer.node.stop();
+  staying_node.stop();
+  broker_node.stop();
 }
