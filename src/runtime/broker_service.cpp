@@ -62,7 +62,7 @@ BrokerService::BrokerService(Loop& loop, Counters& counters, const Identity& ide
 Result<void> BrokerService::start(std::string* detail) {
   const auto started = std::chrono::steady_clock::now();
   std::uint64_t replay_errors = 0;
-  auto log = SegmentLog::open(
+  auto log = storage::SegmentLog::open(
       options_.data_dir / "log", options_.log,
       [&](std::uint64_t seq, std::span<const std::uint8_t> body) {
         if (!broker_.replay(seq, body)) ++replay_errors;
@@ -92,7 +92,7 @@ Result<void> BrokerService::start(std::string* detail) {
   outbox_.transport = &node_->transport();
   PEERMQ_LOG(info, "broker", "listening on %s, data in %s, -sync=%s",
              node_->local_endpoint().to_string().c_str(), options_.data_dir.string().c_str(),
-             sync_policy_name(options_.log.sync));
+             storage::sync_policy_name(options_.log.sync));
   started_ = true;
   serve();
   return {};
@@ -134,7 +134,7 @@ void BrokerService::fail(const std::string& why) {
 void BrokerService::commit() {
   if (failed_ || stopped_) return;
   if (journal_.failed) return fail("the log refused a record: " + journal_.error);
-  SegmentLog& log = *log_;
+  storage::SegmentLog& log = *log_;
   if (log.pending_records() > 0) {
     if (auto w = log.write(loop_.now()); !w) return fail(log.last_error());
   }
@@ -144,13 +144,13 @@ void BrokerService::commit() {
 }
 
 void BrokerService::start_sync() {
-  SegmentLog& log = *log_;
-  if (options_.log.sync == SyncPolicy::none || syncer_.busy() ||
+  storage::SegmentLog& log = *log_;
+  if (options_.log.sync == storage::SyncPolicy::none || syncer_.busy() ||
       log.written_seq() == log.synced_seq()) {
     return;  // a running sync calls again when it is done
   }
   const Instant now = loop_.now();
-  const bool due = options_.log.sync == SyncPolicy::batch
+  const bool due = options_.log.sync == storage::SyncPolicy::batch
                        ? log.sync_due(now)
                        : broker_.stats().pending > 0 ||
                              now - log.unsynced_since() >= limits::sync_always_ungated_delay;
@@ -160,14 +160,14 @@ void BrokerService::start_sync() {
     if (!log.sync()) fail(log.last_error());
     return;
   }
-  auto started = syncer_.start([job = *job] { return SegmentLog::run_sync(job); },
+  auto started = syncer_.start([job = *job] { return storage::SegmentLog::run_sync(job); },
                                [this, job = *job](int error) { on_synced(job, error); });
-  if (!started && !log.finish_sync(*job, SegmentLog::run_sync(*job))) {  // here, then
+  if (!started && !log.finish_sync(*job, storage::SegmentLog::run_sync(*job))) {  // here, then
     fail(log.last_error());
   }
 }
 
-void BrokerService::on_synced(const SyncJob& job, int error) {
+void BrokerService::on_synced(const storage::SyncJob& job, int error) {
   if (failed_ || stopped_) {
     (void)log_->finish_sync(job, error);  // stop() synced what matters
     return;
@@ -180,7 +180,7 @@ void BrokerService::on_synced(const SyncJob& job, int error) {
 }
 
 void BrokerService::settle() {
-  SegmentLog& log = *log_;
+  storage::SegmentLog& log = *log_;
   broker_.on_committed(log.stored_seq(), loop_.now());
   // The log may forget what the broker no longer needs (whole segments at a time).
   for (const std::uint64_t floor = broker_.live_floor(); released_below_ < floor;
@@ -202,12 +202,12 @@ void BrokerService::after_input() {
       after_input();
     });
   }
-  const SegmentLog& log = *log_;
+  const storage::SegmentLog& log = *log_;
   if (log.written_seq() > log.synced_seq() && !syncer_.busy()) {
     // A quiet log is synced in time too (the sync that is running calls back anyway).
     Instant at = Instant::max();
-    if (options_.log.sync == SyncPolicy::batch) at = log.sync_deadline();
-    if (options_.log.sync == SyncPolicy::always)
+    if (options_.log.sync == storage::SyncPolicy::batch) at = log.sync_deadline();
+    if (options_.log.sync == storage::SyncPolicy::always)
       at = log.unsynced_since() + limits::sync_always_ungated_delay;
     if (at != Instant::max()) sync_timer_.start_at(at, [this] { commit(); });
   }

@@ -43,8 +43,8 @@
 #include "runtime/iteration_hook.hpp"
 #include "runtime/loop.hpp"
 #include "runtime/node.hpp"
-#include "runtime/segment_log.hpp"
 #include "runtime/timer.hpp"
+#include "storage/segment_log.hpp"
 
 namespace peermq::runtime {
 
@@ -53,7 +53,7 @@ struct BrokerServiceOptions {
   // when this constructor is inlined into a function that can throw (a false positive).
   BrokerServiceOptions();
   std::filesystem::path data_dir;  // the log is <data_dir>/log
-  LogOptions log{};
+  storage::LogOptions log{};
   mq::BrokerConfig broker{};
   NodeOptions node{};
 };
@@ -87,7 +87,7 @@ class BrokerService {
 
   const mq::Broker& broker() const noexcept { return broker_; }
   // Valid once start() succeeded.
-  const SegmentLog& log() const noexcept { return *log_; }
+  const storage::SegmentLog& log() const noexcept { return *log_; }
   Endpoint local_endpoint() const { return node_ ? node_->local_endpoint() : Endpoint{}; }
   Node* node() noexcept { return node_ ? &*node_ : nullptr; }
 
@@ -95,7 +95,7 @@ class BrokerService {
   // The broker's journal is the segment log; a record the log refuses is a broken invariant
   // (the broker bounds payloads well below the log's limit), so it stops the broker.
   struct LogJournal final : mq::Journal {
-    SegmentLog* log = nullptr;
+    storage::SegmentLog* log = nullptr;
     bool failed = false;
     std::string error;
     std::uint64_t append(std::span<const std::uint8_t> body) override;
@@ -110,7 +110,7 @@ class BrokerService {
   void commit();
   // Starts an fdatasync on the thread pool if one is due and none runs (always, batch).
   void start_sync();
-  void on_synced(const SyncJob& job, int error);
+  void on_synced(const storage::SyncJob& job, int error);
   // Confirms and delivers what is stored, releases what is no longer needed, sends.
   void settle();
   void after_input();
@@ -124,7 +124,7 @@ class BrokerService {
   LogJournal journal_;
   TransportOutbox outbox_;
   mq::Broker broker_;
-  std::optional<SegmentLog> log_;
+  std::optional<storage::SegmentLog> log_;
   std::optional<Node> node_;
   Timer broker_timer_;
   Timer sync_timer_;

@@ -27,7 +27,7 @@ using peermq::runtime::Loop;
 using peermq::runtime::NodeOptions;
 using peermq::runtime::ProducerClient;
 using peermq::runtime::ProducerClientOptions;
-using peermq::runtime::SyncPolicy;
+using peermq::storage::SyncPolicy;
 using peermq::runtime::Timer;
 namespace fs = std::filesystem;
 namespace mq = peermq::mq;

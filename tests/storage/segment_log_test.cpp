@@ -1,4 +1,4 @@
-#include "runtime/segment_log.hpp"
+#include "storage/segment_log.hpp"
 
 #include <doctest/doctest.h>
 
@@ -29,11 +29,11 @@ using namespace std::chrono_literals;
 using peermq::Instant;
 using peermq::ManualClock;
 using peermq::mq::record_size;
-using peermq::runtime::explain;
-using peermq::runtime::LogError;
-using peermq::runtime::LogOptions;
-using peermq::runtime::SegmentLog;
-using peermq::runtime::SyncPolicy;
+using peermq::storage::explain;
+using peermq::storage::LogError;
+using peermq::storage::LogOptions;
+using peermq::storage::SegmentLog;
+using peermq::storage::SyncPolicy;
 
 namespace {
 
@@ -72,7 +72,7 @@ struct QuietLog {
 
 struct Replayed {
   std::vector<std::pair<std::uint64_t, std::string>> records;
-  peermq::runtime::ReplayFn fn() {
+  peermq::storage::ReplayFn fn() {
     return [this](std::uint64_t seq, std::span<const std::uint8_t> body) {
       records.emplace_back(seq, std::string(body.begin(), body.end()));
     };
@@ -479,7 +479,6 @@ TEST_CASE("a sync job that fails fails the log, as a failed sync does") {
   REQUIRE(log.write(ManualClock::kDefaultStart).ok());
   auto job = log.begin_sync(ManualClock::kDefaultStart);
   REQUIRE(job.has_value());
-  ::close(job->fd);  // as run_sync() would
   auto synced = log.finish_sync(*job, EIO);
   REQUIRE_FALSE(synced.ok());
   CHECK(synced.error() == LogError::io_error);
@@ -700,7 +699,7 @@ TEST_CASE("a data directory without write permission is refused with advice") {
 }
 
 TEST_CASE("system errors become storage errors that say what to do") {
-  using peermq::runtime::log_error_from_errno;
+  using peermq::storage::log_error_from_errno;
   CHECK(log_error_from_errno(ENOSPC) == LogError::disk_full);
   CHECK(log_error_from_errno(EDQUOT) == LogError::disk_full);
   CHECK(log_error_from_errno(EACCES) == LogError::permission_denied);
@@ -713,11 +712,11 @@ TEST_CASE("system errors become storage errors that say what to do") {
   CHECK(make_error_code(LogError::disk_full).message() ==
         "the disk holding the data directory is full: free space or point -data at another disk");
   CHECK(explain(LogError::read_only, "/mnt/q").find("remount it read-write") != std::string::npos);
-  CHECK(std::string(make_error_code(LogError::io_error).category().name()) == "peermq.runtime.log");
+  CHECK(std::string(make_error_code(LogError::io_error).category().name()) == "peermq.storage.log");
 }
 
 TEST_CASE("sync policies parse from their -sync names") {
-  using peermq::runtime::parse_sync_policy;
+  using peermq::storage::parse_sync_policy;
   CHECK(*parse_sync_policy("always") == SyncPolicy::always);
   CHECK(*parse_sync_policy("batch") == SyncPolicy::batch);
   CHECK(*parse_sync_policy("none") == SyncPolicy::none);
