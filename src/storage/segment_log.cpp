@@ -250,6 +250,10 @@ Result<void> SegmentLog::recover(const ReplayFn& replay) {
     const std::uint64_t limit = last ? std::numeric_limits<std::uint64_t>::max() : firsts[i + 1];
     if (auto r = recover_segment(firsts[i], limit, last, replay, buffer); !r) return r;
   }
+  // Their names too (a crash may have come between a create and its directory sync).
+  if (!firsts.empty()) {
+    if (auto r = sync_dir(); !r) return r;
+  }
   if (segments_.empty()) {
     Segment& first = segments_[1];
     first.first_seq = 1;
@@ -271,6 +275,12 @@ Result<void> SegmentLog::recover(const ReplayFn& replay) {
       if (auto r = delete_segment(first); !r) return r;
       ++recovery_.empty_segments_removed;
     }
+  }
+  if (options_.sync == SyncPolicy::none && !firsts.empty()) {
+    // Nothing was synced: what was read counts as written only, and the first sync()
+    // covers every segment and the directory.
+    synced_seq_ = segments_.begin()->first - 1;
+    ++unsynced_elsewhere_;
   }
   return {};
 }
@@ -310,10 +320,6 @@ Result<void> SegmentLog::recover_segment(std::uint64_t first_seq, std::uint64_t 
       PEERMQ_LOG(warn, "storage", "%s: %" PRIu64 " bytes at offset %" PRIu64 " cut off: %s",
                  file.c_str(), lost, valid, why.c_str());
       if (auto r = handle->truncate(valid); !r) return fail_system(r.error(), "truncating", file);
-      if (options_.sync != SyncPolicy::none) {
-        if (auto r = handle->sync(); !r) return fail_system(r.error(), "syncing", file);
-        ++stats_.fsyncs;
-      }
       recovery_.torn_bytes += lost;
       if (!torn) ++recovery_.corrupt_records;
     } else {
@@ -324,6 +330,12 @@ Result<void> SegmentLog::recover_segment(std::uint64_t first_seq, std::uint64_t 
       ++recovery_.corrupt_records;
       recovery_.skipped_bytes += lost;
     }
+  }
+  if (options_.sync != SyncPolicy::none) {
+    // What recovery read may still be only in the page cache (the last process died
+    // between its write and its sync): make it durable before it counts as synced.
+    if (auto r = handle->sync(); !r) return fail_system(r.error(), "syncing", file);
+    ++stats_.fsyncs;
   }
   ++recovery_.segments;
   recovery_.records += seg.records;
@@ -402,7 +414,7 @@ Result<CommitResult> SegmentLog::write(Instant now) {
     // The active segment is complete: make it durable before leaving it, so that only
     // the active segment can ever hold unsynced records.
     if (options_.sync == SyncPolicy::none) {
-      closed_unsynced_ = closed_unsynced_ || written_seq_ != synced_seq_;
+      if (written_seq_ != synced_seq_) ++unsynced_elsewhere_;
     } else if (written_seq_ != synced_seq_) {
       auto synced = sync_file(*active_, written_seq_);
       if (!synced) return synced.error();
@@ -439,7 +451,8 @@ Result<void> SegmentLog::write_chunk(Segment& seg, std::span<const std::uint8_t>
 Result<std::uint64_t> SegmentLog::sync_file(File& file, std::uint64_t upto_seq) {
   // After a failed fsync the kernel may have dropped the dirty pages and cleared the
   // error (the 2018 "fsyncgate"): retrying could report success for lost data.
-  auto synced_file = closed_unsynced_ ? file.sync_file_system() : file.sync();
+  const std::uint64_t elsewhere = unsynced_elsewhere_;
+  auto synced_file = elsewhere > synced_elsewhere_ ? file.sync_file_system() : file.sync();
   if (!synced_file) {
     failed_ = true;
     return fail_system(synced_file.error(), "syncing", dir_ / segment_file_name(active_first_seq_));
@@ -448,7 +461,7 @@ Result<std::uint64_t> SegmentLog::sync_file(File& file, std::uint64_t upto_seq) 
   const std::uint64_t synced = upto_seq - synced_seq_;
   stats_.records_synced += synced;
   synced_seq_ = upto_seq;
-  closed_unsynced_ = false;
+  synced_elsewhere_ = elsewhere;
   if (synced_seq_ == written_seq_) unsynced_since_ = Instant::max();
   return synced;
 }
@@ -457,7 +470,8 @@ std::optional<SyncJob> SegmentLog::begin_sync(Instant now) {
   if (failed_ || sync_running_ || synced_seq_ == written_seq_) return std::nullopt;
   sync_running_ = true;
   sync_started_at_ = now;
-  return SyncJob{active_, written_seq_, closed_unsynced_};
+  job_elsewhere_ = unsynced_elsewhere_;  // what its syncfs covers, if it is one
+  return SyncJob{active_, written_seq_, unsynced_elsewhere_ > synced_elsewhere_};
 }
 
 int SegmentLog::run_sync(const SyncJob& job) noexcept {
@@ -474,7 +488,7 @@ Result<std::uint64_t> SegmentLog::finish_sync(const SyncJob& job, int error) {
     return fail_errno(error, "syncing", dir_ / segment_file_name(active_first_seq_));
   }
   ++stats_.fsyncs;
-  if (job.whole_file_system) closed_unsynced_ = false;
+  if (job.whole_file_system) synced_elsewhere_ = std::max(synced_elsewhere_, job_elsewhere_);
   if (job.upto <= synced_seq_) return std::uint64_t{0};  // a roll synced them meanwhile
   const std::uint64_t synced = job.upto - synced_seq_;
   stats_.records_synced += synced;
@@ -509,6 +523,7 @@ Result<void> SegmentLog::create_segment(Segment& seg) {
   active_ = std::move(*created);
   seg.on_disk = true;
   ++stats_.segments_created;
+  if (options_.sync == SyncPolicy::none) ++unsynced_elsewhere_;  // its name: for sync()
   return sync_dir();
 }
 
@@ -576,6 +591,7 @@ Result<void> SegmentLog::delete_segment(std::uint64_t first_seq) {
   stats_.live_records -= seg.live;
   ++stats_.segments_deleted;
   segments_.erase(first_seq);
+  if (options_.sync == SyncPolicy::none) ++unsynced_elsewhere_;
   // Made durable so that a crash cannot bring back records the caller let go of.
   return sync_dir();
 }

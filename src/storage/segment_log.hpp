@@ -37,7 +37,9 @@
 // order, to the caller, who rebuilds its index. The last segment is truncated at its
 // first bad record (a torn write after a crash). Any other segment is served only up to
 // its first bad record; the rest of it is counted and logged, never served. A record
-// that fails its CRC is never replayed.
+// that fails its CRC is never replayed. The process before may have died between a write
+// and its sync, so under always and batch recovery syncs every segment it read, and the
+// directory, before what it read counts as synced; under none it counts as written.
 //
 // Deletion: every record starts live; release(seq) marks one dead (acknowledged,
 // expired, superseded). A segment whose records are all dead is removed, unless it is
@@ -169,7 +171,7 @@ struct CommitResult {
 struct SyncJob {
   std::shared_ptr<File> file;      // the segment to sync, for run_sync only
   std::uint64_t upto = 0;          // the last record it makes durable
-  bool whole_file_system = false;  // syncfs(2): `none` left a segment unsynced behind
+  bool whole_file_system = false;  // syncfs(2): `none` left more than the segment unsynced
 };
 
 class SegmentLog {
@@ -237,7 +239,9 @@ class SegmentLog {
 
   std::uint64_t next_seq() const noexcept { return next_seq_; }
   // The last record handed to the kernel / made durable / stored per the policy; 0 (or
-  // the record before the first one this process appended) when there is none.
+  // the record before the first one this process appended) when there is none. Recovery
+  // syncs what it read under always and batch; under none it counts as written, not
+  // synced, until a sync().
   std::uint64_t written_seq() const noexcept { return written_seq_; }
   std::uint64_t synced_seq() const noexcept { return synced_seq_; }
   std::uint64_t stored_seq() const noexcept;
@@ -301,7 +305,13 @@ class SegmentLog {
   std::uint64_t written_seq_ = 0;
   std::uint64_t synced_seq_ = 0;
   Instant unsynced_since_ = Instant::max();
-  bool closed_unsynced_ = false;  // `none` rolled past a segment nobody synced
+  // Counts what `none` left unsynced that fdatasync of the active segment does not cover
+  // (a closed segment, a created or removed name, what recovery read), and how much of
+  // that the last syncfs covered (and the running job's will): sync with syncfs while
+  // the first is ahead.
+  std::uint64_t unsynced_elsewhere_ = 0;
+  std::uint64_t synced_elsewhere_ = 0;
+  std::uint64_t job_elsewhere_ = 0;
   bool sync_running_ = false;     // begin_sync() handed out a job
   Instant sync_started_at_{};     // when it did
   bool failed_ = false;
