@@ -211,9 +211,10 @@ TEST_CASE("a crash keeps what was synced and loses the rest: the numbered crash 
     SimDisk disk(c.options);
     c.before(disk);
     disk.crash();
-    for (const auto& [path, expected] : c.after) {
+    for (const auto& entry : c.after) {
+      const std::string& path = entry.first;
       CAPTURE(path);
-      CHECK(contents(disk, path) == expected);
+      CHECK(contents(disk, path) == entry.second);
     }
   }
 }

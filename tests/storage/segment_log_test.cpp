@@ -1105,7 +1105,9 @@ class CrashRun {
     // Every byte on disk is accounted for: replayed, cut off as torn, or skipped.
     CHECK(recovery.bytes + recovery.torn_bytes + recovery.skipped_bytes == bytes_before);
     std::uint64_t previous = 0;
-    for (const auto& [seq, body] : replayed_) {
+    for (const auto& record : replayed_) {
+      const std::uint64_t seq = record.first;
+      const std::string& body = record.second;
       CAPTURE(seq);
       REQUIRE(seq > previous);  // in order
       previous = seq;
