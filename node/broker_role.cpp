@@ -14,6 +14,7 @@
 #include "roles.hpp"
 #include "runtime/service_node.hpp"
 #include "runtime/log.hpp"
+#include "storage/segment_log.hpp"
 #include "runtime/timer.hpp"
 
 namespace peermq::cli {
@@ -43,7 +44,7 @@ void define_broker_flags(FlagSet& flags) {
                    "few ms), none (leave it to the OS)",
                    "always|batch|none");
   flags.check("sync", [](std::string_view value) -> std::optional<std::string> {
-    if (runtime::parse_sync_policy(value)) return std::nullopt;
+    if (storage::parse_sync_policy(value)) return std::nullopt;
     return "use always, batch or none";
   });
   flags.add_string("allow", "", "access list: who may produce and consume what (default: open)",
@@ -78,7 +79,7 @@ int run_broker(const FlagSet& flags, Io& io) {
 
   service::BrokerServiceOptions options;
   options.data_dir = data;
-  options.log.sync = *runtime::parse_sync_policy(flags.get_string("sync"));
+  options.log.sync = *storage::parse_sync_policy(flags.get_string("sync"));
   mq::BrokerConfig& config = options.broker;
   config.visibility_timeout = std::chrono::seconds(flags.get_integer("visibility-timeout"));
   config.max_deliveries = static_cast<std::uint32_t>(flags.get_integer("max-deliveries"));

@@ -10,18 +10,19 @@
 #include "api/node_setup.hpp"
 #include "runtime/service_node.hpp"
 #include "runtime/log.hpp"
+#include "storage/segment_log.hpp"
 
 namespace peermq {
 
 namespace {
 
-runtime::SyncPolicy to_runtime(SyncPolicy p) {
+storage::SyncPolicy to_runtime(SyncPolicy p) {
   switch (p) {
-    case SyncPolicy::always: return runtime::SyncPolicy::always;
-    case SyncPolicy::batch: return runtime::SyncPolicy::batch;
-    case SyncPolicy::none: return runtime::SyncPolicy::none;
+    case SyncPolicy::always: return storage::SyncPolicy::always;
+    case SyncPolicy::batch: return storage::SyncPolicy::batch;
+    case SyncPolicy::none: return storage::SyncPolicy::none;
   }
-  return runtime::SyncPolicy::always;
+  return storage::SyncPolicy::always;
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "runtime/node.hpp"
 #include "service/broker_client.hpp"
 #include "service/broker_service.hpp"
+#include "storage/posix_file_system.hpp"
 #include "service/consumer_client.hpp"
 #include "service/producer_client.hpp"
 
@@ -28,7 +29,8 @@ class BrokerNode {
              service::BrokerServiceOptions options)
       : executor_(loop),
         node_(loop, counters, identity, std::move(node)),
-        service_(executor_, node_.host(), counters, std::move(options)) {}
+        service_(executor_, node_.host(), storage::posix_file_system(), counters,
+                 std::move(options)) {}
   ~BrokerNode() { stop(); }
 
   // Recovers the log first: clients are served only once the broker is what it was.

@@ -44,10 +44,11 @@ void BrokerService::TransportOutbox::report(const PublicKey& peer, std::string_v
   PEERMQ_LOG(warn, "broker", "%s: %.*s", who.c_str(), static_cast<int>(what.size()), what.data());
 }
 
-BrokerService::BrokerService(Executor& executor, overlay::Host& host, Counters& counters,
-                             BrokerServiceOptions options)
+BrokerService::BrokerService(Executor& executor, overlay::Host& host, storage::FileSystem& files,
+                             Counters& counters, BrokerServiceOptions options)
     : executor_(executor),
       host_(host),
+      files_(files),
       options_(std::move(options)),
       broker_(options_.broker, journal_, outbox_, counters, executor.now(), executor.wall_now()),
       broker_timer_(executor.make_alarm()),
@@ -60,8 +61,8 @@ BrokerService::BrokerService(Executor& executor, overlay::Host& host, Counters& 
 Result<void> BrokerService::start(std::string* detail) {
   const Instant started = executor_.now();
   std::uint64_t replay_errors = 0;
-  auto log = runtime::SegmentLog::open(
-      options_.data_dir / "log", options_.log,
+  auto log = storage::SegmentLog::open(
+      files_, options_.data_dir / "log", options_.log,
       [&](std::uint64_t seq, std::span<const std::uint8_t> body) {
         if (!broker_.replay(seq, body)) ++replay_errors;
       },
@@ -86,7 +87,7 @@ Result<void> BrokerService::start(std::string* detail) {
   }
 
   PEERMQ_LOG(info, "broker", "data in %s, -sync=%s", options_.data_dir.string().c_str(),
-             runtime::sync_policy_name(options_.log.sync));
+             storage::sync_policy_name(options_.log.sync));
   started_ = true;
   serve();
   return {};
@@ -128,7 +129,7 @@ void BrokerService::fail(const std::string& why) {
 void BrokerService::commit() {
   if (failed_ || stopped_) return;
   if (journal_.failed) return fail("the log refused a record: " + journal_.error);
-  runtime::SegmentLog& log = *log_;
+  storage::SegmentLog& log = *log_;
   if (log.pending_records() > 0) {
     if (auto w = log.write(executor_.now()); !w) return fail(log.last_error());
   }
@@ -138,13 +139,13 @@ void BrokerService::commit() {
 }
 
 void BrokerService::start_sync() {
-  runtime::SegmentLog& log = *log_;
-  if (options_.log.sync == runtime::SyncPolicy::none || syncer_->busy() ||
+  storage::SegmentLog& log = *log_;
+  if (options_.log.sync == storage::SyncPolicy::none || syncer_->busy() ||
       log.written_seq() == log.synced_seq()) {
     return;  // a running sync calls again when it is done
   }
   const Instant now = executor_.now();
-  const bool due = options_.log.sync == runtime::SyncPolicy::batch
+  const bool due = options_.log.sync == storage::SyncPolicy::batch
                        ? log.sync_due(now)
                        : broker_.stats().pending > 0 ||
                              now - log.unsynced_since() >= limits::sync_always_ungated_delay;
@@ -154,14 +155,14 @@ void BrokerService::start_sync() {
     if (!log.sync()) fail(log.last_error());
     return;
   }
-  auto started = syncer_->start([job = *job] { return runtime::SegmentLog::run_sync(job); },
+  auto started = syncer_->start([job = *job] { return storage::SegmentLog::run_sync(job); },
                                [this, job = *job](int error) { on_synced(job, error); });
-  if (!started && !log.finish_sync(*job, runtime::SegmentLog::run_sync(*job))) {  // here, then
+  if (!started && !log.finish_sync(*job, storage::SegmentLog::run_sync(*job))) {  // here, then
     fail(log.last_error());
   }
 }
 
-void BrokerService::on_synced(const runtime::SyncJob& job, int error) {
+void BrokerService::on_synced(const storage::SyncJob& job, int error) {
   if (failed_ || stopped_) {
     (void)log_->finish_sync(job, error);  // stop() synced what matters
     return;
@@ -174,7 +175,7 @@ void BrokerService::on_synced(const runtime::SyncJob& job, int error) {
 }
 
 void BrokerService::settle() {
-  runtime::SegmentLog& log = *log_;
+  storage::SegmentLog& log = *log_;
   broker_.on_committed(log.stored_seq(), executor_.now());
   // The log may forget what the broker no longer needs (whole segments at a time).
   for (const std::uint64_t floor = broker_.live_floor(); released_below_ < floor;
@@ -196,12 +197,12 @@ void BrokerService::after_input() {
       after_input();
     });
   }
-  const runtime::SegmentLog& log = *log_;
+  const storage::SegmentLog& log = *log_;
   if (log.written_seq() > log.synced_seq() && !syncer_->busy()) {
     // A quiet log is synced in time too (the sync that is running calls back anyway).
     Instant at = Instant::max();
-    if (options_.log.sync == runtime::SyncPolicy::batch) at = log.sync_deadline();
-    if (options_.log.sync == runtime::SyncPolicy::always)
+    if (options_.log.sync == storage::SyncPolicy::batch) at = log.sync_deadline();
+    if (options_.log.sync == storage::SyncPolicy::always)
       at = log.unsynced_since() + limits::sync_always_ungated_delay;
     if (at != Instant::max()) sync_timer_->start_at(at, [this] { commit(); });
   }

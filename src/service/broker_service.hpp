@@ -41,14 +41,14 @@
 #include "mq/access_list.hpp"
 #include "mq/broker.hpp"
 #include "overlay/host.hpp"
-#include "runtime/segment_log.hpp"
+#include "storage/segment_log.hpp"
 #include "service/executor.hpp"
 
 namespace peermq::service {
 
 struct BrokerServiceOptions {
   std::filesystem::path data_dir;  // the log is <data_dir>/log
-  runtime::LogOptions log{};
+  storage::LogOptions log{};
   mq::BrokerConfig broker{};
 };
 
@@ -61,8 +61,9 @@ class BrokerService {
   using FailureCallback = std::function<void(const std::string& why)>;
 
   // Throws std::invalid_argument for a broker config out of range (start-up only).
-  BrokerService(Executor& executor, overlay::Host& host, Counters& counters,
-                BrokerServiceOptions options);
+  // The log lives on `files` (the real disk, or the simulator's), which outlives the service.
+  BrokerService(Executor& executor, overlay::Host& host, storage::FileSystem& files,
+                Counters& counters, BrokerServiceOptions options);
   ~BrokerService() { stop(); }
   BrokerService(const BrokerService&) = delete;
   BrokerService& operator=(const BrokerService&) = delete;
@@ -81,13 +82,13 @@ class BrokerService {
 
   const mq::Broker& broker() const noexcept { return broker_; }
   // Valid once start() succeeded.
-  const runtime::SegmentLog& log() const noexcept { return *log_; }
+  const storage::SegmentLog& log() const noexcept { return *log_; }
 
  private:
   // The broker's journal is the segment log; a record the log refuses is a broken invariant
   // (the broker bounds payloads well below the log's limit), so it stops the broker.
   struct LogJournal final : mq::Journal {
-    runtime::SegmentLog* log = nullptr;
+    storage::SegmentLog* log = nullptr;
     bool failed = false;
     std::string error;
     std::uint64_t append(std::span<const std::uint8_t> body) override;
@@ -102,7 +103,7 @@ class BrokerService {
   void commit();
   // Starts an fdatasync on the thread pool if one is due and none runs (always, batch).
   void start_sync();
-  void on_synced(const runtime::SyncJob& job, int error);
+  void on_synced(const storage::SyncJob& job, int error);
   // Confirms and delivers what is stored, releases what is no longer needed, sends.
   void settle();
   void after_input();
@@ -111,11 +112,12 @@ class BrokerService {
 
   Executor& executor_;
   overlay::Host& host_;
+  storage::FileSystem& files_;
   BrokerServiceOptions options_;
   LogJournal journal_;
   TransportOutbox outbox_;
   mq::Broker broker_;
-  std::optional<runtime::SegmentLog> log_;
+  std::optional<storage::SegmentLog> log_;
   std::unique_ptr<Alarm> broker_timer_;
   std::unique_ptr<Alarm> sync_timer_;
   std::unique_ptr<TurnHook> commit_hook_;

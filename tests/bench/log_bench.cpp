@@ -28,15 +28,15 @@
 
 #include <peermq/clock.hpp>
 
-#include "runtime/segment_log.hpp"
+#include "storage/segment_log.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-using peermq::runtime::LogOptions;
-using peermq::runtime::SegmentLog;
-using peermq::runtime::SyncPolicy;
+using peermq::storage::LogOptions;
+using peermq::storage::SegmentLog;
+using peermq::storage::SyncPolicy;
 
 constexpr std::size_t kBody = 100;
 constexpr auto kCellTime = std::chrono::milliseconds(700);
@@ -73,7 +73,7 @@ struct ScratchDir {
 };
 
 SegmentLog open_log(const fs::path& dir, SyncPolicy sync,
-                    const peermq::runtime::ReplayFn& replay = nullptr) {
+                    const peermq::storage::ReplayFn& replay = nullptr) {
   LogOptions options;
   options.sync = sync;
   std::string detail;
@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
       }
       const double appends = median(rate);
       std::printf("| %-6s | %5zu | %12.0f | %10.0f | %13.1f | %8.1f |\n",
-                  peermq::runtime::sync_policy_name(sync), group, appends, median(fsyncs),
+                  peermq::storage::sync_policy_name(sync), group, appends, median(fsyncs),
                   median(per), appends * (kBody + 8) / 1e6);
     }
   }

@@ -30,7 +30,7 @@ using peermq::runtime::Loop;
 using peermq::runtime::NodeOptions;
 using peermq::service::ProducerClient;
 using peermq::service::ProducerClientOptions;
-using peermq::runtime::SyncPolicy;
+using peermq::storage::SyncPolicy;
 using peermq::runtime::Timer;
 namespace fs = std::filesystem;
 namespace mq = peermq::mq;

@@ -1,4 +1,4 @@
-#include "runtime/segment_log.hpp"
+#include "storage/segment_log.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,16 +10,11 @@
 #include <limits>
 #include <optional>
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "mq/log_record.hpp"
 #include "runtime/log.hpp"
+#include "storage/posix_file_system.hpp"
 
-namespace peermq::runtime {
+namespace peermq::storage {
 namespace fs = std::filesystem;
 namespace {
 
@@ -85,33 +80,59 @@ std::optional<std::uint64_t> parse_segment_name(std::string_view name) {
   return first;
 }
 
-// A read-only view of a whole file, unmapped on destruction.
-class Mapping {
- public:
-  Mapping() = default;
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() {
-    if (data_ != nullptr) ::munmap(data_, size_);
-  }
-  // 0 or an errno.
-  int map(int fd, std::size_t size) {
-    if (size == 0) return 0;
-    // MAP_POPULATE reads the file in one go instead of one page fault at a time.
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    if (p == MAP_FAILED) return errno;
-    data_ = p;
-    size_ = size;
-    return 0;
-  }
-  std::span<const std::uint8_t> bytes() const noexcept {
-    return {static_cast<const std::uint8_t*>(data_), size_};
-  }
+// Recovery reads a segment this much at a time (more for a record that is larger), so
+// that the bytes it scans are still in the CPU's cache and a 64 MiB segment costs no
+// 64 MiB of memory.
+constexpr std::size_t kScanChunk = 1 << 20;
 
- private:
-  void* data_ = nullptr;
-  std::size_t size_ = 0;
+struct SegmentScan {
+  std::uint64_t records = 0;
+  std::uint64_t valid_bytes = 0;  // of the records scanned
+  std::error_code stop_reason;    // why the scan stopped before the end, if a bad record
 };
+
+// Reads `file` (`size` bytes) chunk by chunk into `buffer` and hands each valid record's
+// body to `on_record`, in order, stopping at the first bad record or after `max_records`.
+template <class OnRecord>
+Result<SegmentScan> scan_file(File& file, std::uint64_t size, std::uint64_t max_records,
+                              std::vector<std::uint8_t>& buffer, const OnRecord& on_record) {
+  SegmentScan out;
+  if (buffer.size() < kScanChunk) buffer.resize(kScanChunk);
+  std::uint64_t start = 0;  // the file offset of buffer[0]
+  std::size_t have = 0;     // bytes in the buffer
+  for (;;) {
+    if (start + have < size && have < buffer.size()) {
+      const auto want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size() - have, size - start - have));
+      auto n = file.read(start + have, std::span(buffer).subspan(have, want));
+      if (!n) return n.error();
+      if (*n < want) size = start + have + *n;  // it shrank under us: what is there counts
+      have += *n;
+    }
+    const bool at_end = start + have >= size;
+    mq::RecordScanner scan{std::span<const std::uint8_t>(buffer.data(), have)};
+    while (out.records < max_records) {
+      auto record = scan.next();
+      if (!record) break;
+      on_record(record->body);
+      ++out.records;
+    }
+    out.valid_bytes = start + scan.valid_bytes();
+    if (out.records == max_records) return out;  // the rest runs into the next segment
+    const std::error_code stop = scan.stop_reason();
+    if (at_end || (stop && stop != mq::LogRecordError::truncated)) {
+      out.stop_reason = stop;
+      return out;
+    }
+    // The buffer ends inside a record: keep its start, read on.
+    const std::size_t used = scan.valid_bytes();
+    std::copy(buffer.begin() + static_cast<std::ptrdiff_t>(used),
+              buffer.begin() + static_cast<std::ptrdiff_t>(have), buffer.begin());
+    start += used;
+    have -= used;
+    if (have == buffer.size()) buffer.resize(buffer.size() * 2);  // a record larger than it
+  }
+}
 
 }  // namespace
 
@@ -140,7 +161,7 @@ LogError log_error_from_errno(int err) noexcept {
     case EPERM: return LogError::permission_denied;
     case EROFS: return LogError::read_only;
     case ENOTDIR:
-    case EEXIST:  // create_directories: the path exists and is not a directory
+    case EEXIST:  // mkdir(2): the path exists and is not a directory
       return LogError::not_a_directory;
     default: return LogError::io_error;
   }
@@ -161,11 +182,6 @@ const char* sync_policy_name(SyncPolicy policy) {
   return "?";
 }
 
-void SegmentLog::Fd::reset() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
 std::string SegmentLog::segment_file_name(std::uint64_t first_seq) {
   char name[kSegmentDigits + 8];
   std::snprintf(name, sizeof name, "%020" PRIu64 ".log", first_seq);
@@ -182,11 +198,23 @@ std::error_code SegmentLog::fail_errno(int err, const std::string& what, const f
   return fail(log_error_from_errno(err), what + " " + file.string() + ": " + errno_text(err));
 }
 
+std::error_code SegmentLog::fail_system(std::error_code ec, const std::string& what,
+                                        const fs::path& file) {
+  return fail_errno(ec.value(), what, file);
+}
+
 // ---- recovery -------------------------------------------------------------------------------
 
 Result<SegmentLog> SegmentLog::open(const fs::path& dir, LogOptions options, const ReplayFn& replay,
                                     std::string* detail) {
+  return open(posix_file_system(), dir, options, replay, detail);
+}
+
+Result<SegmentLog> SegmentLog::open(FileSystem& file_system, const fs::path& dir,
+                                    LogOptions options, const ReplayFn& replay,
+                                    std::string* detail) {
   SegmentLog log;
+  log.file_system_ = &file_system;
   log.dir_ = dir;
   log.options_ = options;
   if (auto r = log.recover(replay); !r) {
@@ -197,33 +225,34 @@ Result<SegmentLog> SegmentLog::open(const fs::path& dir, LogOptions options, con
 }
 
 Result<void> SegmentLog::recover(const ReplayFn& replay) {
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec) return fail_errno(ec.value(), "creating", dir_);
-  if (!fs::is_directory(dir_, ec)) {
-    return ec ? fail_errno(ec.value(), "inspecting", dir_) : fail(LogError::not_a_directory, "");
+  FileSystem& files = *file_system_;
+  if (auto r = files.make_directories(dir_); !r) return fail_system(r.error(), "creating", dir_);
+  const fs::path lock_file = dir_ / kLockFile;
+  auto locked = files.lock(lock_file);
+  if (!locked) {
+    if (locked.error().value() == EWOULDBLOCK)
+      return fail(LogError::locked, "lock " + lock_file.string());
+    return fail_system(locked.error(), "locking", lock_file);
   }
+  lock_ = std::move(*locked);
 
-  dir_fd_ = Fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd_) return fail_errno(errno, "opening", dir_);
-  lock_fd_ = Fd(::openat(dir_fd_.get(), kLockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!lock_fd_) return fail_errno(errno, "creating", dir_ / kLockFile);
-  if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) return fail(LogError::locked, "flock " + (dir_ / kLockFile).string());
-    return fail_errno(errno, "locking", dir_ / kLockFile);
-  }
-
+  auto names = files.list(dir_);
+  if (!names) return fail_system(names.error(), "listing", dir_);
   std::vector<std::uint64_t> firsts;
-  for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
-    if (auto first = parse_segment_name(it->path().filename().native())) firsts.push_back(*first);
+  for (const std::string& name : *names) {
+    if (auto first = parse_segment_name(name)) firsts.push_back(*first);
   }
-  if (ec) return fail_errno(ec.value(), "listing", dir_);
   std::sort(firsts.begin(), firsts.end());
 
+  std::vector<std::uint8_t> buffer;  // shared by the segments' scans
   for (std::size_t i = 0; i < firsts.size(); ++i) {
     const bool last = i + 1 == firsts.size();
     const std::uint64_t limit = last ? std::numeric_limits<std::uint64_t>::max() : firsts[i + 1];
-    if (auto r = recover_segment(firsts[i], limit, last, replay); !r) return r;
+    if (auto r = recover_segment(firsts[i], limit, last, replay, buffer); !r) return r;
+  }
+  // Their names too (a crash may have come between a create and its directory sync).
+  if (!firsts.empty()) {
+    if (auto r = sync_dir(); !r) return r;
   }
   if (segments_.empty()) {
     Segment& first = segments_[1];
@@ -247,62 +276,66 @@ Result<void> SegmentLog::recover(const ReplayFn& replay) {
       ++recovery_.empty_segments_removed;
     }
   }
+  if (options_.sync == SyncPolicy::none && !firsts.empty()) {
+    // Nothing was synced: what was read counts as written only, and the first sync()
+    // covers every segment and the directory.
+    synced_seq_ = segments_.begin()->first - 1;
+    ++unsynced_elsewhere_;
+  }
   return {};
 }
 
 Result<void> SegmentLog::recover_segment(std::uint64_t first_seq, std::uint64_t seq_limit,
-                                         bool last, const ReplayFn& replay) {
+                                         bool last, const ReplayFn& replay,
+                                         std::vector<std::uint8_t>& buffer) {
   const fs::path file = dir_ / segment_file_name(first_seq);
-  Fd fd(::openat(dir_fd_.get(), segment_file_name(first_seq).c_str(),
-                 (last ? O_RDWR : O_RDONLY) | O_CLOEXEC));
-  if (!fd) return fail_errno(errno, "opening", file);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return fail_errno(errno, "reading the size of", file);
-  const auto size = static_cast<std::size_t>(st.st_size);
-  Mapping mapping;
-  if (int err = mapping.map(fd.get(), size); err != 0) return fail_errno(err, "mapping", file);
+  auto opened = file_system_->open(file, last ? OpenMode::read_write : OpenMode::read);
+  if (!opened) return fail_system(opened.error(), "opening", file);
+  std::shared_ptr<File> handle = std::move(*opened);
+  auto file_size = handle->size();
+  if (!file_size) return fail_system(file_size.error(), "reading the size of", file);
+  const std::uint64_t size = *file_size;
 
   Segment seg;
   seg.first_seq = first_seq;
   seg.on_disk = true;
-  const std::uint64_t max_records = seq_limit - first_seq;
-  mq::RecordScanner scan(mapping.bytes());
-  while (seg.records < max_records) {
-    auto record = scan.next();
-    if (!record) break;
-    if (replay) replay(first_seq + seg.records, record->body);
-    ++seg.records;
-  }
-  const std::size_t valid = scan.valid_bytes();
+  auto scanned = scan_file(*handle, size, seq_limit - first_seq, buffer,
+                           [&](std::span<const std::uint8_t> body) {
+                             if (replay) replay(first_seq + seg.records, body);
+                             ++seg.records;
+                           });
+  if (!scanned) return fail_system(scanned.error(), "reading", file);
+  const std::uint64_t valid = scanned->valid_bytes;
+  const std::error_code stop = scanned->stop_reason;
   seg.bytes = seg.written = valid;
   seg.live = seg.records;
   seg.dead.assign((seg.records + 63) / 64, 0);
   if (valid < size) {
     const std::uint64_t lost = size - valid;
-    const bool torn = scan.stop_reason() == mq::LogRecordError::truncated;
-    const std::string why = scan.stop_reason() ? scan.stop_reason().message()
-                                               : std::string("records run into the next segment");
+    const bool torn = stop == mq::LogRecordError::truncated;
+    const std::string why = stop ? stop.message() : std::string("records run into the next segment");
     if (last) {
       // A crash cut the last write short, or its bytes are damaged: cut the file back
       // to its valid records so that appends continue from there.
-      PEERMQ_LOG(warn, "storage", "%s: %" PRIu64 " bytes at offset %zu cut off: %s", file.c_str(),
-                 lost, valid, why.c_str());
-      if (::ftruncate(fd.get(), static_cast<off_t>(valid)) != 0)
-        return fail_errno(errno, "truncating", file);
-      if (options_.sync != SyncPolicy::none) {
-        if (::fdatasync(fd.get()) != 0) return fail_errno(errno, "syncing", file);
-        ++stats_.fsyncs;
-      }
+      PEERMQ_LOG(warn, "storage", "%s: %" PRIu64 " bytes at offset %" PRIu64 " cut off: %s",
+                 file.c_str(), lost, valid, why.c_str());
+      if (auto r = handle->truncate(valid); !r) return fail_system(r.error(), "truncating", file);
       recovery_.torn_bytes += lost;
       if (!torn) ++recovery_.corrupt_records;
     } else {
       PEERMQ_LOG(error, "storage",
-                 "%s: damaged at offset %zu (%s); its %" PRIu64
+                 "%s: damaged at offset %" PRIu64 " (%s); its %" PRIu64
                  " bytes from there on are not served",
                  file.c_str(), valid, why.c_str(), lost);
       ++recovery_.corrupt_records;
       recovery_.skipped_bytes += lost;
     }
+  }
+  if (options_.sync != SyncPolicy::none) {
+    // What recovery read may still be only in the page cache (the last process died
+    // between its write and its sync): make it durable before it counts as synced.
+    if (auto r = handle->sync(); !r) return fail_system(r.error(), "syncing", file);
+    ++stats_.fsyncs;
   }
   ++recovery_.segments;
   recovery_.records += seg.records;
@@ -311,7 +344,7 @@ Result<void> SegmentLog::recover_segment(std::uint64_t first_seq, std::uint64_t 
   stats_.disk_bytes += valid;
   stats_.live_records += seg.records;
   if (last) {
-    active_fd_ = std::move(fd);
+    active_ = std::move(handle);
     active_first_seq_ = first_seq;
   }
   segments_.emplace(first_seq, std::move(seg));
@@ -381,13 +414,13 @@ Result<CommitResult> SegmentLog::write(Instant now) {
     // The active segment is complete: make it durable before leaving it, so that only
     // the active segment can ever hold unsynced records.
     if (options_.sync == SyncPolicy::none) {
-      closed_unsynced_ = closed_unsynced_ || written_seq_ != synced_seq_;
+      if (written_seq_ != synced_seq_) ++unsynced_elsewhere_;
     } else if (written_seq_ != synced_seq_) {
-      auto synced = sync_file(active_fd_.get(), written_seq_);
+      auto synced = sync_file(*active_, written_seq_);
       if (!synced) return synced.error();
       result.records_synced += *synced;
     }
-    active_fd_.reset();
+    active_.reset();
     buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(end));
     for (auto& roll : rolls_) roll.buffer_offset -= end;
     active_first_seq_ = rolls_.front().first_seq;
@@ -401,63 +434,49 @@ Result<CommitResult> SegmentLog::write(Instant now) {
 }
 
 Result<void> SegmentLog::write_chunk(Segment& seg, std::span<const std::uint8_t> bytes) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::pwrite(active_fd_.get(), bytes.data() + done, bytes.size() - done,
-                               static_cast<off_t>(seg.written + done));
-    ++stats_.writes;
-    if (n >= 0) {
-      done += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (errno == EINTR) continue;
-    const int err = errno;
+  ++stats_.writes;
+  if (auto r = active_->write(seg.written, bytes); !r) {
     ++stats_.write_errors;
-    // Undo the part that made it, so the file ends with whole records and the records
-    // can be written again by the next commit().
-    if (done > 0 && ::ftruncate(active_fd_.get(), static_cast<off_t>(seg.written)) != 0)
-      failed_ = true;
-    return fail_errno(err, "writing " + std::to_string(bytes.size()) + " bytes to",
-                      dir_ / segment_file_name(seg.first_seq));
+    // Undo the part that may have made it, so the file ends with whole records and the
+    // records can be written again by the next commit().
+    if (!active_->truncate(seg.written)) failed_ = true;
+    return fail_system(r.error(), "writing " + std::to_string(bytes.size()) + " bytes to",
+                       dir_ / segment_file_name(seg.first_seq));
   }
   seg.written += bytes.size();
   stats_.bytes_written += bytes.size();
   return {};
 }
 
-Result<std::uint64_t> SegmentLog::sync_file(int fd, std::uint64_t upto_seq) {
+Result<std::uint64_t> SegmentLog::sync_file(File& file, std::uint64_t upto_seq) {
   // After a failed fsync the kernel may have dropped the dirty pages and cleared the
   // error (the 2018 "fsyncgate"): retrying could report success for lost data.
-  const int rc = closed_unsynced_ ? ::syncfs(fd) : ::fdatasync(fd);
-  if (rc != 0) {
-    const int err = errno;
+  const std::uint64_t elsewhere = unsynced_elsewhere_;
+  auto synced_file = elsewhere > synced_elsewhere_ ? file.sync_file_system() : file.sync();
+  if (!synced_file) {
     failed_ = true;
-    return fail_errno(err, "syncing", dir_ / segment_file_name(active_first_seq_));
+    return fail_system(synced_file.error(), "syncing", dir_ / segment_file_name(active_first_seq_));
   }
   ++stats_.fsyncs;
   const std::uint64_t synced = upto_seq - synced_seq_;
   stats_.records_synced += synced;
   synced_seq_ = upto_seq;
-  closed_unsynced_ = false;
+  synced_elsewhere_ = elsewhere;
   if (synced_seq_ == written_seq_) unsynced_since_ = Instant::max();
   return synced;
 }
 
 std::optional<SyncJob> SegmentLog::begin_sync(Instant now) {
   if (failed_ || sync_running_ || synced_seq_ == written_seq_) return std::nullopt;
-  // A duplicate: a roll may close the log's own descriptor while the job runs.
-  const int fd = ::fcntl(active_fd_.get(), F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) return std::nullopt;
   sync_running_ = true;
   sync_started_at_ = now;
-  return SyncJob{fd, written_seq_, closed_unsynced_};
+  job_elsewhere_ = unsynced_elsewhere_;  // what its syncfs covers, if it is one
+  return SyncJob{active_, written_seq_, unsynced_elsewhere_ > synced_elsewhere_};
 }
 
 int SegmentLog::run_sync(const SyncJob& job) noexcept {
-  const int rc = job.whole_file_system ? ::syncfs(job.fd) : ::fdatasync(job.fd);
-  const int err = rc == 0 ? 0 : errno;
-  ::close(job.fd);
-  return err;
+  auto synced = job.whole_file_system ? job.file->sync_file_system() : job.file->sync();
+  return synced ? 0 : synced.error().value();
 }
 
 Result<std::uint64_t> SegmentLog::finish_sync(const SyncJob& job, int error) {
@@ -469,7 +488,7 @@ Result<std::uint64_t> SegmentLog::finish_sync(const SyncJob& job, int error) {
     return fail_errno(error, "syncing", dir_ / segment_file_name(active_first_seq_));
   }
   ++stats_.fsyncs;
-  if (job.whole_file_system) closed_unsynced_ = false;
+  if (job.whole_file_system) synced_elsewhere_ = std::max(synced_elsewhere_, job_elsewhere_);
   if (job.upto <= synced_seq_) return std::uint64_t{0};  // a roll synced them meanwhile
   const std::uint64_t synced = job.upto - synced_seq_;
   stats_.records_synced += synced;
@@ -482,7 +501,7 @@ Result<std::uint64_t> SegmentLog::finish_sync(const SyncJob& job, int error) {
 Result<std::uint64_t> SegmentLog::sync() {
   if (failed_) return fail(LogError::failed, "");
   if (synced_seq_ == written_seq_) return std::uint64_t{0};
-  return sync_file(active_fd_.get(), written_seq_);
+  return sync_file(*active_, written_seq_);
 }
 
 Instant SegmentLog::sync_deadline() const noexcept {
@@ -496,23 +515,23 @@ std::uint64_t SegmentLog::stored_seq() const noexcept {
 }
 
 Result<void> SegmentLog::create_segment(Segment& seg) {
-  const std::string name = segment_file_name(seg.first_seq);
-  // No O_EXCL: a file of this name can only be left by an earlier attempt that failed
-  // before writing anything, since recovery knows every segment file.
-  Fd fd(::openat(dir_fd_.get(), name.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd) return fail_errno(errno, "creating", dir_ / name);
-  active_fd_ = std::move(fd);
+  const fs::path file = dir_ / segment_file_name(seg.first_seq);
+  // Emptied if it exists: a file of this name can only be left by an earlier attempt that
+  // failed before writing anything, since recovery knows every segment file.
+  auto created = file_system_->open(file, OpenMode::create);
+  if (!created) return fail_system(created.error(), "creating", file);
+  active_ = std::move(*created);
   seg.on_disk = true;
   ++stats_.segments_created;
+  if (options_.sync == SyncPolicy::none) ++unsynced_elsewhere_;  // its name: for sync()
   return sync_dir();
 }
 
 Result<void> SegmentLog::sync_dir() {
   if (options_.sync == SyncPolicy::none) return {};
-  if (::fsync(dir_fd_.get()) != 0) {
-    const int err = errno;
+  if (auto r = file_system_->sync_directory(dir_); !r) {
     failed_ = true;
-    return fail_errno(err, "syncing the directory", dir_);
+    return fail_system(r.error(), "syncing the directory", dir_);
   }
   ++stats_.dir_syncs;
   return {};
@@ -563,17 +582,18 @@ Result<void> SegmentLog::collect() {
 }
 
 Result<void> SegmentLog::delete_segment(std::uint64_t first_seq) {
-  const std::string name = segment_file_name(first_seq);
-  if (::unlinkat(dir_fd_.get(), name.c_str(), 0) != 0 && errno != ENOENT)
-    return fail_errno(errno, "deleting", dir_ / name);
+  const fs::path file = dir_ / segment_file_name(first_seq);
+  if (auto r = file_system_->remove(file); !r && r.error().value() != ENOENT)
+    return fail_system(r.error(), "deleting", file);
   const Segment& seg = segments_.at(first_seq);
   --stats_.segments;
   stats_.disk_bytes -= seg.bytes;
   stats_.live_records -= seg.live;
   ++stats_.segments_deleted;
   segments_.erase(first_seq);
+  if (options_.sync == SyncPolicy::none) ++unsynced_elsewhere_;
   // Made durable so that a crash cannot bring back records the caller let go of.
   return sync_dir();
 }
 
-}  // namespace peermq::runtime
+}  // namespace peermq::storage

@@ -1,41 +1,48 @@
-// SegmentLog: the broker's durable storage, an append-only log split into segment files.
+// SegmentLog: the broker's durable storage, an append-only log split into segment files,
+// kept on a FileSystem (storage/file_system.hpp: the real disk, or a simulated one).
 //
 //   <dir>/00000000000000000001.log   records 1 ..
 //   <dir>/00000000000000052113.log   records 52113 .. (the name is its first sequence number)
-//   <dir>/LOCK                       held with flock(2) while a log has the directory open
+//   <dir>/LOCK                       locked (FileSystem::lock) while a log has the directory open
 //
 // Each record (mq/log_record.hpp: length, CRC32C, opaque body) gets a 64-bit sequence
 // number, one more than the record before it, across segments and restarts. A segment is
 // rolled once it reaches LogOptions::segment_size.
 //
 // Group commit: append() only frames the record into one in-memory buffer and returns
-// its sequence number; commit() hands the whole buffer to the kernel with one pwrite(2)
-// per segment touched and then, per the sync policy, one fdatasync(2). So a caller
-// appends every message that arrived in a loop iteration, commits once, and confirms
-// them all together:
+// its sequence number (no call into the FileSystem); commit() hands the whole buffer to
+// the file system with one File::write (pwrite(2)) per segment touched and then, per the
+// sync policy, one File::sync (fdatasync(2)). So a caller appends every message that
+// arrived in a loop iteration, commits once, and confirms them all together:
 //   always  commit() returns after fdatasync: what it wrote survives a power cut;
 //   batch   commit() writes, and syncs too once the oldest unsynced write is older than
 //           LogOptions::sync_interval; call sync() at sync_deadline() so that a quiet log
 //           is synced in time as well;
 //   none    never fdatasync unless sync() is called; the kernel writes back when it likes.
 // stored_seq() is the last record that counts as stored under the policy (synced for
-// always, written for the others): confirm up to it.
+// always, written for the others): confirm up to it. Creating and deleting a segment is
+// followed by a sync of the directory (always, batch).
 //
 // Syncing off the caller's thread: write() is commit() without the policy's final sync,
 // and begin_sync() / run_sync() / finish_sync() split sync() in three, so that the
 // fdatasync can run on another thread while the caller keeps appending and writing (the
 // broker's group commit: the loop receives the next batch while the disk works). Only
-// run_sync() may run elsewhere; it touches nothing of the log. stored_seq() moves only in
-// finish_sync(), so what is confirmed is still what was synced.
+// run_sync() may run elsewhere; it touches nothing of the log, only the job's own share
+// of the segment file (File::sync may run on another thread while the log writes). On a
+// FileSystem that is single-threaded (the simulated disk), call run_sync() on the log's
+// thread. stored_seq() moves only in finish_sync(), so what is confirmed is still what
+// was synced.
 //
 // Recovery (open): every segment is scanned and each valid record is replayed, in
 // order, to the caller, who rebuilds its index. The last segment is truncated at its
 // first bad record (a torn write after a crash). Any other segment is served only up to
 // its first bad record; the rest of it is counted and logged, never served. A record
-// that fails its CRC is never replayed.
+// that fails its CRC is never replayed. The process before may have died between a write
+// and its sync, so under always and batch recovery syncs every segment it read, and the
+// directory, before what it read counts as synced; under none it counts as written.
 //
 // Deletion: every record starts live; release(seq) marks one dead (acknowledged,
-// expired, superseded). A segment whose records are all dead is unlinked, unless it is
+// expired, superseded). A segment whose records are all dead is removed, unless it is
 // the segment being appended to. The caller must release only records whose loss after
 // a crash is harmless (an acknowledgement record must outlive the record it
 // acknowledges: holds(seq) tells whether a record is still on disk).
@@ -49,9 +56,9 @@
 //
 // Threads: not thread-safe; one thread at a time (run_sync() excepted, see above). Every
 // call but append(), begin_sync() and finish_sync() may block on the disk, so a broker runs
-// the log where blocking is allowed. Moving is fine, even with a job out (it holds no
-// pointer to the log); the destructor closes the files without syncing (pending records
-// are lost, as in a crash).
+// the log where blocking is allowed. Moving is fine, even with a job out (the job holds
+// no pointer to the log); the destructor closes the files without syncing (pending
+// records are lost, as in a crash). The FileSystem outlives the log.
 #pragma once
 
 #include <cstddef>
@@ -59,6 +66,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -70,9 +78,10 @@
 #include <peermq/clock.hpp>
 #include <peermq/result.hpp>
 
+#include "storage/file_system.hpp"
 #include "wire/limits.hpp"
 
-namespace peermq::runtime {
+namespace peermq::storage {
 
 enum class SyncPolicy { always, batch, none };
 
@@ -94,7 +103,7 @@ enum class LogError {
 };
 const char* describe(LogError e);
 inline const char* category_name(LogError) {
-  return "peermq.runtime.log";
+  return "peermq.storage.log";
 }
 PEERMQ_ERROR_ENUM(LogError)
 
@@ -137,9 +146,9 @@ struct LogStats {
   std::uint64_t records_appended = 0;
   std::uint64_t records_written = 0;  // handed to the kernel by commit()
   std::uint64_t bytes_written = 0;
-  std::uint64_t writes = 0;          // pwrite(2) calls
-  std::uint64_t fsyncs = 0;          // fdatasync(2) of segment files
-  std::uint64_t dir_syncs = 0;       // fsync(2) of the directory after creating or unlinking
+  std::uint64_t writes = 0;          // File::write calls (pwrite(2))
+  std::uint64_t fsyncs = 0;          // File::sync (fdatasync(2)) of segment files
+  std::uint64_t dir_syncs = 0;       // sync_directory after creating or removing a segment
   std::uint64_t records_synced = 0;  // records made durable by those fdatasyncs
   std::uint64_t segments_created = 0;
   std::uint64_t segments_deleted = 0;
@@ -156,16 +165,24 @@ struct CommitResult {
 };
 
 // What one fdatasync on another thread covers (SegmentLog::begin_sync).
+// Self-contained: it shares the segment file with the log (a roll may close the log's
+// share while the job runs) and points at nothing else, so it can be copied to another
+// thread.
 struct SyncJob {
-  int fd = -1;                     // a duplicate of the file's descriptor, for run_sync only
+  std::shared_ptr<File> file;      // the segment to sync, for run_sync only
   std::uint64_t upto = 0;          // the last record it makes durable
-  bool whole_file_system = false;  // syncfs(2): `none` left a segment unsynced behind
+  bool whole_file_system = false;  // syncfs(2): `none` left more than the segment unsynced
 };
 
 class SegmentLog {
  public:
-  // Opens (creating it and its parents if needed) the log in `dir` and replays every
-  // valid record to `replay`. On failure `detail`, if given, says what failed where.
+  // Opens (creating it and its parents if needed) the log in `dir` on `file_system` and
+  // replays every valid record to `replay`. On failure `detail`, if given, says what
+  // failed where. `file_system` must outlive the log.
+  static Result<SegmentLog> open(FileSystem& file_system, const std::filesystem::path& dir,
+                                 LogOptions options, const ReplayFn& replay,
+                                 std::string* detail = nullptr);
+  // The same on the real disk (posix_file_system()).
   static Result<SegmentLog> open(const std::filesystem::path& dir, LogOptions options,
                                  const ReplayFn& replay, std::string* detail = nullptr);
 
@@ -191,11 +208,11 @@ class SegmentLog {
   Result<CommitResult> write(Instant now);
 
   // Starts a sync of what is written and not synced: the job for run_sync(). nullopt when
-  // nothing waits, while a job is out, after a failure, or if the descriptor cannot be
-  // duplicated (then call sync()).
+  // nothing waits, while a job is out, or after a failure.
   std::optional<SyncJob> begin_sync(Instant now);
-  // fdatasync(2) (or syncfs(2)) of the job's descriptor, which it then closes: 0 or an
-  // errno. Any thread; it touches no log.
+  // File::sync() (or sync_file_system()) of the job's file: 0 or an errno. Any thread the
+  // FileSystem allows; it touches no log. The job's copies close the file when the last
+  // of them (or the log's own share) goes.
   static int run_sync(const SyncJob& job) noexcept;
   // Takes run_sync()'s result (`error`) back: the job's records count as synced, or the log
   // fails (LogError::failed from then on). Returns the records it made durable.
@@ -222,7 +239,9 @@ class SegmentLog {
 
   std::uint64_t next_seq() const noexcept { return next_seq_; }
   // The last record handed to the kernel / made durable / stored per the policy; 0 (or
-  // the record before the first one this process appended) when there is none.
+  // the record before the first one this process appended) when there is none. Recovery
+  // syncs what it read under always and batch; under none it counts as written, not
+  // synced, until a sync().
   std::uint64_t written_seq() const noexcept { return written_seq_; }
   std::uint64_t synced_seq() const noexcept { return synced_seq_; }
   std::uint64_t stored_seq() const noexcept;
@@ -241,30 +260,6 @@ class SegmentLog {
   static std::string segment_file_name(std::uint64_t first_seq);
 
  private:
-  // Owns a file descriptor; closes it on destruction.
-  class Fd {
-   public:
-    Fd() = default;
-    explicit Fd(int fd) noexcept : fd_(fd) {}
-    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    Fd& operator=(Fd&& other) noexcept {
-      if (this != &other) {
-        reset();
-        fd_ = std::exchange(other.fd_, -1);
-      }
-      return *this;
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    int get() const noexcept { return fd_; }
-    explicit operator bool() const noexcept { return fd_ >= 0; }
-    void reset() noexcept;
-
-   private:
-    int fd_ = -1;
-  };
-
   struct Segment {
     std::uint64_t first_seq = 0;
     std::uint64_t records = 0;        // appended so far, pending ones included
@@ -283,20 +278,22 @@ class SegmentLog {
   SegmentLog() = default;
   Result<void> recover(const ReplayFn& replay);
   Result<void> recover_segment(std::uint64_t first_seq, std::uint64_t seq_limit, bool last,
-                               const ReplayFn& replay);
+                               const ReplayFn& replay, std::vector<std::uint8_t>& buffer);
   Result<void> create_segment(Segment& segment);
   Result<void> write_chunk(Segment& segment, std::span<const std::uint8_t> bytes);
-  Result<std::uint64_t> sync_file(int fd, std::uint64_t upto_seq);
+  Result<std::uint64_t> sync_file(File& file, std::uint64_t upto_seq);
   Result<void> sync_dir();
   Result<void> collect();
   Result<void> delete_segment(std::uint64_t first_seq);
   Segment& tail() { return segments_.rbegin()->second; }
   std::error_code fail(LogError e, const std::string& what);
   std::error_code fail_errno(int err, const std::string& what, const std::filesystem::path& file);
+  std::error_code fail_system(std::error_code ec, const std::string& what,
+                              const std::filesystem::path& file);
 
-  Fd lock_fd_;  // first, so the lock is the last thing released
-  Fd dir_fd_;
-  Fd active_fd_;  // the file commit() writes into
+  std::unique_ptr<FileLock> lock_;  // first, so the lock is the last thing released
+  FileSystem* file_system_ = nullptr;
+  std::shared_ptr<File> active_;  // the file commit() writes into; a sync job may share it
   std::filesystem::path dir_;
   LogOptions options_;
   std::uint64_t active_first_seq_ = 0;         // its segment
@@ -308,7 +305,13 @@ class SegmentLog {
   std::uint64_t written_seq_ = 0;
   std::uint64_t synced_seq_ = 0;
   Instant unsynced_since_ = Instant::max();
-  bool closed_unsynced_ = false;  // `none` rolled past a segment nobody synced
+  // Counts what `none` left unsynced that fdatasync of the active segment does not cover
+  // (a closed segment, a created or removed name, what recovery read), and how much of
+  // that the last syncfs covered (and the running job's will): sync with syncfs while
+  // the first is ahead.
+  std::uint64_t unsynced_elsewhere_ = 0;
+  std::uint64_t synced_elsewhere_ = 0;
+  std::uint64_t job_elsewhere_ = 0;
   bool sync_running_ = false;     // begin_sync() handed out a job
   Instant sync_started_at_{};     // when it did
   bool failed_ = false;
@@ -317,6 +320,6 @@ class SegmentLog {
   std::string last_error_;
 };
 
-}  // namespace peermq::runtime
+}  // namespace peermq::storage
 
-PEERMQ_ERROR_ENUM_STD(peermq::runtime::LogError)
+PEERMQ_ERROR_ENUM_STD(peermq::storage::LogError)
