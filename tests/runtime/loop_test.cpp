@@ -44,10 +44,8 @@ TEST_CASE("run_nowait handles only what is ready") {
   Timer timer(loop);
   bool fired = false;
   timer.start(10s, [&] { fired = true; });
-  auto started = loop.now();
   CHECK(loop.run_nowait());
-  CHECK_FALSE(fired);
-  CHECK(loop.now() - started < 5s);
+  CHECK_FALSE(fired);  // a run_nowait that waited would have waited for the timer, and run it
 }
 
 namespace {
