@@ -5,15 +5,17 @@
 # Traffic goes only to 127.0.0.1 (and, as root, to the namespaces the overlay benchmark
 # creates); every process started is stopped. About 6 minutes after the build on 2 cores (at most 10).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+shopt -s inherit_errexit  # a failing run inside $(...) fails the script
+source "$(dirname "$0")/lib.sh"
+cd "$LIB_ROOT"
 scripts/setup.sh bench
 runs="${1:-5}"
 build=build/release
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+lib_configure "$build" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j "$(nproc)" --target peermq_exe core_bench transport_bench \
   log_bench idle_producers_bench nats_peer zmq_peer
 bench="$build/tests/bench"
-started=$(date +%s)
+started=$SECONDS
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
   "$(. /etc/os-release && echo "$PRETTY_NAME"), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
@@ -26,16 +28,13 @@ echo "== broker memory"
 median_run() {  # FIELD COMMAND...: runs COMMAND RUNS times, prints the median run's output
   local field=$1 i
   shift
-  local outs=()
-  for i in $(seq 1 "$runs"); do outs+=("$("$@")"); done
-  for i in "${!outs[@]}"; do
-    echo "$(grep -m1 'broker memory' <<<"${outs[$i]}" | grep -o '[0-9]\+' | sed -n "${field}p") $i"
-  done | sort -n | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }' >"$tmp_median"
-  echo "${outs[$(cat "$tmp_median")]}"
+  for i in $(seq 1 "$runs"); do "$@" >"$LIB_TMP/run$i.out"; done
+  i=$(for i in $(seq 1 "$runs"); do
+    echo "$(grep -m1 'broker memory' "$LIB_TMP/run$i.out" | grep -o '[0-9]\+' | sed -n "${field}p") $i"
+  done | lib_median_line 1)
+  cat "$LIB_TMP/run${i#* }.out"
   echo "(median of $runs runs)"
 }
-tmp_median=$(mktemp)
-trap 'rm -f "$tmp_median"' EXIT
 median_run 3 scripts/idle_bench.sh "$build/peermq" "$bench/idle_producers_bench" 10000 4
 median_run 4 env QUEUE_BENCH_ONLY=memory scripts/queue_bench.sh "$build/peermq" 1
 echo
@@ -55,4 +54,4 @@ else
   echo "skipped: the namespace benchmark needs root"
 fi
 echo
-echo "bench.sh: done in $(( $(date +%s) - started )) s after the build"
+echo "bench.sh: done in $((SECONDS - started)) s after the build"

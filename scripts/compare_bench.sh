@@ -33,79 +33,29 @@ for program in "$peermq" "$nats_peer" "$zmq_peer"; do
 done
 command -v nats-server >/dev/null || { echo "$0: nats-server not found (apt install nats-server)" >&2; exit 2; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 40); do  # at most 2 s for all to exit, then they are killed
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" = 0 ] && break
-    sleep 0.05
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
-
-fail() {
-  echo "$0: $*" >&2
-  exit 1
-}
-now() { echo "${EPOCHREALTIME:-$(date +%s.%N)}"; }
-
-start() {  # NAME COMMAND... -> started_pid; output in $work/NAME.out and NAME.err
-  local name="$1"
-  shift
-  "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  started_pid=$!
-  pids+=("$started_pid")
-}
-
-wait_for() {  # NAME PID FILE REGEX: until FILE has a line matching REGEX, at most 15 s
-  for _ in $(seq 1 1500); do
-    grep -q -- "$4" "$3" 2>/dev/null && return 0
-    kill -0 "$2" 2>/dev/null || fail "$1 exited at start-up: $(cat "$work/$1.err")"
-    sleep 0.01
-  done
-  fail "$1 did not start within 15 s: $(cat "$work/$1.err")"
-}
-
-stop() {  # PID: ask it to exit, kill it after 2 s
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 1 40); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
-  kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  local pid kept=()
-  for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
-  pids=("${kept[@]}")
-}
+source "$(dirname "$0")/lib.sh"
+work=$LIB_TMP
 
 # peermq: a broker and a consumer per -sync, each pair with a runtime directory of its own.
 declare -A pm_addr pm_broker
 for sync in none always; do
   export PEERMQ_RUNTIME_DIR="$work/run-$sync"
-  start "broker-$sync" "$peermq" broker -data="$work/data-$sync" -sync="$sync" \
-    -listen=127.0.0.1:0 -log=info -stat
-  pm_broker[$sync]=$started_pid
-  wait_for "broker-$sync" "$started_pid" "$work/broker-$sync.err" "listening on"
-  pm_addr[$sync]=$(sed -n 's/^address: //p' "$work/broker-$sync.out")
-  start "consumer-$sync" "$peermq" consumer -broker="${pm_addr[$sync]}" -quiet -prefetch=1024 \
+  lib_start_listener "broker-$sync" "$peermq" broker -data="$work/data-$sync" -sync="$sync" \
+    -listen=127.0.0.1:0 -log=info -stat || lib_die "the -sync=$sync broker did not start"
+  pm_broker[$sync]=$LIB_PID
+  pm_addr[$sync]=$LIB_ADDRESS
+  lib_start "consumer-$sync" "$peermq" consumer -broker="${pm_addr[$sync]}" -quiet -prefetch=1024 \
     -log=info -listen=127.0.0.1:0
-  wait_for "consumer-$sync" "$started_pid" "$work/consumer-$sync.err" "connected to broker"
+  lib_wait_line "consumer-$sync" err "connected to broker" || lib_die "a consumer did not connect"
 done
 unset PEERMQ_RUNTIME_DIR
 
 # NATS: nats-server on a port it picks; the responder is started per in-flight level
 # (start_nats_responder), as its flush mode depends on it.
-start nats-server nats-server -a 127.0.0.1 -p -1
-wait_for nats-server "$started_pid" "$work/nats-server.err" "Listening for client connections"
-nats_url="nats://$(sed -n 's/.*Listening for client connections on \([0-9.]*:[0-9]*\).*/\1/p' \
-  "$work/nats-server.err" | head -1)"
+lib_start nats-server nats-server -a 127.0.0.1 -p -1
+lib_wait_line nats-server err "Listening for client connections on [0-9.]+:[0-9]+" ||
+  lib_die "nats-server did not start"
+nats_url="nats://$(grep -oE '[0-9.]+:[0-9]+$' <<<"$LIB_LINE")"
 nats_responder_pid=""
 nats_responder_flush=""
 # NATS C client flush mode per side and level (tests/bench/peers/nats_peer.cpp says why):
@@ -119,20 +69,20 @@ nats_requester_flush() { if [ "$1" -lt 256 ]; then echo asap; else echo batched;
 nats_responder_flush() { if [ "$1" -lt 1024 ]; then echo asap; else echo batched; fi; }
 start_nats_responder() {  # FLUSH
   [ "$nats_responder_flush" = "$1" ] && return 0
-  [ -n "$nats_responder_pid" ] && stop "$nats_responder_pid"
-  start nats-responder "$nats_peer" responder -url="$nats_url" -flush="$1"
-  nats_responder_pid=$started_pid
+  [ -n "$nats_responder_pid" ] && { lib_stop "$nats_responder_pid" || true; }
+  lib_start nats-responder "$nats_peer" responder -url="$nats_url" -flush="$1"
+  nats_responder_pid=$LIB_PID
   nats_responder_flush=$1
-  wait_for nats-responder "$started_pid" "$work/nats-responder.out" "^ready"
+  lib_wait_line nats-responder out "^ready" || lib_die "the NATS responder did not start"
 }
 
 # ZeroMQ: the proxy binds two ports it picks and prints them; the worker connects.
-start zmq-broker "$zmq_peer" broker -front='tcp://127.0.0.1:*' -back='tcp://127.0.0.1:*'
-wait_for zmq-broker "$started_pid" "$work/zmq-broker.out" "^ready"
-zmq_front=$(sed -n 's/^front: //p' "$work/zmq-broker.out")
-zmq_back=$(sed -n 's/^back: //p' "$work/zmq-broker.out")
-start zmq-worker "$zmq_peer" worker -back="$zmq_back"
-wait_for zmq-worker "$started_pid" "$work/zmq-worker.out" "^ready"
+lib_start zmq-broker "$zmq_peer" broker -front='tcp://127.0.0.1:*' -back='tcp://127.0.0.1:*'
+lib_wait_line zmq-broker out "^ready" || lib_die "the ZeroMQ proxy did not start"
+zmq_front=$(sed -n 's/^front: //p' "$(lib_log zmq-broker out)")
+zmq_back=$(sed -n 's/^back: //p' "$(lib_log zmq-broker out)")
+lib_start zmq-worker "$zmq_peer" worker -back="$zmq_back"
+lib_wait_line zmq-worker out "^ready" || lib_die "the ZeroMQ worker did not start"
 
 requester() {  # SYSTEM COUNT INFLIGHT: runs one requester in the foreground
   case "$1" in
@@ -150,16 +100,16 @@ requester() {  # SYSTEM COUNT INFLIGHT: runs one requester in the foreground
 
 run_once() {  # SYSTEM COUNT INFLIGHT -> "rate p50 p99 seconds"
   local s e out
-  s=$(now)
+  s=$(lib_now_us)
   out=$(requester "$1" "$2" "$3" 2>"$work/requester.err") ||
-    fail "$1 with $3 in flight failed: $out $(cat "$work/requester.err")"
-  e=$(now)
-  [[ "$out" == *"answers: $2/$2"* ]] || fail "$1 with $3 in flight: $out"
+    lib_die "$1 with $3 in flight failed: $out $(cat "$work/requester.err")"
+  e=$(lib_now_us)
+  [[ "$out" == *"answers: $2/$2"* ]] || lib_die "$1 with $3 in flight: $out"
   local p50 p99
   p50=$(echo "$out" | sed -n 's/^latency: p50=\([0-9]*\)us.*/\1/p')
   p99=$(echo "$out" | sed -n 's/.* p99=\([0-9]*\)us.*/\1/p')
-  awk -v n="$2" -v s="$s" -v e="$e" -v a="$p50" -v b="$p99" \
-    'BEGIN { printf "%.1f %s %s %.3f\n", n / (e - s), a, b, e - s }'
+  awk -v n="$2" -v us=$((e - s)) -v a="$p50" -v b="$p99" \
+    'BEGIN { printf "%.1f %s %s %.3f\n", n * 1e6 / us, a, b, us / 1e6 }'
 }
 
 # Warm-up, and the count that makes a run last about target_seconds: grow a short run until
@@ -176,9 +126,6 @@ size_count() {  # SYSTEM INFLIGHT -> count
   awk -v r="$rate" -v t="$target_seconds" -v n="$n" \
     'BEGIN { c = int(r * t); if (c < n) c = n; print c }'
 }
-
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END {
-  if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 declare -A rates p50s p99s counts
 for inflight in "${levels[@]}"; do
@@ -197,9 +144,9 @@ for inflight in "${levels[@]}"; do
   done
   for system in "${systems[@]}"; do
     key="$system,$inflight"
-    rates[$key]=$(echo "${rates[$key]}" | median)
-    p50s[$key]=$(echo "${p50s[$key]}" | median)
-    p99s[$key]=$(echo "${p99s[$key]}" | median)
+    rates[$key]=$(lib_median "${rates[$key]}")
+    p50s[$key]=$(lib_median "${p50s[$key]}")
+    p99s[$key]=$(lib_median "${p99s[$key]}")
   done
 done
 
@@ -214,8 +161,8 @@ ratio() {  # OTHER INFLIGHT: peermq round trips/s over OTHER's; at 1 in flight a
 }
 
 # Messages made durable per fdatasync: the durable broker's last -stat line (printed at exit).
-stop "${pm_broker[always]}"
-per_fsync=$(grep "^stat:" "$work/broker-always.out" | tail -1 |
+lib_stop "${pm_broker[always]}" 30 || echo "compare_bench: the durable broker needed SIGKILL" >&2
+per_fsync=$(grep "^stat:" "$(lib_log broker-always out)" | tail -1 |
   sed -n 's/.*records_per_fsync=\([0-9.]*\).*/\1/p')
 
 version() { "$@" 2>/dev/null | head -1 || echo "?"; }

@@ -15,15 +15,15 @@ RUNS=${OV_BENCH_RUNS:-3}
 ms_of_log_line() {  # the UTC timestamp at the start of a log line, in ms since the epoch
   python3 -c 'import sys,datetime; t=sys.argv[1][:23]; print(int(datetime.datetime.strptime(t,"%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc).timestamp()*1000))' "$1"
 }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-median() { sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'; }
+now_ms() { echo $(( $(lib_now_us) / 1000 )); }
+median() { if [ $# -gt 0 ]; then lib_median "$@"; else echo "?"; fi; }  # "?": no run made the figure
 
 # broker SITE LABEL: a broker in SITE; sets BROKER
 start_broker() {
   ov_spawn "$1" "$2" broker -data="$PMQ_TMP/$2-data" -listen=0.0.0.0:4000 -relay="$OV_RELAY_SPEC" -log=info
-  ov_wait_for 5 "$(ov_log "$2" out)" '^address: ' || ov_die "broker $2 starts"
-  BROKER=$(sed -n 's/^address: //p' "$(ov_log "$2" out)")
-  ov_wait_for 10 "$(ov_log "$2" err)" 'registered with relay' || ov_die "broker $2 registers"
+  lib_wait_line "$2" out '^address: ' 5 || ov_die "broker $2 starts"
+  BROKER=${LIB_LINE#address: }
+  lib_wait_line "$2" err 'registered with relay' 10 || ov_die "broker $2 registers"
 }
 
 scenario() {
@@ -35,8 +35,8 @@ scenario() {
   ov_spawn b sym-consumer consumer -broker="$sym_broker" -relay="$OV_RELAY_SPEC" -quiet
   start_broker c cone-broker; cone_broker=$BROKER
   ov_spawn d cone-consumer consumer -broker="$cone_broker" -relay="$OV_RELAY_SPEC" -quiet
-  ov_wait_for 20 "$(ov_log sym-consumer err)" 'connected to broker' || ov_die "consumer b connects"
-  ov_wait_for 20 "$(ov_log cone-consumer err)" 'connected to broker' || ov_die "consumer d connects"
+  lib_wait_line sym-consumer err 'connected to broker' 20 || ov_die "consumer b connects"
+  lib_wait_line cone-consumer err 'connected to broker' 20 || ov_die "consumer d connects"
 
   local relayed=() first_direct=() to_direct=()
   for ((i = 1; i <= RUNS; i++)); do
@@ -44,51 +44,47 @@ scenario() {
     s=$(now_ms)
     ov_run b "p-sym-$i" 30 producer -broker="$sym_broker" -relay="$OV_RELAY_SPEC" -count=1 -quiet -timeout=25
     e=$(now_ms)
-    grep -q '^answers: 1/1' "$(ov_log "p-sym-$i" out)" && relayed+=($((e - s)))
+    grep -q '^answers: 1/1' "$(lib_log "p-sym-$i" out)" && relayed+=($((e - s)))
     s=$(now_ms)
     ov_run d "p-cone-$i" 30 producer -broker="$cone_broker" -relay="$OV_RELAY_SPEC" -count=100 \
       -delay=20 -quiet -timeout=25
     local line
-    line=$(grep -m1 -E "path: $cone_broker: .* -> direct" "$(ov_log "p-cone-$i" err)")
+    line=$(grep -m1 -E "path: $cone_broker: .* -> direct" "$(lib_log "p-cone-$i" err)")
     [ -n "$line" ] && to_direct+=($(( $(ms_of_log_line "$line") - s )))
-    line=$(grep -m1 -E "connected to broker" "$(ov_log "p-cone-$i" err)")
+    line=$(grep -m1 -E "connected to broker" "$(lib_log "p-cone-$i" err)")
     [ -n "$line" ] && first_direct+=($(( $(ms_of_log_line "$line") - s )))
   done
 
   # Forwarding rate: datagrams into the relay per CPU second of the relay.
   pmq_exec relay iptables -I INPUT -p udp --dport "$OV_RELAY_PORT" -j ACCEPT
-  local relay_pid ticks0 ticks1 pk0 pk1 hz
-  relay_pid=""
-  for pid in $(pgrep -f "relay -listen=203.0.113.10"); do
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = peermq ] && relay_pid=$pid
-  done
-  [ -n "$relay_pid" ] || ov_die "the relay process is found"
-  hz=$(getconf CLK_TCK)
-  ticks0=$(awk '{ print $14 + $15 }' "/proc/$relay_pid/stat")
+  local cpu0 cpu1 pk0 pk1
+  # ip netns exec and env exec the next program: the pid started is the relay's own.
+  [ "$(cat "/proc/$OV_RELAY_PID/comm" 2>/dev/null)" = peermq ] || ov_die "the relay process is found"
+  cpu0=$(lib_cpu_ms "$OV_RELAY_PID")
   pk0=$(pmq_exec relay iptables -L INPUT -v -x -n | awk -v p="dpt:$OV_RELAY_PORT" '$0 ~ p { print $1; exit }')
   local s e
   s=$(now_ms)
   ov_run b p-flood 120 producer -broker="$sym_broker" -relay="$OV_RELAY_SPEC" -count=20000 \
     -inflight=256 -size=100 -quiet -timeout=110
   e=$(now_ms)
-  ticks1=$(awk '{ print $14 + $15 }' "/proc/$relay_pid/stat")
+  cpu1=$(lib_cpu_ms "$OV_RELAY_PID")
   pk1=$(pmq_exec relay iptables -L INPUT -v -x -n | awk -v p="dpt:$OV_RELAY_PORT" '$0 ~ p { print $1; exit }')
-  local cpu_ms=$(( (ticks1 - ticks0) * 1000 / hz ))
+  local cpu_ms=$((cpu1 - cpu0))
   local packets=$((pk1 - pk0))
 
   echo
   printf '| %-62s | %12s |\n' "overlay, in namespaces (median of $RUNS)" "measured"
   printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..64})" "$(printf -- '-%.0s' {1..14})"
-  printf '| %-62s | %9s ms |\n' "start to first answer, relayed (both symmetric NATs)" "$(printf '%s\n' "${relayed[@]}" | median)"
-  printf '| %-62s | %9s ms |\n' "start to connected to the broker (cone NATs)" "$(printf '%s\n' "${first_direct[@]}" | median)"
-  printf '| %-62s | %9s ms |\n' "start to direct path confirmed (cone NATs)" "$(printf '%s\n' "${to_direct[@]}" | median)"
+  printf '| %-62s | %9s ms |\n' "start to first answer, relayed (both symmetric NATs)" "$(median "${relayed[@]}")"
+  printf '| %-62s | %9s ms |\n' "start to connected to the broker (cone NATs)" "$(median "${first_direct[@]}")"
+  printf '| %-62s | %9s ms |\n' "start to direct path confirmed (cone NATs)" "$(median "${to_direct[@]}")"
   printf '| %-62s | %12s |\n' "20,000 requests relayed: datagrams into the relay" "$packets"
   printf '| %-62s | %9s ms |\n' "  relay CPU time for them (wall $((e - s)) ms)" "$cpu_ms"
   if [ "$cpu_ms" -gt 0 ]; then
     printf '| %-62s | %12s |\n' "relay forwarding rate, datagrams per CPU second" "$((packets * 1000 / cpu_ms))"
   fi
-  grep -q '^answers: 20000/20000' "$(ov_log p-flood out)" && ov_ok "all 20,000 relayed requests answered" ||
-    ov_fail "the relayed flood was not all answered"
+  grep -q '^answers: 20000/20000' "$(lib_log p-flood out)" && lib_ok "all 20,000 relayed requests answered" ||
+    lib_fail "the relayed flood was not all answered"
 }
 
 OV_BUDGET=${OV_BUDGET:-300} ov_main "$@"

@@ -18,8 +18,8 @@ packages=(
   iproute2 iptables tcpdump python3
 )
 if [ "${1:-}" = bench ]; then
-  # the peers of the comparison: NATS (server and C client) and ZeroMQ; bc for the scripts
-  packages+=(nats-server libnats-dev libzmq3-dev bc)
+  # the peers of the comparison: NATS (server and C client) and ZeroMQ
+  packages+=(nats-server libnats-dev libzmq3-dev)
 fi
 
 missing=()

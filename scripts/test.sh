@@ -6,7 +6,8 @@
 #   scripts/test.sh            everything
 #   PEERMQ_FUZZ_SECONDS=60 scripts/test.sh   fuzz longer
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
+cd "$LIB_ROOT"
 
 scripts/setup.sh
 
@@ -16,7 +17,7 @@ fuzz_seconds=${PEERMQ_FUZZ_SECONDS:-20}
 configure_build_test() {
   local name=$1; shift
   echo "=== ${name}: configure and build"
-  cmake -S . -B "build/${name}" -G Ninja "$@" >/dev/null
+  lib_configure "build/${name}" "$@"
   cmake --build "build/${name}" -j "${jobs}"
   echo "=== ${name}: test"
   ctest --test-dir "build/${name}" --output-on-failure -j "${jobs}" --timeout 900

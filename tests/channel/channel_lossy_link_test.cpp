@@ -13,6 +13,7 @@
 #include "wire/limits.hpp"
 #include "support/channel_endpoint.hpp"
 #include "support/message_pattern.hpp"
+#include "support/test_seed.hpp"
 
 using namespace peermq;
 using namespace peermq::test;
@@ -161,9 +162,10 @@ RoundTrips run_round_trips(std::uint64_t seed, double loss, std::size_t count,
 // keep a margin over what is measured since: 2-4 s, stalls up to 1.8 s.
 TEST_CASE("small request/answer traffic keeps moving over a short path losing a third of its packets") {
   for (const double loss : {0.2, 0.36}) {
-    for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    for (const std::uint64_t seed : peermq::test::test_seeds(1, 5)) {
       CAPTURE(loss);
       CAPTURE(seed);
+      INFO(peermq::test::replay_command(seed));
       const RoundTrips r = run_round_trips(seed, loss, 10000, 256);
       CHECK(r.outcome == NetworkSimulator::Outcome::done);
       CHECK(r.answered == 10000);
@@ -191,8 +193,10 @@ TEST_CASE("messages of 0 B to 1 MiB cross a lossy, reordering, duplicating link 
 #endif
   const auto wall_start = std::chrono::steady_clock::now();
   std::uint64_t total_bytes = 0, total_lost = 0;
-  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+  const auto sweep = peermq::test::test_seeds(1, seeds);
+  for (const std::uint64_t seed : sweep) {
     CAPTURE(seed);
+    INFO(peermq::test::replay_command(seed));
     const RunResult r = run_lossy(seed, count);
     CHECK(r.outcome == NetworkSimulator::Outcome::done);
     CHECK(r.corrupt == 0);
@@ -209,6 +213,6 @@ TEST_CASE("messages of 0 B to 1 MiB cross a lossy, reordering, duplicating link 
   }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  MESSAGE("lossy link: " << seeds << " seeds, " << total_bytes << " bytes, " << total_lost
+  MESSAGE("lossy link: " << sweep.size() << " seeds, " << total_bytes << " bytes, " << total_lost
           << " packets lost, " << wall << " s wall");
 }

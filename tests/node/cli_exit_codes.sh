@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
 # The real binary, as a shell user meets it: exit codes, and where messages go.
 set -u
+# shellcheck source=../../scripts/lib.sh
+source "$(dirname "$0")/../../scripts/lib.sh"
 bin=$1
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$LIB_TMP
 
 expect() {  # expect CODE STREAM PATTERN -- ARGS...
   local code=$1 stream=$2 pattern=$3; shift 4
   "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
   local got=$?
   if [ "$got" -ne "$code" ]; then
-    echo "FAIL: peermq $*: exit $got, want $code"; cat "$tmp/err"; fails=$((fails + 1)); return
+    lib_fail "peermq $*: exit $got, want $code"; cat "$tmp/err"; return
   fi
   if ! grep -qE -- "$pattern" "$tmp/$stream"; then
-    echo "FAIL: peermq $*: $stream lacks /$pattern/:"; cat "$tmp/$stream"; fails=$((fails + 1)); return
+    lib_fail "peermq $*: $stream lacks /$pattern/:"; cat "$tmp/$stream"; return
   fi
-  echo "ok: peermq $* -> $code"
+  lib_ok "peermq $* -> $code"
 }
 
 expect 2 err 'usage: peermq <role>' --
@@ -34,5 +34,4 @@ chmod 644 "$tmp/k"
 expect 1 err "chmod 600 $tmp/k" -- keygen -key="$tmp/k"
 PEERMQ_LOG=loud expect 2 err "invalid value \"loud\" for PEERMQ_LOG" -- keygen -key="$tmp/k2"
 
-if [ "$fails" -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
-echo "all checks passed"
+lib_summary

@@ -28,35 +28,23 @@ if(NOT step_output MATCHES "address: [a-z2-7]+")
 endif()
 message(STATUS "find_package(peermq) example built and ran: ${step_output}")
 
-# The basic example end to end. Every wait is bounded, and the trap kills whatever is
-# still running when the script ends, however it ends.
+# The basic example end to end, with scripts/lib.sh: every wait is bounded, and whatever
+# still runs when the script ends, however it ends, is stopped with its process group.
 set(basic_run [=[
 set -u
+source "$2"
 bin=$1/build/basic
 dir=$1/basic-run
 mkdir -p "$dir/run"
 export PEERMQ_RUNTIME_DIR="$dir/run"
-pids=""
-cleanup() { for p in $pids; do kill -KILL "$p" 2>/dev/null; done; wait 2>/dev/null; }
-trap cleanup EXIT
+LIB_LOGS=$dir
 show() { for f in "$dir"/*.out "$dir"/*.err; do echo "--- $f"; tail -n 20 "$f"; done; }
 
-"$bin/peermq-basic-broker" -data="$dir/data" -listen=127.0.0.1:0 >"$dir/broker.out" 2>"$dir/broker.err" &
-broker=$!
-pids="$pids $broker"
-address=""
-for _ in $(seq 150); do
-  address=$(sed -n 's/^address: //p' "$dir/broker.out")
-  [ -n "$address" ] && grep -q "listening on" "$dir/broker.err" && break
-  sleep 0.1
-done
-[ -n "$address" ] || { echo "the example broker printed no address in 15 s"; show; exit 1; }
+lib_start_listener broker "$bin/peermq-basic-broker" -data="$dir/data" -listen=127.0.0.1:0 ||
+  { echo "the example broker did not start"; show; exit 1; }
+lib_start consumer "$bin/peermq-basic-consumer" -broker="$LIB_ADDRESS" -listen=127.0.0.1:0
 
-"$bin/peermq-basic-consumer" -broker="$address" -listen=127.0.0.1:0 >"$dir/consumer.out" 2>"$dir/consumer.err" &
-consumer=$!
-pids="$pids $consumer"
-
-timeout -k 5 60 "$bin/peermq-basic-producer" -broker="$address" -listen=127.0.0.1:0 -count=3 \
+timeout -k 5 60 "$bin/peermq-basic-producer" -broker="$LIB_ADDRESS" -listen=127.0.0.1:0 -count=3 \
   -timeout=30 >"$dir/producer.out" 2>"$dir/producer.err"
 rc=$?
 [ "$rc" -eq 0 ] || { echo "the example producer exited with $rc"; show; exit 1; }
@@ -66,15 +54,12 @@ for i in 1 2 3; do
 done
 
 # SIGTERM: both stop cleanly, within 10 s, with exit code 0.
-kill -TERM "$consumer" "$broker"
-for p in "$consumer" "$broker"; do
-  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$p" 2>/dev/null && { echo "pid $p did not stop within 10 s of SIGTERM"; show; exit 1; }
-  wait "$p"; code=$?
-  [ "$code" -eq 0 ] || { echo "pid $p exited with $code after SIGTERM"; show; exit 1; }
+for name in consumer broker; do
+  lib_stop "${LIB_PID_OF[$name]}" 10 || { echo "the $name did not stop within 10 s of SIGTERM"; show; exit 1; }
+  [ "$LIB_STATUS" -eq 0 ] || { echo "the $name exited with $LIB_STATUS after SIGTERM"; show; exit 1; }
 done
 cat "$dir/producer.out"
 ]=])
 file(WRITE ${WORK_DIR}/basic_run.sh "${basic_run}")
-step(bash ${WORK_DIR}/basic_run.sh ${WORK_DIR})
+step(bash ${WORK_DIR}/basic_run.sh ${WORK_DIR} ${EXAMPLES_SOURCE}/../scripts/lib.sh)
 message(STATUS "the basic example ran end to end:\n${step_output}")

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # netns_topology.sh — builds NAT topologies in network namespaces for the overlay tests.
-# Source it, call pmq_init, then add hosts and sites; everything goes away on exit.
+# Source it, call pmq_init, then add hosts and sites; everything goes away on exit. It
+# sources scripts/lib.sh, which starts, stops and cleans up after processes.
 #
 # Contract:
 # - Needs root, iproute2, iptables and (for captures) tcpdump. Only the namespaces made
@@ -9,8 +10,9 @@
 #   that called pmq_init), so parallel runs never collide and leftovers of a dead run are
 #   recognisable (pmq_cleanup_stale). Veths and bridges are created directly inside our
 #   namespaces (never in the root namespace), so deleting a namespace deletes them.
-# - pmq_init installs EXIT/INT/TERM/HUP traps that run pmq_cleanup (an EXIT trap set
-#   before pmq_init is chained after it; set none after it, or call pmq_cleanup yourself).
+# - pmq_init registers pmq_cleanup with lib.sh's exit (lib_on_exit): on any exit, after
+#   lib.sh has stopped every process it started, the namespaces go (with whatever still
+#   runs in them) and PMQ_TMP too. lib_start writes its logs into PMQ_TMP (LIB_LOGS).
 # - Functions return non-zero with a message on stderr; they work with or without set -e.
 #   Every wait is bounded in count and in time.
 #
@@ -27,7 +29,8 @@
 #   pmq_add_public_host NAME IP          pmq_add_nat_site NAME PUB_IP LAN_SUBNET [symmetric]
 #   pmq_ns NAME | pmq_ip NAME            pmq_exec NAME CMD...
 #   pmq_spawn NAME CMD... (sets PMQ_LAST_PID) | pmq_kill PID
-#   pmq_set_loss SITE P (P=0 removes)    pmq_wait SECONDS CMD... | pmq_wait_udp_port NAME PORT [S]
+#   pmq_set_loss SITE P (P=0 removes)    pmq_wait_udp_port NAME PORT [S]
+#   pmq_requirements (prints what is missing: root, ip netns, a tool; 1 then)
 #   pmq_capture_start FILE [FILTER...] | pmq_capture_stop FILE | pmq_capture_contains FILE PAT
 #     (PAT "hex:0a1b..." or raw bytes)
 #   PMQ_TMP: this run's scratch directory (a place for captures), removed on cleanup;
@@ -35,15 +38,16 @@
 # A leftover is "dead" when no process has the pid in its prefix; a reused pid delays its
 # removal until that process ends.
 
+# shellcheck source=../../scripts/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/lib.sh"
+
 PMQ_PUBLIC_SUBNET=${PMQ_PUBLIC_SUBNET:-203.0.113.0/24}
 PMQ_PREFIX=""            # pmq<pid>- once pmq_init ran
 PMQ_TMP=""               # scratch directory of this run
 PMQ_LAST_PID=""          # pid of the last pmq_spawn
-PMQ_PIDS=()              # every pmq_spawn pid, killed on cleanup
 PMQ_PORTS=0              # bridge ports made so far (their names are p1, p2, ...)
 PMQ_CLEANED=0
-PMQ_OWNER=""             # pid of the shell that ran pmq_init: only it cleans up
-PMQ_PREV_EXIT_TRAP=""
+PMQ_OWNER=""             # pid of the shell that ran pmq_init (its namespaces' prefix)
 declare -gA PMQ_IP=()        # NAME -> its address (host: LAN or public; router: public)
 declare -gA PMQ_CAPTURES=()  # capture file -> tcpdump pid
 
@@ -86,20 +90,21 @@ pmq_exec() {
   ip netns exec "${PMQ_PREFIX}${name}" "$@"
 }
 
-# pmq_wait SECONDS CMD...: polls CMD every 50 ms until it succeeds; at most SECONDS.
-pmq_wait() {
-  local seconds=$1; shift
-  local tries=$((seconds * 20)) deadline=$((SECONDS + seconds + 1))
-  while ((tries-- > 0 && SECONDS < deadline)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
 _pmq_udp_bound() { [ -n "$(pmq_exec "$1" ss -Hlun "sport = :$2" 2>/dev/null)" ]; }
 
-pmq_wait_udp_port() { pmq_wait "${3:-5}" _pmq_udp_bound "$1" "$2"; }
+pmq_wait_udp_port() { lib_wait_until "${3:-5}" _pmq_udp_bound "$1" "$2"; }
+
+# Root, ip netns that works, and the tools the tests use; else says what is missing.
+pmq_requirements() {
+  local tool
+  [ "$(id -u)" -eq 0 ] || { echo "needs root"; return 1; }
+  ip netns list >/dev/null 2>&1 || { echo "ip netns is unavailable"; return 1; }
+  { ip netns add "pmq$$-probe" && ip netns del "pmq$$-probe"; } 2>/dev/null ||
+    { echo "ip netns add does not work here"; return 1; }
+  for tool in iptables tcpdump python3 ss timeout; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing (run scripts/setup.sh)"; return 1; }
+  done
+}
 
 # A new namespace with lo up and IPv6 off (no DAD or router solicitations on the wire).
 _pmq_add_ns() {
@@ -197,58 +202,29 @@ pmq_set_loss() {
     -m statistic --mode random --probability "$p" -j DROP
 }
 
-# pmq_spawn NAME CMD...: runs CMD in NAME in the background, in its own process group;
-# the pid goes to PMQ_LAST_PID and is killed on cleanup. Redirect its output yourself.
+# pmq_spawn NAME CMD...: runs CMD in NAME in the background, in its own process group
+# (lib_spawn); the pid goes to PMQ_LAST_PID and it is stopped on exit. Redirect its output
+# yourself.
 pmq_spawn() {
   local name=$1; shift
-  setsid ip netns exec "${PMQ_PREFIX}${name}" "$@" &
-  PMQ_LAST_PID=$!
-  PMQ_PIDS+=("$PMQ_LAST_PID")
-  _pmq_wait_exec "$PMQ_LAST_PID"
+  lib_spawn ip netns exec "${PMQ_PREFIX}${name}" "$@"
+  PMQ_LAST_PID=$LIB_PID
 }
 
-# Until a forked child execs, it is a copy of this shell with its EXIT trap, and a
-# signal then makes it run that trap; so spawning returns only once the child has
-# exec'd (its command line differs from ours) or is gone. At most 2 s.
-_pmq_wait_exec() {
-  local pid=$1 i ours theirs
-  ours=$(tr '\0' ' ' <"/proc/$BASHPID/cmdline")
-  for ((i = 0; i < 200; i++)); do
-    theirs=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 0
-    [ "$theirs" != "$ours" ] && return 0   # also a zombie: empty
-    sleep 0.01
-  done
-}
+# Ends a process group: TERM, up to 2 s, then KILL (lib_stop).
+pmq_kill() { lib_stop "$1" || true; }
 
-# Ends a process group: TERM, up to 2 s, then KILL. Reaps it when it is our child.
-_pmq_kill_group() {
-  local pid=$1 sig=${2:-TERM} i stat
-  kill -"$sig" -- "-$pid" 2>/dev/null || kill -"$sig" "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 40; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    # A child that exited stays a zombie (kill -0 succeeds) until waited for.
-    read -r stat 2>/dev/null <"/proc/$pid/stat" || break
-    [[ $stat =~ \)\ Z ]] && break
-    sleep 0.05
-  done
-  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-pmq_kill() { _pmq_kill_group "$1"; }
+_pmq_ns_empty() { [ -z "$(ip netns pids "$1" 2>/dev/null)" ]; }
 
 # Kills every process inside namespace NS (all of them are ours), bounded.
 _pmq_kill_ns_pids() {
-  local ns=$1 pids i sig
+  local ns=$1 pids sig
   for sig in TERM TERM KILL; do
     pids=$(ip netns pids "$ns" 2>/dev/null) || return 0
     [ -n "$pids" ] || return 0
     # shellcheck disable=SC2086
     kill -"$sig" $pids 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do
-      [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && return 0
-      sleep 0.05
-    done
+    lib_wait_until 1 _pmq_ns_empty "$ns" && return 0
   done
 }
 
@@ -262,13 +238,12 @@ _pmq_our_namespaces() {
   ip netns list 2>/dev/null | awk -v p="$prefix" 'index($1, p) == 1 {print $1}' 
 }
 
-# Removes everything this run made. Idempotent; runs from the traps.
+# Removes everything this run made. Idempotent; runs at exit (lib_on_exit).
 pmq_cleanup() {
   [ -n "$PMQ_PREFIX" ] || return 0
   [ "$PMQ_CLEANED" = 1 ] && return 0
   PMQ_CLEANED=1
-  local pid ns
-  for pid in "${PMQ_PIDS[@]}"; do _pmq_kill_group "$pid"; done
+  local ns
   for ns in $(_pmq_our_namespaces "$PMQ_PREFIX"); do _pmq_remove_ns "$ns"; done
   if [ -n "$PMQ_TMP" ]; then
     [ -n "${PMQ_KEEP:-}" ] && mkdir -p "$PMQ_KEEP" && cp -r -- "$PMQ_TMP" "$PMQ_KEEP/"
@@ -294,22 +269,6 @@ pmq_cleanup_stale() {
   done
 }
 
-_pmq_on_exit() {
-  local rc=$?
-  # A subshell forked while the trap runs may run it again: only the owner cleans up.
-  [ "$BASHPID" = "$PMQ_OWNER" ] || return "$rc"
-  pmq_cleanup
-  [ -n "$PMQ_PREV_EXIT_TRAP" ] && eval "$PMQ_PREV_EXIT_TRAP"
-  return "$rc"
-}
-
-# The owner exits through the EXIT trap (cleanup). A child forked by pmq_spawn that is
-# signalled before its exec still carries these traps: it just dies.
-_pmq_on_signal() {
-  [ "$BASHPID" = "$PMQ_OWNER" ] || trap - EXIT
-  exit "$1"
-}
-
 pmq_init() {
   [ -n "$PMQ_PREFIX" ] && return 0
   [ "$(id -u)" -eq 0 ] || { _pmq_err "needs root"; return 1; }
@@ -317,18 +276,13 @@ pmq_init() {
   command -v iptables >/dev/null || { _pmq_err "iptables is missing (scripts/setup.sh)"; return 1; }
   PMQ_OWNER=$BASHPID
   PMQ_PREFIX="pmq${PMQ_OWNER}-"
-  local prev
-  prev=$(trap -p EXIT)
-  if [ -n "$prev" ]; then eval "set -- $prev"; PMQ_PREV_EXIT_TRAP=$3; fi
-  trap _pmq_on_exit EXIT
-  trap '_pmq_on_signal 130' INT
-  trap '_pmq_on_signal 143' TERM
-  trap '_pmq_on_signal 129' HUP
+  lib_on_exit pmq_cleanup
   pmq_cleanup_stale
   # Our pid is ours now: namespaces under our prefix are from a dead run with that pid.
   local ns
   for ns in $(_pmq_our_namespaces "$PMQ_PREFIX"); do _pmq_remove_ns "$ns"; done
   PMQ_TMP=$(mktemp -d "${TMPDIR:-/tmp}/${PMQ_PREFIX}netns.XXXXXX") || return 1
+  LIB_LOGS=$PMQ_TMP
   _pmq_add_public_segment
 }
 
@@ -341,7 +295,7 @@ pmq_capture_start() {
   pmq_spawn public tcpdump -i br0 -n -U --immediate-mode -s 0 -Z root -w "$file" "$@" \
     >"$log" 2>&1 </dev/null
   PMQ_CAPTURES[$file]=$PMQ_LAST_PID
-  pmq_wait 5 grep -q 'listening on' "$log" && return 0
+  lib_wait_until 5 grep -q 'listening on' "$log" && return 0
   _pmq_err "tcpdump did not start:"; cat "$log" >&2
   return 1
 }
@@ -349,7 +303,7 @@ pmq_capture_start() {
 pmq_capture_stop() {
   local file=$1 pid=${PMQ_CAPTURES[$1]:-}
   [ -n "$pid" ] || { _pmq_err "no capture into $file"; return 1; }
-  _pmq_kill_group "$pid" INT   # INT lets tcpdump flush and close the file
+  lib_stop "$pid" 2 INT || true   # INT lets tcpdump flush and close the file
   unset "PMQ_CAPTURES[$file]"
 }
 

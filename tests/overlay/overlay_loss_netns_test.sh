@@ -16,37 +16,37 @@ scenario() {
   # broker waits longer than any stall of the lossy path.
   ov_broker a "$OV_RELAY_SPEC" -visibility-timeout=600
   ov_consumer b "$OV_RELAY_SPEC" consumer -prefetch=512
-  ov_ok "relay, broker (site a) and consumer (site b) are up"
-  ov_check "the consumer's path to the broker becomes direct" \
-    ov_wait_for 15 "$(ov_log consumer err)" "path: $OV_BROKER_ADDR: .* -> direct"
+  lib_ok "relay, broker (site a) and consumer (site b) are up"
+  lib_check "the consumer's path to the broker becomes direct" \
+    lib_wait_line consumer err "path: $OV_BROKER_ADDR: .* -> direct" 15
   # Both clients connect before the loss starts: under 36% loss end to end, a first
   # handshake through the relay (four lossy crossings a round trip) can take a minute of
   # the session layer's backing-off retries, which is not what this test measures. The
   # consumer is paused meanwhile, so every delivery and answer happens under loss.
-  kill -STOP -- "-${OV_PID[consumer]}"
+  kill -STOP -- "-${LIB_PID_OF[consumer]}"
   ov_spawn b producer producer -broker="$OV_BROKER_ADDR" -relay="$OV_RELAY_SPEC" \
     -count=10000 -inflight=256 -payload=lossy -quiet -timeout=250
-  ov_wait_for 20 "$(ov_log producer err)" 'connected to broker' || ov_die "the producer connects"
+  lib_wait_line producer err 'connected to broker' 20 || ov_die "the producer connects"
   pmq_set_loss a 0.2 && pmq_set_loss b 0.2 || ov_die "loss is set in both routers"
-  kill -CONT -- "-${OV_PID[consumer]}"
-  ov_ok "20% loss in both routers; the consumer goes on"
+  kill -CONT -- "-${LIB_PID_OF[consumer]}"
+  lib_ok "20% loss in both routers; the consumer goes on"
   local started=$SECONDS
-  ov_wait_for 255 "$(ov_log producer out)" '^answers: '
+  lib_wait_line producer out '^answers: ' 255
   echo "10,000 messages took $((SECONDS - started)) s"
-  cat "$(ov_log producer out)"
-  ov_check "the producer gets all 10000 answers" \
-    grep -qx 'answers: 10000/10000' "$(ov_log producer out)"
+  cat "$(lib_log producer out)"
+  lib_check "the producer gets all 10000 answers" \
+    grep -qx 'answers: 10000/10000' "$(lib_log producer out)"
   local ids=$PMQ_TMP/ids
-  sed -n 's/^message \([0-9]*\)\(.*\): lossy$/\1\2/p' "$(ov_log consumer out)" >"$ids"
-  ov_check "the consumer got 10000 messages" test "$(wc -l <"$ids")" -eq 10000
-  ov_check "each exactly once, none redelivered" \
+  sed -n 's/^message \([0-9]*\)\(.*\): lossy$/\1\2/p' "$(lib_log consumer out)" >"$ids"
+  lib_check "the consumer got 10000 messages" test "$(wc -l <"$ids")" -eq 10000
+  lib_check "each exactly once, none redelivered" \
     test "$(grep -c 'delivery=' "$ids")" -eq 0 -a "$(sort -u "$ids" | wc -l)" -eq 10000
-  ov_check "in the order they were sent" sort -n -c -u "$ids"
-  echo "paths: $(grep -h 'path: ' "$(ov_log producer err)" "$(ov_log consumer err)" | sed 's/^.*path: [^:]*: //' | tr '\n' ';')"
+  lib_check "in the order they were sent" sort -n -c -u "$ids"
+  echo "paths: $(grep -h 'path: ' "$(lib_log producer err)" "$(lib_log consumer err)" | sed 's/^.*path: [^:]*: //' | tr '\n' ';')"
   local dropped
   dropped=$(pmq_exec a-nat iptables -L FORWARD -v -x -n | awk '/pmq-loss/ {print $1}')
   echo "router a dropped $dropped packets"
-  ov_check "the routers really dropped packets" test "${dropped:-0}" -gt 100
+  lib_check "the routers really dropped packets" test "${dropped:-0}" -gt 100
 }
 
 ov_main "$@"

@@ -1,9 +1,12 @@
 # shellcheck shell=bash
 # overlay_netns_common.sh — what the overlay's namespace tests (*_netns_test.sh) share:
-# checks and counts, the standard topology, and peermq processes placed in it.
+# the standard topology and peermq processes placed in it. Checks and their counts
+# (lib_check, lib_ok, lib_fail), processes and waits for their lines (lib_wait_line
+# LABEL out|err PATTERN SECONDS) come from scripts/lib.sh, which netns_topology.sh sources.
 #
 # A test script sources this, defines scenario() and calls ov_main "$@":
-#   ov_main BINARY           skips (77) without root or tools, but fails under CI=true;
+#   ov_main BINARY           skips (77) without root or tools (pmq_requirements), but
+#                            fails under CI=true (lib_skip_or_fail);
 #                            runs `BINARY_SCRIPT --run BINARY` under a time limit
 #                            (OV_BUDGET seconds, default 120), then checks no namespace
 #                            of the run is left
@@ -22,37 +25,20 @@ ov_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=netns_topology.sh
 source "$ov_here/netns_topology.sh"
 
-OV_PASSED=0
-OV_FAILED=0
 OV_BIN=""
 OV_RELAY_PORT=7070
 OV_RELAY_ADDR=""      # the relay's address, once ov_relay ran
 OV_RELAY_SPEC=""      # ADDR@IP:PORT
 OV_RELAY_PLAIN=""     # IP:PORT (its key is learned on first contact)
 OV_RELAY_PID=""
-declare -gA OV_PID=()  # label -> pid
 
-ov_ok() { echo "ok: $*"; OV_PASSED=$((OV_PASSED + 1)); }
-ov_fail() { echo "FAIL: $*"; OV_FAILED=$((OV_FAILED + 1)); }
-ov_check() {  # ov_check DESCRIPTION CMD...
-  local what=$1; shift
-  if "$@"; then ov_ok "$what"; else ov_fail "$what"; fi
-}
-# Ends the scenario at once (the traps clean up).
+# Ends the scenario at once (lib.sh's exit cleans up).
 ov_die() {
-  ov_fail "$*"
+  lib_fail "$*"
   ov_dump_logs
-  echo "$OV_PASSED passed, $OV_FAILED failed"
+  lib_summary
   exit 1
 }
-
-ov_skip_or_fail() {
-  if [ "${CI:-}" = true ]; then echo "FAIL: $1 (CI=true: this test may not skip)"; exit 1; fi
-  echo "SKIP: $1"
-  exit 77
-}
-
-ov_log() { echo "$PMQ_TMP/$1.$2"; }  # ov_log LABEL out|err
 
 ov_dump_logs() {
   local f
@@ -72,29 +58,23 @@ ov_topology() {
 }
 
 # ov_spawn NS LABEL ARGS...: `peermq ARGS...` in namespace NS, in the background, with
-# its own runtime directory; stdout and stderr go to ov_log LABEL out|err.
+# its own runtime directory (lib_start: output in lib_log LABEL out|err, pid in
+# LIB_PID_OF[LABEL]).
 ov_spawn() {
   local ns=$1 label=$2; shift 2
   mkdir -p "$PMQ_TMP/rt-$label"
-  pmq_spawn "$ns" env PEERMQ_RUNTIME_DIR="$PMQ_TMP/rt-$label" PEERMQ_LOG=info "$OV_BIN" "$@" \
-    >"$(ov_log "$label" out)" 2>"$(ov_log "$label" err)" </dev/null
-  OV_PID[$label]=$PMQ_LAST_PID
+  lib_start "$label" ip netns exec "$(pmq_ns "$ns")" \
+    env PEERMQ_RUNTIME_DIR="$PMQ_TMP/rt-$label" PEERMQ_LOG=info "$OV_BIN" "$@"
 }
 
 # ov_run NS LABEL SECONDS ARGS...: `peermq ARGS...` in the foreground, at most SECONDS;
-# returns its exit code; output in ov_log LABEL out|err.
+# returns its exit code; output in lib_log LABEL out|err.
 ov_run() {
   local ns=$1 label=$2 seconds=$3; shift 3
   mkdir -p "$PMQ_TMP/rt-$label"
   timeout --kill-after=2 "$seconds" ip netns exec "$(pmq_ns "$ns")" env \
     PEERMQ_RUNTIME_DIR="$PMQ_TMP/rt-$label" PEERMQ_LOG=info "$OV_BIN" "$@" \
-    >"$(ov_log "$label" out)" 2>"$(ov_log "$label" err)" </dev/null
-}
-
-# ov_wait_for SECONDS FILE PATTERN: until FILE holds a line matching PATTERN (grep -E).
-ov_wait_for() {
-  local seconds=$1 file=$2 pattern=$3
-  pmq_wait "$seconds" grep -qE -- "$pattern" "$file"
+    >"$(lib_log "$label" out)" 2>"$(lib_log "$label" err)" </dev/null
 }
 
 ov_count() { grep -cE -- "$2" "$1" 2>/dev/null || true; }  # ov_count FILE PATTERN
@@ -102,9 +82,9 @@ ov_count() { grep -cE -- "$2" "$1" 2>/dev/null || true; }  # ov_count FILE PATTE
 # Starts the relay (key kept in PMQ_TMP, so a restart keeps its address).
 ov_relay() {
   ov_spawn relay relay relay -listen="203.0.113.10:$OV_RELAY_PORT" -key="$PMQ_TMP/relay.key"
-  OV_RELAY_PID=$PMQ_LAST_PID
-  ov_wait_for 5 "$(ov_log relay out)" '^address: ' || ov_die "the relay prints its address"
-  OV_RELAY_ADDR=$(sed -n 's/^address: //p' "$(ov_log relay out)")
+  OV_RELAY_PID=$LIB_PID
+  lib_wait_line relay out '^address: ' 5 || ov_die "the relay prints its address"
+  OV_RELAY_ADDR=${LIB_LINE#address: }
   OV_RELAY_SPEC="$OV_RELAY_ADDR@203.0.113.10:$OV_RELAY_PORT"
   OV_RELAY_PLAIN="203.0.113.10:$OV_RELAY_PORT"
   pmq_wait_udp_port relay "$OV_RELAY_PORT" 5 || ov_die "the relay listens on :$OV_RELAY_PORT"
@@ -115,9 +95,9 @@ ov_broker() {
   local site=$1 relay=$2
   shift 2
   ov_spawn "$site" broker broker -data="$PMQ_TMP/broker-data" -listen=0.0.0.0:4000 -relay="$relay" "$@"
-  ov_wait_for 5 "$(ov_log broker out)" '^address: ' || ov_die "the broker prints its address"
-  OV_BROKER_ADDR=$(sed -n 's/^address: //p' "$(ov_log broker out)")
-  ov_wait_for 10 "$(ov_log broker err)" 'registered with relay' ||
+  lib_wait_line broker out '^address: ' 5 || ov_die "the broker prints its address"
+  OV_BROKER_ADDR=${LIB_LINE#address: }
+  lib_wait_line broker err 'registered with relay' 10 ||
     ov_die "the broker registers with the relay"
 }
 
@@ -127,7 +107,7 @@ ov_consumer() {
   local site=$1 relay=$2 label=$3
   shift 3
   ov_spawn "$site" "$label" consumer -broker="$OV_BROKER_ADDR" -relay="$relay" "$@"
-  ov_wait_for 20 "$(ov_log "$label" err)" 'connected to broker' ||
+  lib_wait_line "$label" err 'connected to broker' 20 ||
     ov_die "the consumer connects to the broker"
 }
 
@@ -142,22 +122,15 @@ ov_main() {
     --run)
       OV_BIN=$2
       scenario
-      echo "$OV_PASSED passed, $OV_FAILED failed"
-      [ "$OV_FAILED" -eq 0 ] || ov_dump_logs
-      [ "$OV_FAILED" -eq 0 ]
+      [ "$LIB_FAILED" -eq 0 ] || ov_dump_logs
+      lib_summary
       return ;;
     "") echo "usage: $0 PATH_TO_PEERMQ" >&2; exit 2 ;;
   esac
-  local bin=$1 start=$SECONDS rc script
+  local bin=$1 start=$SECONDS rc script missing
   script=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
   [ -x "$bin" ] || { echo "FAIL: $bin is not an executable"; exit 1; }
-  [ "$(id -u)" -eq 0 ] || ov_skip_or_fail "needs root"
-  ip netns list >/dev/null 2>&1 || ov_skip_or_fail "ip netns is unavailable"
-  ip netns add "pmq$$-probe" 2>/dev/null && ip netns del "pmq$$-probe" ||
-    ov_skip_or_fail "ip netns add does not work here"
-  for tool in iptables tcpdump python3 ss timeout setsid; do
-    command -v "$tool" >/dev/null || ov_skip_or_fail "$tool is missing (run scripts/setup.sh)"
-  done
+  missing=$(pmq_requirements) || lib_skip_or_fail "$missing"
   timeout --foreground --kill-after=5 "${OV_BUDGET:-120}" bash "$script" --run "$(realpath "$bin")"
   rc=$?
   [ "$rc" -eq 124 ] && echo "FAIL: over the ${OV_BUDGET:-120} s budget"

@@ -13,21 +13,21 @@ scenario() {
   ov_relay
   ov_broker a "$OV_RELAY_SPEC"
   ov_consumer b "$OV_RELAY_SPEC" consumer
-  ov_ok "relay, broker (site a, cone NAT) and consumer (site b, symmetric NAT) are up"
+  lib_ok "relay, broker (site a, cone NAT) and consumer (site b, symmetric NAT) are up"
 
   ov_run b producer 60 producer -broker="$OV_BROKER_ADDR" -relay="$OV_RELAY_SPEC" -count=500 \
     -inflight=32 -payload=one-symmetric -quiet -timeout=50
-  ov_check "the producer in site b gets all 500 answers" \
-    grep -qx 'answers: 500/500' "$(ov_log producer out)"
-  ov_check "the consumer in site b got all 500 messages" \
-    test "$(ov_count "$(ov_log consumer out)" ': one-symmetric$')" -eq 500
+  lib_check "the producer in site b gets all 500 answers" \
+    grep -qx 'answers: 500/500' "$(lib_log producer out)"
+  lib_check "the consumer in site b got all 500 messages" \
+    test "$(ov_count "$(lib_log consumer out)" ': one-symmetric$')" -eq 500
 
   ov_run b ping 40 ping "$OV_BROKER_ADDR" -relay="$OV_RELAY_SPEC" -count=5 -interval=300
-  ov_check "ping from site b gets answers (exit 0)" test $? -eq 0
-  cat "$(ov_log ping out)"
-  echo "path from the symmetric side to the cone side: $(sed -n 's/^pings: .*path=//p' "$(ov_log ping out)")"
+  lib_check "ping from site b gets answers (exit 0)" test $? -eq 0
+  cat "$(lib_log ping out)"
+  echo "path from the symmetric side to the cone side: $(sed -n 's/^pings: .*path=//p' "$(lib_log ping out)")"
   echo "consumer's path changes:"
-  grep 'path: ' "$(ov_log consumer err)" | sed 's/^.*path: /  /'
+  grep 'path: ' "$(lib_log consumer err)" | sed 's/^.*path: /  /'
 }
 
 ov_main "$@"

@@ -14,20 +14,20 @@ scenario() {
   ov_relay
   ov_broker a "$OV_RELAY_SPEC"
   ov_consumer b "$OV_RELAY_SPEC" consumer -command=num_users
-  ov_ok "relay, broker (site a) and consumer (site b) are up"
-  ov_check "the consumer's path to the broker becomes direct" \
-    ov_wait_for 15 "$(ov_log consumer err)" "path: $OV_BROKER_ADDR: .* -> direct 203\.0\.113\.1:"
+  lib_ok "relay, broker (site a) and consumer (site b) are up"
+  lib_check "the consumer's path to the broker becomes direct" \
+    lib_wait_line consumer err "path: $OV_BROKER_ADDR: .* -> direct 203\.0\.113\.1:" 15
 
   ov_run c producer 90 producer -broker="$OV_BROKER_ADDR" -relay="$OV_RELAY_SPEC" \
     -name=producer-1 -command=num_users -count=500 -inflight=4 -delay=10 \
     -payload=how-many-users -quiet -timeout=80
-  ov_check "the producer in site c gets all 500 answers" \
-    grep -qx 'answers: 500/500' "$(ov_log producer out)"
-  ov_check "the consumer in site b got all 500 messages" \
-    test "$(ov_count "$(ov_log consumer out)" 'command=num_users: how-many-users$')" -ge 500
+  lib_check "the producer in site c gets all 500 answers" \
+    grep -qx 'answers: 500/500' "$(lib_log producer out)"
+  lib_check "the consumer in site b got all 500 messages" \
+    test "$(ov_count "$(lib_log consumer out)" 'command=num_users: how-many-users$')" -ge 500
   # 500 messages 10 ms apart: the path has seconds to turn direct while they flow.
-  ov_check "the producer's path to the broker became direct" \
-    grep -qE "path: $OV_BROKER_ADDR: .* -> direct 203\.0\.113\.1:" "$(ov_log producer err)"
+  lib_check "the producer's path to the broker became direct" \
+    grep -qE "path: $OV_BROKER_ADDR: .* -> direct 203\.0\.113\.1:" "$(lib_log producer err)"
 }
 
 ov_main "$@"

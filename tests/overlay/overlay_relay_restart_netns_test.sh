@@ -12,37 +12,37 @@ scenario() {
   ov_relay
   ov_broker a "$OV_RELAY_SPEC"
   ov_consumer b "$OV_RELAY_PLAIN" consumer
-  ov_ok "relay, broker (site a) and consumer (site b) are up"
+  lib_ok "relay, broker (site a) and consumer (site b) are up"
   ov_run b producer1 60 producer -broker="$OV_BROKER_ADDR" -relay="$OV_RELAY_SPEC" -count=20 \
     -payload=before -quiet -timeout=50
-  ov_check "before the restart, a producer gets its 20 answers" \
-    grep -qx 'answers: 20/20' "$(ov_log producer1 out)"
+  lib_check "before the restart, a producer gets its 20 answers" \
+    grep -qx 'answers: 20/20' "$(lib_log producer1 out)"
 
   pmq_kill "$OV_RELAY_PID"
-  ov_ok "the relay is killed"
-  sleep 1
+  lib_ok "the relay is killed"
+  sleep 1  # the point: the relay stays down a second, and what the nodes send it is lost
   local restarted=$SECONDS
   ov_spawn relay relay2 relay -listen="203.0.113.10:$OV_RELAY_PORT" -key="$PMQ_TMP/relay.key" -log=debug
-  ov_check "the relay comes back with the same address" \
-    ov_wait_for 5 "$(ov_log relay2 out)" "^address: $OV_RELAY_ADDR\$"
+  lib_check "the relay comes back with the same address" \
+    lib_wait_line relay2 out "^address: $OV_RELAY_ADDR\$" 5
   # Both nodes register again on their own: the keepalive (at most 15 s) finds the relay
   # deaf to the old session, and the next retry handshakes again.
-  ov_check "the broker and the consumer register again with the restarted relay" \
-    ov_wait_for 40 "$(ov_log relay2 err)" '\(2 in all\)'
+  lib_check "the broker and the consumer register again with the restarted relay" \
+    lib_wait_line relay2 err '\(2 in all\)' 40
   echo "re-registered $((SECONDS - restarted)) s after the restart"
   # Either the node saw its register unanswered, or its session timed out first.
-  grep -h 'does not answer\|a peer restarted' "$(ov_log broker err)" "$(ov_log consumer err)" |
+  grep -h 'does not answer\|a peer restarted' "$(lib_log broker err)" "$(lib_log consumer err)" |
     sed 's/^/  /'
 
   ov_run b ping 40 ping "$OV_BROKER_ADDR" -relay="$OV_RELAY_PLAIN" -count=5 -interval=200
-  ov_check "a new node dials the broker through the restarted relay (ping answered)" test $? -eq 0
-  cat "$(ov_log ping out)"
+  lib_check "a new node dials the broker through the restarted relay (ping answered)" test $? -eq 0
+  cat "$(lib_log ping out)"
   ov_run b producer2 60 producer -broker="$OV_BROKER_ADDR" -relay="$OV_RELAY_SPEC" -count=20 \
     -payload=after -quiet -timeout=50
-  ov_check "after the restart, a new producer gets its 20 answers" \
-    grep -qx 'answers: 20/20' "$(ov_log producer2 out)"
-  ov_check "the consumer answered all 40 messages" \
-    test "$(ov_count "$(ov_log consumer out)" ': (before|after)$')" -eq 40
+  lib_check "after the restart, a new producer gets its 20 answers" \
+    grep -qx 'answers: 20/20' "$(lib_log producer2 out)"
+  lib_check "the consumer answered all 40 messages" \
+    test "$(ov_count "$(lib_log consumer out)" ': (before|after)$')" -eq 40
 }
 
 ov_main "$@"

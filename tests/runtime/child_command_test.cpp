@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -81,16 +82,23 @@ TEST_CASE("output beyond the limit is dropped, and input the command never reads
 
 TEST_CASE("the loop goes on while a command runs") {
   Loop loop;
+  const std::string gate = "/tmp/peermq-child-command-gate-" + std::to_string(getpid());
+  std::remove(gate.c_str());
   {
     ChildCommand c(loop);
-    bool done = false;
-    REQUIRE(c.start("sleep 0.5", {}, 100, [&](ChildCommand::Outcome&&) { done = true; }));
+    std::optional<ChildCommand::Outcome> outcome;
+    // The command ends only once the gate file exists (or fails after 20 s), and only a
+    // timer of this loop makes the gate: a run that blocked the loop could never end well.
+    REQUIRE(c.start("for i in $(seq 2000); do [ -e '" + gate + "' ] && exit 0; sleep 0.01; done; exit 1",
+                    {}, 100, [&](ChildCommand::Outcome&& o) { outcome = std::move(o); }));
     int ticks = 0;
     Timer t(loop);
-    t.start(20ms, 20ms, [&] { ++ticks; });
-    REQUIRE(run_until(loop, [&] { return done; }, 10s));
-    // A blocking run would have let no timer fire until the command ended.
-    CHECK(ticks >= 10);
+    t.start(20ms, 20ms, [&] {
+      if (++ticks == 3) std::ofstream(gate) << "open\n";
+    });
+    REQUIRE(run_until(loop, [&] { return outcome.has_value(); }, 30s));
+    CHECK_MESSAGE(outcome->ok, outcome->why);
+    CHECK(ticks >= 3);
     // One at a time: a second start while running is refused; after the end it may start.
     bool second = false;
     REQUIRE(c.start("true", {}, 100, [&](ChildCommand::Outcome&& o) { second = o.ok; }));
@@ -99,6 +107,7 @@ TEST_CASE("the loop goes on while a command runs") {
     REQUIRE(run_until(loop, [&] { return second; }, 10s));
   }
   loop.run();
+  std::remove(gate.c_str());
   CHECK(loop.open_handles() == 0);
 }
 

@@ -167,10 +167,8 @@ TEST_CASE("an unreferenced timer does not keep the loop running") {
   bool fired = false;
   timer.start(10s, [&] { fired = true; });
   timer.unref();
-  Instant started = loop.now();
   loop.run();
-  CHECK_FALSE(fired);
-  CHECK(loop.now() - started < 5s);
+  CHECK_FALSE(fired);  // a run kept alive by the timer would have ended only after it fired
 }
 
 TEST_CASE("deadlines convert to libuv timeouts rounding up so timers never fire early") {

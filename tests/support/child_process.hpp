@@ -8,7 +8,7 @@
 //   each child gets SIGKILL from the kernel when the test process dies (PR_SET_PDEATHSIG),
 //   even when a test runner's timeout kills it: no test leaves a process behind.
 // - Every wait is bounded in time (and every poll loop in count): wait_for(), kill_now(),
-//   stop() and wait_until() take or use a timeout and report when it passed.
+//   stop(), wait_until() and wait_quiet() take or use a timeout and report when it passed.
 // - The environment is the test's own minus every PEERMQ_* variable (a PEERMQ_BROKER or
 //   PEERMQ_LISTEN of the user running the tests must not leak in), plus the overrides.
 // - Output is read back from the files: whole (stdout_text), as complete lines
@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -120,18 +121,28 @@ inline std::string tail_lines(const std::string& text, std::size_t n) {
   return text.substr(pos);
 }
 
-// Whether process `pid` is idle on Linux: asleep (state S in /proc/<pid>/stat) with no
-// datagram waiting in any of its UDP sockets (rx_queue 0 in /proc/net/udp and udp6 for
-// each socket inode among its /proc/<pid>/fd). Then everything it was sent has been
-// read and acted upon. False when it cannot tell.
+// Whether the thread whose /proc/<pid>/task/<tid>/stat is `stat_path` is asleep (state S).
+inline bool thread_asleep(const std::filesystem::path& stat_path) {
+  const std::string stat = read_text_file(stat_path);
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'S';
+}
+
+// Whether process `pid` is idle on Linux: every thread of it asleep (state S in
+// /proc/<pid>/task/<tid>/stat; a pool thread in fdatasync is in D, a busy one in R) with no
+// datagram waiting in any of its UDP sockets (rx_queue 0 in /proc/net/udp and udp6 for each
+// socket inode among its /proc/<pid>/fd). Then everything it was sent has been read and
+// acted upon. False when it cannot tell.
 inline bool process_idle(pid_t pid) {
   const std::filesystem::path proc = "/proc/" + std::to_string(pid);
-  const std::string stat = read_text_file(proc / "stat");
-  const auto paren = stat.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'S')
-    return false;
-  std::vector<std::string> inodes;
   std::error_code ec;
+  bool any_thread = false;
+  for (const auto& task : std::filesystem::directory_iterator(proc / "task", ec)) {
+    if (!thread_asleep(task.path() / "stat")) return false;
+    any_thread = true;
+  }
+  if (ec || !any_thread) return false;
+  std::vector<std::string> inodes;
   for (const auto& entry : std::filesystem::directory_iterator(proc / "fd", ec)) {
     const auto target = std::filesystem::read_symlink(entry.path(), ec).string();
     if (!ec && target.starts_with("socket:[") && target.ends_with("]"))
@@ -154,6 +165,27 @@ inline bool process_idle(pid_t pid) {
     }
   }
   return true;
+}
+
+// Waits until every process of `pids` is idle (process_idle) at three polls in a row, 20 ms
+// apart, while `progress` (if given: a count of what the test has seen, lines read say)
+// stays the same: all they were sent has been read and acted upon, and nothing new comes.
+// This is the event a test waits for before it concludes that something did not happen.
+// False if it did not come within `timeout`.
+inline bool wait_quiet(const std::vector<pid_t>& pids, std::chrono::milliseconds timeout,
+                       const std::function<std::uint64_t()>& progress = {}) {
+  int rounds = 0;
+  std::uint64_t before = progress ? progress() : 0;
+  return wait_until(
+      [&] {
+        bool idle = true;
+        for (pid_t pid : pids) idle = idle && process_idle(pid);
+        const std::uint64_t now = progress ? progress() : 0;
+        rounds = idle && now == before ? rounds + 1 : 0;
+        before = now;
+        return rounds >= 3;
+      },
+      timeout, 20ms);
 }
 
 class TempDir {
