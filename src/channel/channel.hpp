@@ -118,6 +118,11 @@ class Channel {
   // Messages sent but not yet acknowledged, and whether everything has been acknowledged.
   std::size_t send_buffered_bytes() const noexcept { return send_.buffered_bytes(); }
   bool all_acked() const noexcept { return send_.queued_messages() == 0; }
+  // Something ack-eliciting is unacknowledged (a message, or a PING).
+  bool awaiting_ack() const noexcept { return !all_acked() || loss_.outstanding() > 0; }
+  // The next packet carries a PING, which the peer acknowledges: to learn whether it is
+  // still there when nothing else is due.
+  void ping() noexcept { keepalive_due_ = true; }
   std::size_t receive_buffered_bytes() const noexcept { return receive_.buffered_bytes(); }
   ChannelStats stats() const noexcept;
   // Largest datagram send_datagram() accepts.

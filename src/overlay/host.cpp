@@ -59,6 +59,8 @@ Host::Metrics Host::register_metrics(Counters& c) {
       &c.counter("transport_overlay_malformed_total",
                  "Overlay messages from authenticated peers that did not decode."),
       &c.counter("transport_relay_keys_answered_total", "Relay key requests answered."),
+      &c.counter("transport_silence_rehandshakes_total",
+                 "Handshakes started again because a peer went silent with data unacknowledged."),
       &c.gauge("transport_peers", "Peers with a channel."),
       &c.gauge("relay_registered_nodes", "Nodes registered with this relay."),
       &c.counter("relay_forwarded_packets_total", "Datagrams forwarded between nodes."),
@@ -149,6 +151,7 @@ Host::Peer& Host::peer_entry(const PublicKey& peer) {
                       std::forward_as_tuple(options_.channel))
              .first;
     metrics_.peers->set(static_cast<std::int64_t>(peers_.size()));
+    it->second.heard_at = now();
   }
   return it->second;
 }
@@ -198,6 +201,13 @@ Result<void> Host::send(const PublicKey& peer, std::span<const std::uint8_t> mes
   metrics_.messages_sent->inc();
   schedule_service();
   return {};
+}
+
+void Host::probe(const PublicKey& peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  it->second.channel.ping();
+  schedule_service();
 }
 
 Result<void> Host::ping(const PublicKey& peer, std::uint64_t id) {
@@ -336,7 +346,9 @@ void Host::on_timeout(Instant at) {
     handle(events, at);
   }
   for (auto& [key, peer] : peers_) {
-    if (peer.channel.next_deadline() <= at) peer.channel.on_timeout(at);
+    if (peer.channel.next_deadline() > at) continue;
+    peer.channel.on_timeout(at);
+    check_silence(key, peer, at);
   }
   router_.on_timeout(at);
   if (server_ && server_->next_deadline() <= at) {
@@ -419,6 +431,8 @@ void Host::deliver(const PublicKey& key, std::span<const std::uint8_t> packet,
     peer.route = arrival.relayed ? Route::relayed_via(arrival.relay) : Route::direct_to(source);
   }
   metrics_.packets_received->inc();
+  peer.heard_at = at;
+  peer.silence_backoff = Duration::zero();
   if (on_arrival_) on_arrival_(key, arrival);
   router_.on_arrival(key, arrival, at);
   const bool overlay = frame->kind == wire::FrameKind::overlay;
@@ -555,6 +569,23 @@ bool Host::check_incarnation(const PublicKey& key, Peer& peer, std::uint64_t sen
     return false;
   }
   return true;
+}
+
+void Host::check_silence(const PublicKey& key, Peer& peer, Instant at) {
+  if (!peer.channel.awaiting_ack() || at - peer.heard_at < limits::peer_silence_rehandshake ||
+      at < peer.rehandshake_at) {
+    return;
+  }
+  const session::Session* s = sessions_.session(key);
+  if (s == nullptr || !s->can_send(at) || s->handshake_pending()) return;  // handshaking
+  peer.silence_backoff = peer.silence_backoff == Duration::zero()
+                             ? Duration(limits::peer_silence_rehandshake)
+                             : std::min<Duration>(peer.silence_backoff * 2,
+                                                  limits::peer_silence_rehandshake_max);
+  peer.rehandshake_at = at + peer.silence_backoff;
+  PEERMQ_LOG(debug, "transport", "a peer is silent with data unacknowledged: handshaking again");
+  metrics_.silence_rehandshakes->inc();
+  if (!sessions_.rehandshake(key, at)) metrics_.session_send_errors->inc();
 }
 
 void Host::send_hint(const PublicKey& key, Peer& peer, Instant at) {

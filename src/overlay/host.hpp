@@ -148,6 +148,10 @@ class Host {
   Result<void> send(const PublicKey& peer, std::span<const std::uint8_t> message);
   // A ping (overlay, unreliable) along `peer`'s route; the pong comes to on_pong.
   Result<void> ping(const PublicKey& peer, std::uint64_t id);
+  // An acknowledged PING on `peer`'s channel: if the peer stays silent, the host handshakes
+  // again (limits::peer_silence_rehandshake) and learns whether it restarted. For a client
+  // waiting on a peer that has nothing to say (a producer awaiting answers).
+  void probe(const PublicKey& peer);
   // Sends now what was queued outside an input call, up to what congestion control
   // allows, and flushes the transport. Does nothing inside an input call.
   void flush();
@@ -229,6 +233,9 @@ class Host {
     channel::Channel channel;
     std::uint64_t incarnation = 0;  // the peer's current run, once heard from
     Instant hinted_at{};            // last header-only frame sent after a stale packet
+    Instant heard_at{};             // its last authenticated packet (or when we met it)
+    Instant rehandshake_at{};       // no silence handshake before this
+    Duration silence_backoff{};     // the wait before the next one
     bool blocked = false;           // a send() was refused; on_writable is owed
   };
   struct Metrics {
@@ -253,6 +260,7 @@ class Host {
     Counter* overlay_received;
     Counter* overlay_malformed;
     Counter* relay_keys_answered;
+    Counter* silence_rehandshakes;
     Gauge* peers;
     // A relay's
     Gauge* registered;
@@ -284,6 +292,8 @@ class Host {
   bool check_incarnation(const PublicKey& key, Peer& peer, std::uint64_t sender,
                          std::uint64_t receiver, bool overlay, Instant now);
   void send_hint(const PublicKey& key, Peer& peer, Instant now);
+  // A peer silent while our data waits for its ACK: handshake again (it may have restarted).
+  void check_silence(const PublicKey& key, Peer& peer, Instant now);
   Result<void> send_frame(const PublicKey& key, Peer& peer, std::span<const std::uint8_t> message,
                           Instant now);
   void hold(Peer& p, const Endpoint& where, std::span<const std::uint8_t> message);

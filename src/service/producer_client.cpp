@@ -17,7 +17,8 @@ ProducerClient::ProducerClient(Executor& executor, overlay::Host& host,
       options_(std::move(options)),
       broker_text_(Address(options_.broker).to_string()),
       core_(options_.producer, sink_, executor.wall_now()),
-      core_timer_(executor.make_alarm()) {
+      core_timer_(executor.make_alarm()),
+      probe_timer_(executor.make_alarm()) {
   sink_.client = this;
 }
 
@@ -48,6 +49,8 @@ void ProducerClient::stop() noexcept {
   if (stopped_) return;
   stopped_ = true;
   core_timer_->stop();
+  probe_timer_->stop();
+  probe_armed_ = false;
   armed_at_ = Instant::max();
   if (ready_) say_bye(host_, options_.broker);
 }
@@ -68,7 +71,28 @@ void ProducerClient::reconnect(const PublicKey& peer) {
 
 void ProducerClient::wake() {
   if (on_wake_) on_wake_();
-  if (!stopped_) arm();
+  if (!stopped_) {
+    arm();
+    arm_probe();
+  }
+}
+
+// While answers are awaited, a broker that says nothing for a while is PINGed.
+void ProducerClient::arm_probe() {
+  if (probe_armed_ || core_.in_flight() == 0) return;
+  probe_armed_ = true;
+  probe_timer_->start_at(std::max(heard_at_, executor_.now()) +
+                             limits::producer_waiting_probe_interval,
+                         [this] {
+                           probe_armed_ = false;
+                           if (stopped_ || core_.in_flight() == 0) return;
+                           const Instant now = executor_.now();
+                           if (now - heard_at_ >= limits::producer_waiting_probe_interval) {
+                             host_.probe(options_.broker);
+                             heard_at_ = now;  // the next PING one interval later
+                           }
+                           arm_probe();
+                         });
 }
 
 // Restarts the timer only when the core's deadline moved: publishing a burst re-arms once.
@@ -90,6 +114,7 @@ void ProducerClient::arm() {
 void ProducerClient::on_message(const PublicKey& from, std::span<const std::uint8_t> bytes) {
   if (from != options_.broker || stopped_) return;  // only the broker speaks to producers
   const Instant now = host_.now();
+  heard_at_ = now;
   auto event = core_.on_message(bytes, now);
   if (!event) {
     PEERMQ_LOG(warn, "producer", "dropped a message from the broker: %s",

@@ -83,6 +83,7 @@ class ProducerClient {
   void reconnect(const PublicKey& peer);
   void wake();
   void arm();
+  void arm_probe();
 
   Executor& executor_;
   overlay::Host& host_;
@@ -91,6 +92,9 @@ class ProducerClient {
   Sink sink_;
   mq::ProducerCore core_;
   std::unique_ptr<Alarm> core_timer_;
+  std::unique_ptr<Alarm> probe_timer_;  // PINGs the broker while answers are awaited
+  Instant heard_at_{};                  // the broker's last message
+  bool probe_armed_ = false;
   Instant armed_at_ = Instant::max();  // the core_timer_'s deadline; max: not armed
   std::optional<Instant> input_now_;   // during on_message: the time it was read
   EventCallback on_event_;

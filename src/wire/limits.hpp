@@ -39,7 +39,8 @@
 //             local_announcement_max_skew, local_announcement_max
 //   overlay runtime  relay_key_request_size, relay_key_answer_size,
 //             relay_key_answers_per_second, relay_key_retry_initial,
-//             transport_max_relayed_sources, relay_silence_rehandshake
+//             transport_max_relayed_sources, relay_silence_rehandshake,
+//             peer_silence_rehandshake, peer_silence_rehandshake_max
 //   mq        max_command_name, max_headers, max_header_name, max_header_value,
 //             max_subscriptions, max_priority, broker_max_deliveries,
 //             broker_visibility_timeout, broker_prefetch_default,
@@ -323,6 +324,14 @@ inline constexpr std::size_t transport_max_relayed_sources = 65536;
 // it cannot tell us: the node handshakes with it again (cheap if it had not).
 inline constexpr milliseconds relay_silence_rehandshake{1000};
 
+// A peer with data of ours unacknowledged and nothing authenticated from it for this long
+// may have restarted and lost our session keys (a broker killed and started again: its new
+// run drops our packets and cannot say why), so the host handshakes with it again, then
+// again after twice the wait, up to the maximum, until it hears from it. A live peer only
+// pays a handshake. (WireGuard waits keepalive + rekey timeout, 15 s: a queue cannot.)
+inline constexpr milliseconds peer_silence_rehandshake{1000};
+inline constexpr milliseconds peer_silence_rehandshake_max{8000};
+
 // ---- mq ----------------------------------------------------------------------------------
 // Command names are identifiers ("users.get"), not data.
 inline constexpr std::size_t max_command_name = 64;
@@ -411,6 +420,11 @@ inline constexpr std::size_t producer_kept_buffer = 1 * KiB;
 // gone and handed its message out again, and the answer was refused. Like NATS's PING and
 // RabbitMQ's heartbeat; a client that stops pinging is gone after session_idle_timeout.
 inline constexpr seconds client_keepalive_interval{15};
+// A producer with messages awaiting their answers that has heard nothing from its broker
+// for this long PINGs it: a broker that restarted meanwhile (and lost the producer's
+// session) is then noticed within about a second more (peer_silence_rehandshake), not at
+// the next keepalive. A broker that is only busy answers the PING's ACK.
+inline constexpr seconds producer_waiting_probe_interval{2};
 static_assert(2 * client_keepalive_interval < session_idle_timeout,
               "a lost PING and its probe still land within the idle timeout");
 

@@ -26,6 +26,7 @@ SimNode::SimNode(SimScheduler& scheduler, SimNetwork& network, MachineId machine
     host_->on_batch_end(scheduler_.now());
     socket_.flush();
     arm();
+    after_turn();
   });
 }
 
@@ -123,6 +124,11 @@ void SimNode::on_timer() {
   host_->on_timeout(scheduler_.now());
   socket_.flush();
   arm();
+  after_turn();
+}
+
+void SimNode::after_turn() {
+  for (const auto& f : on_turn_) f();
 }
 
 }  // namespace peermq::sim

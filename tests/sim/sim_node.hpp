@@ -96,6 +96,9 @@ class SimNode {
   void on_writable(PeerCallback callback) { on_writable_.push_back(std::move(callback)); }
   void on_peer_reset(PeerCallback callback) { on_peer_reset_.push_back(std::move(callback)); }
   void on_peer_closed(PeerCallback callback) { on_peer_closed_.push_back(std::move(callback)); }
+  // After every call into the host (a read's datagrams, a timer), as libuv's check phase
+  // follows its I/O phase: where a service's TurnHook runs (sim/sim_executor.hpp).
+  void on_turn(std::function<void()> callback) { on_turn_.push_back(std::move(callback)); }
   // Every route change the host's router logged, over all runs.
   const std::vector<PathRecord>& path_log() const noexcept { return path_log_; }
 
@@ -103,6 +106,7 @@ class SimNode {
   void wire_callbacks();
   void arm();
   void on_timer();
+  void after_turn();
 
   SimScheduler& scheduler_;
   MachineId machine_;
@@ -120,6 +124,7 @@ class SimNode {
   std::vector<PeerCallback> on_writable_;
   std::vector<PeerCallback> on_peer_reset_;
   std::vector<PeerCallback> on_peer_closed_;
+  std::vector<std::function<void()>> on_turn_;
   std::vector<PathRecord> path_log_;
 };
 
