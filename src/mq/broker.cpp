@@ -214,7 +214,7 @@ Result<void> Broker::on_publish(Connection& c, const Publish& m, Instant now) {
       expires == kNever ? 0 : journal_.to_wall_ms(expires), m.priority, m.flags, 0, 0});
   const Pos p = messages_.create(
       seq,
-      NewMessage{c.link.key, m.id, m.command, m.headers, m.payload, expires, m.priority, m.flags},
+      NewMessage{producer, m.id, m.command, m.headers, m.payload, expires, m.priority, m.flags},
       SlotState::pending);
   publishes_.add(p, producer, m.id, now);
   metrics_.published.inc();

@@ -69,10 +69,12 @@ Result<void> BrokerRecovery::apply_stored(std::uint64_t seq, const StoredRecord&
   if (const Pos old = message(r.prev_uid); old != npos) drop_message(old);
   const std::int64_t expires =
       r.expires_ms == 0 ? kNever : parts_.journal.from_wall_ms(r.expires_ms);
+  const std::uint32_t producer = parts_.producers.intern(r.producer);  // held across the slot
   const Pos p = parts_.messages.create(seq,
-                                       NewMessage{r.producer, r.message_id, r.command, r.headers,
+                                       NewMessage{producer, r.message_id, r.command, r.headers,
                                                   r.payload, expires, r.priority, r.flags},
                                        SlotState::held);
+  parts_.producers.release(producer);
   Slot& s = parts_.store.at(p);
   s.deliveries = static_cast<std::uint8_t>(std::min<std::uint32_t>(r.deliveries, 255));
   if (r.dead_letter != 0) {

@@ -109,30 +109,6 @@ void DeliveryRouter::remove_consumer(Consumer& k) {
 
 // ---- ready queues ----------------------------------------------------------------------------
 
-void DeliveryRouter::make_ready(Pos p, bool front) noexcept {
-  Slot& s = store_.at(p);
-  CommandQueue& q = commands_[s.command];
-  s.state = SlotState::ready;
-  SlotList& list = q.ready[s.priority];
-  if (front) {
-    store_.push_front(list, p);
-  } else {
-    store_.push_back(list, p);
-  }
-  q.mask = static_cast<std::uint16_t>(q.mask | (1u << s.priority));
-  ++ready_;
-}
-
-void DeliveryRouter::unready(Pos p) noexcept {
-  Slot& s = store_.at(p);
-  CommandQueue& q = commands_[s.command];
-  SlotList& list = q.ready[s.priority];
-  store_.unlink(list, p);
-  if (list.head == npos) q.mask = static_cast<std::uint16_t>(q.mask & ~(1u << s.priority));
-  s.state = SlotState::held;
-  --ready_;
-}
-
 Pos DeliveryRouter::pop_ready(CommandQueue& q) noexcept {
   const Pos p = q.ready[static_cast<unsigned>(top_priority(q.mask))].head;
   unready(p);
@@ -206,16 +182,6 @@ bool DeliveryRouter::deliver(Consumer& k, Pos p, Instant now) {
   metrics_.delivered.inc();
   if (s.deliveries > 1) metrics_.redelivered.inc();
   return true;
-}
-
-void DeliveryRouter::end_delivery(Pos p) noexcept {
-  Slot& s = store_.at(p);
-  assert(s.state == SlotState::in_flight);
-  store_.unlink(in_flight_, p);
-  deadlines_.erase(p);
-  auto it = consumers_.find(s.consumer);
-  if (it != consumers_.end()) --it->second.in_flight;
-  s.state = SlotState::held;
 }
 
 Pos DeliveryRouter::resolve(const Consumer& k, std::uint64_t tag,

@@ -32,6 +32,7 @@
 
 #include <array>
 #include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -172,5 +173,41 @@ class DeliveryRouter {
   SlotList in_flight_;                               // delivery order = deadline order
   FlatTable<Pos, std::int64_t, U64Hash> deadlines_;  // in flight: visibility deadline (ticks)
 };
+
+// Inline: every message passes these on its way, several times.
+
+inline void DeliveryRouter::make_ready(Pos p, bool front) noexcept {
+  Slot& s = store_.at(p);
+  CommandQueue& q = commands_[s.command];
+  s.state = SlotState::ready;
+  SlotList& list = q.ready[s.priority];
+  if (front) {
+    store_.push_front(list, p);
+  } else {
+    store_.push_back(list, p);
+  }
+  q.mask = static_cast<std::uint16_t>(q.mask | (1u << s.priority));
+  ++ready_;
+}
+
+inline void DeliveryRouter::unready(Pos p) noexcept {
+  Slot& s = store_.at(p);
+  CommandQueue& q = commands_[s.command];
+  SlotList& list = q.ready[s.priority];
+  store_.unlink(list, p);
+  if (list.head == npos) q.mask = static_cast<std::uint16_t>(q.mask & ~(1u << s.priority));
+  s.state = SlotState::held;
+  --ready_;
+}
+
+inline void DeliveryRouter::end_delivery(Pos p) noexcept {
+  Slot& s = store_.at(p);
+  assert(s.state == SlotState::in_flight);
+  store_.unlink(in_flight_, p);
+  deadlines_.erase(p);
+  auto it = consumers_.find(s.consumer);
+  if (it != consumers_.end()) --it->second.in_flight;
+  s.state = SlotState::held;
+}
 
 }  // namespace peermq::mq

@@ -32,19 +32,6 @@ void PublishTracker::remember(std::uint32_t producer, std::uint64_t id) {
   if (dedupe_.insert(producer, id)) producers_.retain(producer);  // one per generation
 }
 
-Pos PublishTracker::pop_committed(std::uint64_t committed) {
-  if (pending_.empty()) return npos;
-  const Pos p = pending_.front();
-  if (store_.uid(p) > committed) return npos;
-  pending_.pop_front();
-  const Slot& s = store_.at(p);
-  const MessageKey key{block_producer(s), block_id(s)};
-  if (std::uint32_t* n = pending_ids_.find(key); n != nullptr && --*n == 0) {
-    pending_ids_.erase(key);
-  }
-  return p;
-}
-
 void PublishTracker::on_timeout(Instant now) {
   if (ticks(now) >= turn_at_) turn(now);
 }

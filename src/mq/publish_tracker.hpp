@@ -82,4 +82,17 @@ class PublishTracker {
   FlatTable<MessageKey, std::uint32_t, MessageKeyHash> pending_ids_;  // of pending_: how often
 };
 
+inline Pos PublishTracker::pop_committed(std::uint64_t committed) {
+  if (pending_.empty()) return npos;
+  const Pos p = pending_.front();
+  if (store_.uid(p) > committed) return npos;
+  pending_.pop_front();
+  const Slot& s = store_.at(p);
+  const MessageKey key{block_producer(s), block_id(s)};
+  if (std::uint32_t* n = pending_ids_.find(key); n != nullptr && --*n == 0) {
+    pending_ids_.erase(key);
+  }
+  return p;
+}
+
 }  // namespace peermq::mq

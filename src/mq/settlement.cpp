@@ -43,16 +43,6 @@ void Settlement::deliver_or_expire(Consumer& k, Pos p, Instant now) {
   }
 }
 
-void Settlement::detach(Pos p) {
-  switch (parts_.store.at(p).state) {
-    case SlotState::ready: parts_.router.unready(p); break;
-    case SlotState::in_flight: parts_.router.end_delivery(p); break;
-    case SlotState::dead_letter: parts_.dead_letters.leave(p); break;
-    default: break;
-  }
-  parts_.store.at(p).state = SlotState::held;
-}
-
 void Settlement::complete(Pos p, AnswerStatus status, std::span<const std::uint8_t> payload,
                           std::string_view reason, Instant now) {
   const Slot& s = parts_.store.at(p);
@@ -136,16 +126,6 @@ void Settlement::requeue_dead_letter(Pos p) {
   parts_.dead_letters.leave(p);
   parts_.dead_letters.reset(p);
   parts_.router.make_ready(p, false);
-}
-
-void Settlement::kill_by(std::uint64_t seq, Pos p) {
-  // Until `seq` is durable, the record holding p must survive a crash: keep the floor.
-  if (!parts_.journal.durable(seq)) parts_.journal.keep_until(seq, parts_.store.uid(p));
-  if (parts_.store.at(p).state == SlotState::answer) {
-    parts_.answers.drop(p);
-  } else {
-    parts_.messages.drop(p);
-  }
 }
 
 std::uint64_t Settlement::store_answer(std::uint32_t producer, std::uint64_t message_id,

@@ -84,4 +84,26 @@ class Settlement {
   std::vector<Pos> positions_;  // scratch
 };
 
+// Inline: on the way of every message.
+
+inline void Settlement::detach(Pos p) {
+  switch (parts_.store.at(p).state) {
+    case SlotState::ready: parts_.router.unready(p); break;
+    case SlotState::in_flight: parts_.router.end_delivery(p); break;
+    case SlotState::dead_letter: parts_.dead_letters.leave(p); break;
+    default: break;
+  }
+  parts_.store.at(p).state = SlotState::held;
+}
+
+inline void Settlement::kill_by(std::uint64_t seq, Pos p) {
+  // Until `seq` is durable, the record holding p must survive a crash: keep the floor.
+  if (!parts_.journal.durable(seq)) parts_.journal.keep_until(seq, parts_.store.uid(p));
+  if (parts_.store.at(p).state == SlotState::answer) {
+    parts_.answers.drop(p);
+  } else {
+    parts_.messages.drop(p);
+  }
+}
+
 }  // namespace peermq::mq

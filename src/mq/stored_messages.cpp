@@ -27,12 +27,13 @@ Pos StoredMessages::create(std::uint64_t uid, const NewMessage& m, SlotState sta
   const auto size = static_cast<std::uint32_t>(header_bytes + m.payload.size());
   BlockSpec spec;
   spec.id = m.id;
-  spec.producer = producers_.intern(m.producer);
+  spec.producer = m.producer;
   spec.size = size;
   spec.first = static_cast<std::uint16_t>(header_bytes);
   spec.flags = static_cast<std::uint8_t>(m.flags & known_flags);
   spec.expires = m.expires;
   const Pos p = store_.append(uid, state, spec);
+  producers_.retain(m.producer);
   Slot& s = store_.at(p);
   copy_bytes(block_data(s), m.headers.encoded.first(header_bytes));
   copy_bytes(block_data(s) + header_bytes, m.payload);

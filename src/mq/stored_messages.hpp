@@ -18,8 +18,6 @@
 #include <span>
 #include <string_view>
 
-#include <peermq/address.hpp>
-
 #include "mq/delivery_router.hpp"
 #include "mq/expiry_sweep.hpp"
 #include "mq/message_store.hpp"
@@ -30,7 +28,7 @@ namespace peermq::mq {
 
 // What a new message slot holds.
 struct NewMessage {
-  const PublicKey& producer;
+  std::uint32_t producer = 0;  // ProducerTable index, referenced by the caller
   std::uint64_t id = 0;
   std::string_view command;
   const Headers& headers;
@@ -49,7 +47,7 @@ class StoredMessages {
   StoredMessages& operator=(const StoredMessages&) = delete;
 
   // A slot for `m` under `uid` (its record's seq, above every uid in the store), in
-  // `state` and on no list.
+  // `state` and on no list. The slot takes its own reference to m.producer.
   Pos create(std::uint64_t uid, const NewMessage& m, SlotState state);
   // Frees message p, on no list (held or pending): the caller journaled why.
   void drop(Pos p);
