@@ -141,8 +141,12 @@ Result<void> Broker::handle(Connection& c, const Message& m, Instant now) {
     case MessageType::bye: on_disconnect(c.link.key, now); return {};  // c is gone now
     default: break;                                                    // broker-to-client messages
   }
+  return drop(MqError::unexpected_message);
+}
+
+Result<void> Broker::drop(MqError e) {
   metrics_.dropped.inc();
-  return MqError::unexpected_message;
+  return e;
 }
 
 Result<void> Broker::refuse(Connection& c, RefuseCode code, std::string_view text) {
@@ -188,10 +192,7 @@ Result<void> Broker::on_hello(Connection& c, const Hello& m, Instant now) {
 // ---- producers -------------------------------------------------------------------------------
 
 Result<void> Broker::on_publish(Connection& c, const Publish& m, Instant now) {
-  if (c.producer == kNone) {
-    metrics_.dropped.inc();
-    return MqError::hello_required;
-  }
+  if (c.producer == kNone) return drop(MqError::hello_required);
   const std::uint32_t producer = c.producer;
   if (publishes_.stored(producer, m.id)) {
     // Stored already: confirm again once durable (the pending confirm covers it before).
@@ -235,15 +236,9 @@ Result<void> Broker::nack(Connection& c, const Publish& m, Admission a, std::siz
 }
 
 Result<void> Broker::on_answer_received(Connection& c, const AnswerReceived& m) {
-  if (c.producer == kNone) {
-    metrics_.dropped.inc();
-    return MqError::hello_required;
-  }
+  if (c.producer == kNone) return drop(MqError::hello_required);
   const Pos* found = answers_.find(c.producer, m.message_id);
-  if (found == nullptr) {
-    metrics_.dropped.inc();
-    return MqError::unknown_answer;
-  }
+  if (found == nullptr) return drop(MqError::unknown_answer);
   const Pos p = *found;
   settlement_.kill_by(journal_.append(AnswerDoneRecord{store_.uid(p)}), p);
   return {};
@@ -252,19 +247,15 @@ Result<void> Broker::on_answer_received(Connection& c, const AnswerReceived& m) 
 // ---- consumers -------------------------------------------------------------------------------
 
 Result<void> Broker::on_answer(Connection& c, const Answer& m, Instant now) {
-  if (c.consumer == nullptr) {
-    metrics_.dropped.inc();
-    return MqError::hello_required;
-  }
+  if (c.consumer == nullptr) return drop(MqError::hello_required);
   Consumer& k = *c.consumer;
   // A late answer to a delivery that timed out still completes the message if no other
   // consumer has taken it yet.
   const Pos p = router_.resolve(k, m.tag, true);
   if (p == npos) {
-    metrics_.dropped.inc();
     // It is done with a timed-out delivery: its credit comes back.
     if (router_.forgive(k)) settlement_.dispatch(k, now);
-    return MqError::unknown_delivery;
+    return drop(MqError::unknown_delivery);
   }
   if (store_.at(p).state == SlotState::ready) (void)router_.forgive(k);
   settlement_.detach(p);
@@ -275,16 +266,12 @@ Result<void> Broker::on_answer(Connection& c, const Answer& m, Instant now) {
 }
 
 Result<void> Broker::on_reject(Connection& c, const Reject& m, Instant now) {
-  if (c.consumer == nullptr) {
-    metrics_.dropped.inc();
-    return MqError::hello_required;
-  }
+  if (c.consumer == nullptr) return drop(MqError::hello_required);
   Consumer& k = *c.consumer;
   const Pos p = router_.resolve(k, m.tag, false);
   if (p == npos) {
-    metrics_.dropped.inc();
     if (router_.forgive(k)) settlement_.dispatch(k, now);
-    return MqError::unknown_delivery;
+    return drop(MqError::unknown_delivery);
   }
   metrics_.rejected.inc();
   const std::uint32_t command = store_.at(p).command;
@@ -302,10 +289,7 @@ Result<void> Broker::on_reject(Connection& c, const Reject& m, Instant now) {
 }
 
 Result<void> Broker::on_credit(Connection& c, const Credit& m, Instant now) {
-  if (c.consumer == nullptr) {
-    metrics_.dropped.inc();
-    return MqError::hello_required;
-  }
+  if (c.consumer == nullptr) return drop(MqError::hello_required);
   router_.set_prefetch(*c.consumer, m.prefetch);
   settlement_.dispatch(*c.consumer, now);
   return {};
@@ -314,19 +298,13 @@ Result<void> Broker::on_credit(Connection& c, const Credit& m, Instant now) {
 // ---- admin -----------------------------------------------------------------------------------
 
 Result<void> Broker::on_dlq_list(Connection& c, const DlqList& m) {
-  if (!c.admin) {
-    metrics_.dropped.inc();
-    return MqError::hello_required;
-  }
+  if (!c.admin) return drop(MqError::hello_required);
   (void)sender_.send(c.link, dead_letters_.list(m));
   return {};
 }
 
 Result<void> Broker::on_dlq_modify(Connection& c, const DlqModify& m, Instant now) {
-  if (!c.admin) {
-    metrics_.dropped.inc();
-    return MqError::hello_required;
-  }
+  if (!c.admin) return drop(MqError::hello_required);
   std::vector<std::uint32_t> touched;
   const std::uint64_t count = settlement_.settle_dead_letters(m, touched);
   (void)sender_.send(c.link, DlqDone{m.request_id, count});

@@ -102,6 +102,7 @@
 #include "mq/delivery_router.hpp"
 #include "mq/expiry_sweep.hpp"
 #include "mq/message_store.hpp"
+#include "mq/mq_error.hpp"
 #include "mq/mq_message.hpp"
 #include "mq/producer_table.hpp"
 #include "mq/publish_tracker.hpp"
@@ -186,6 +187,7 @@ class Broker {
   void disconnect(Connection& c, Instant now);
   void remove_consumer(Connection& c, Instant now);
   Result<void> handle(Connection& c, const Message& m, Instant now);
+  Result<void> drop(MqError e);  // a message dropped unused: counted
   Result<void> refuse(Connection& c, RefuseCode code, std::string_view text);
   Result<void> on_hello(Connection& c, const Hello& m, Instant now);
   Result<void> on_publish(Connection& c, const Publish& m, Instant now);
