@@ -67,7 +67,8 @@
 // What a stored message costs: one 32-byte slot plus one block of a 16-byte header, the
 // encoded headers and the payload, rounded up to 4 bytes (8 more with a TTL, 2 more with
 // headers), bump-allocated in 1 MiB arena pages that go back once all their blocks are
-// gone (mq/message_store.hpp); nothing else while it waits. Its publish id costs nothing
+// gone (mq/message_store.hpp); nothing else while it waits. So a 100-byte payload without
+// TTL or headers costs 32 + 116 bytes, 48 beyond the payload. Its publish id costs nothing
 // while the producer's ids are consecutive, as ProducerCore's are (mq/publish_dedupe.hpp:
 // runs of consecutive ids per producer, kept for one to two dedupe windows); an id out of
 // order costs a run or ~24 bytes / load for as long. Bounded extras: while pending, an
