@@ -223,12 +223,15 @@ Result<void> Broker::on_publish(Connection& c, const Publish& m, Instant now) {
 }
 
 Result<void> Broker::nack(Connection& c, const Publish& m, Admission a, std::size_t size) {
-  const std::string text = limits_.explain(a, m.command, size);
+  const std::string explained =
+      a == Admission::queue_full ? std::string() : limits_.explain(a, m.command, size);
+  const std::string_view text = a == Admission::queue_full ? QueueLimits::kQueueFull : explained;
   (void)sender_.send(c.link, PublishNack{m.id, nack_reason(a), text});
   switch (a) {
     case Admission::not_allowed:
       metrics_.nacked_not_allowed.inc();
-      sender_.report(c.link.key, "refused a publish of " + address_of(c.link.key) + ": " + text);
+      sender_.report(c.link.key,
+                     "refused a publish of " + address_of(c.link.key) + ": " + explained);
       return MqError::not_allowed;
     case Admission::too_large: metrics_.nacked_too_large.inc(); return MqError::too_large;
     default: metrics_.nacked_queue_full.inc(); return {};  // not an error: a slow down

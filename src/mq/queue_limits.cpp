@@ -34,7 +34,7 @@ std::string QueueLimits::explain(Admission a, std::string_view command, std::siz
     case Admission::too_large:
       return "payload and headers of " + std::to_string(size) + " bytes exceed " +
              std::to_string(config_.max_payload);
-    case Admission::queue_full: return "queue full: slow down and publish again";
+    case Admission::queue_full: return std::string(kQueueFull);
     case Admission::admitted: break;
   }
   return {};

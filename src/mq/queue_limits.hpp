@@ -63,8 +63,10 @@ class QueueLimits {
     }
     return Admission::admitted;
   }
-  // The text for a refused publish.
+  // The text for a refused publish. queue_full, the one a busy queue sends often, is a
+  // constant: no allocation per nack.
   std::string explain(Admission a, std::string_view command, std::size_t size) const;
+  static constexpr std::string_view kQueueFull = "queue full: slow down and publish again";
 
  private:
   const BrokerConfig& config_;
