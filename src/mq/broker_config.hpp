@@ -1,0 +1,40 @@
+// BrokerConfig: the bounds and timeouts a broker runs with, and their legal ranges.
+//
+// Every field has a default from wire/limits.hpp. validate() says whether the broker's
+// parts can work with the values (its encodings and indexes assume the ranges it checks);
+// Broker's constructor throws std::invalid_argument on a config that fails it. A copy is
+// kept by the broker; `access`, when set, decides who may produce, consume and administer
+// (mq/access_list.hpp). Plain data: any thread, no errors besides validate()'s bad_config.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <peermq/clock.hpp>
+#include <peermq/result.hpp>
+
+#include "mq/access_list.hpp"
+#include "wire/limits.hpp"
+
+namespace peermq::mq {
+
+struct BrokerConfig {
+  Duration visibility_timeout = limits::broker_visibility_timeout;
+  std::uint32_t max_deliveries = limits::broker_max_deliveries;  // 1..255
+  std::uint64_t max_messages = limits::broker_queue_max_messages;
+  std::uint64_t max_bytes = limits::broker_queue_max_bytes;
+  std::size_t max_payload = limits::max_payload;  // payload + headers; <= limits::max_payload
+  Duration answer_ttl = limits::answer_ttl_default;
+  Duration dedupe_window = limits::dedupe_window;
+  std::size_t dedupe_max_entries = limits::dedupe_max_entries;
+  std::uint64_t compact_min_span = limits::broker_compact_min_span;
+  std::optional<AccessList> access;  // none: everybody may do everything
+  std::string name = "broker";       // for refusal texts
+
+  // MqError::bad_config when a value is outside the range the broker supports.
+  Result<void> validate() const;
+};
+
+}  // namespace peermq::mq
