@@ -13,6 +13,10 @@
 #include "service/consumer_client.hpp"
 #include "service/producer_client.hpp"
 #include "runtime/timer.hpp"
+#include "sim/queue_checker.hpp"
+#include "sim/sim_broker.hpp"
+#include "sim/sim_consumer.hpp"
+#include "sim/sim_producer.hpp"
 #include "support/run_until.hpp"
 
 using namespace std::chrono_literals;
@@ -34,6 +38,7 @@ using peermq::storage::SyncPolicy;
 using peermq::runtime::Timer;
 namespace fs = std::filesystem;
 namespace mq = peermq::mq;
+using namespace peermq::sim;
 
 namespace {
 
@@ -58,112 +63,7 @@ NodeOptions node_options(const fs::path& dir) {
 
 // Session timers shrunk 35x from the defaults (35 s idle timeout, 10 s passive keepalive), so
 // that a job outlasting the idle timeout takes seconds, not minutes.
-NodeOptions short_idle_options(const fs::path& dir, peermq::Duration client_keepalive) {
-  NodeOptions o = node_options(dir);
-  o.host.session.idle_timeout = 1s;
-  o.host.session.keepalive_interval = 300ms;
-  o.host.session.rekey_timeout = 150ms;
-  o.host.channel.keepalive_interval = client_keepalive;
-  return o;
-}
-
-// A producer that publishes one small message as soon as it can and counts the answers.
-struct OneMessageProducer {
-  OneMessageProducer(Loop& loop, Counters& counters, NodeOptions net,
-                     const peermq::PublicKey& broker)
-      : node(loop, counters, identity, std::move(net), options(broker)) {
-    client.on_wake([this] {
-      if (published) return;
-      mq::PublishRequest req;
-      req.payload = payload;
-      published = static_cast<bool>(client.publish(req));
-    });
-    client.on_event([this](const mq::ProducerEvent& e) {
-      if (e.kind == mq::ProducerEvent::Kind::answer) ++answers;
-    });
-  }
-  static ProducerClientOptions options(const peermq::PublicKey& broker) {
-    ProducerClientOptions o;
-    o.broker = broker;
-    return o;
-  }
-
-  const std::vector<std::uint8_t> payload{'j', 'o', 'b'};
-  bool published = false;
-  int answers = 0;
-  const Identity identity = Identity::generate();
-  ProducerNode node;
-  ProducerClient& client = node.client();
-};
-
-struct LongJobResult {
-  int deliveries = 0;
-  int answers = 0;
-  std::uint64_t sessions_closed = 0;
-};
-
-// One message whose consumer answers it only after `job` (longer than the idle timeout),
-// while nothing else is sent either way.
-LongJobResult run_long_job(peermq::Duration client_keepalive, peermq::Duration job) {
-  Scratch s;
-  Loop loop;
-  Counters counters;
-  const Identity broker_id = Identity::generate();
-  BrokerServiceOptions bo;
-  bo.data_dir = s.root / "data";
-  NodeOptions bn = short_idle_options(s.root, {});
-  bo.broker.visibility_timeout = 600s;  // only a lost session could hand the message out again
-  BrokerNode broker_node(loop, counters, broker_id, bn, bo);
-  std::string detail;
-  REQUIRE_MESSAGE(broker_node.start(&detail), detail);
-
-  LongJobResult r;
-  ConsumerClientOptions co;
-  NodeOptions cn = short_idle_options(s.root, client_keepalive);
-  co.broker = broker_id.public_key();
-  const Identity consumer_id = Identity::generate();
-  ConsumerNode consumer_node(loop, counters, consumer_id, cn, co);
-  ConsumerClient& consumer = consumer_node.client();
-  Timer job_timer(loop);
-  consumer.on_delivery([&](const mq::Deliver& d) {
-    ++r.deliveries;
-    job_timer.start(job, [&consumer, tag = d.tag] {
-      (void)consumer.answer(tag, std::vector<std::uint8_t>{'o', 'k'});
-      consumer.flush();
-    });
-  });
-  REQUIRE_MESSAGE(consumer_node.start(&detail), detail);
-
-  OneMessageProducer producer(loop, counters, short_idle_options(s.root, client_keepalive),
-                              broker_id.public_key());
-  REQUIRE_MESSAGE(producer.node.start(&detail), detail);
-  (void)run_until(loop, [&] { return producer.answers > 0 || r.deliveries > 1; }, job + 2s);
-  (void)run_until(loop, [] { return false; }, 300ms);  // a late second delivery shows too
-  r.answers = producer.answers;
-  r.sessions_closed = counters.counter("transport_sessions_closed_total", "").value();
-  producer.node.stop();
-  consumer_node.stop();
-  broker_node.stop();
-  return r;
-}
-
 }  // namespace
-
-TEST_CASE("a consumer busy past the session idle timeout keeps its session and its message") {
-  // Clients PING the broker; each PING's ACK answers: no side ever idles out.
-  const LongJobResult kept = run_long_job(400ms, 2500ms);
-  CHECK(kept.deliveries == 1);
-  CHECK(kept.answers == 1);
-  CHECK(kept.sessions_closed == 0);
-  // The same with the default 15 s keepalive, longer than this test's 1 s idle timeout:
-  // sessions close, the broker takes the consumer for gone, and the job runs twice.
-  const LongJobResult idle =
-      run_long_job(peermq::Duration(peermq::limits::client_keepalive_interval), 2500ms);
-  MESSAGE("without a keepalive in time: " << idle.deliveries << " deliveries, " << idle.answers
-          << " answers, " << idle.sessions_closed << " sessions closed");
-  CHECK(idle.sessions_closed > 0);
-  CHECK(idle.deliveries > 1);
-}
 
 TEST_CASE("a -sync=always broker confirms and delivers only what an fdatasync covered") {
   Scratch s;
@@ -246,50 +146,109 @@ TEST_CASE("a -sync=always broker confirms and delivers only what an fdatasync co
   broker_node.stop();
 }
 
+namespace {
+
+// On the simulator: the real services over simulated hosts, in virtual time.
+struct LongJobResult {
+  std::uint64_t deliveries = 0;
+  std::uint64_t answers = 0;
+  std::uint64_t sessions_closed = 0;
+};
+
+// Sessions that idle out after 1 s, on every node.
+SimNodeOptions short_idle(peermq::Duration client_keepalive) {
+  SimNodeOptions o;
+  o.host.session.idle_timeout = 1s;
+  o.host.session.keepalive_interval = 300ms;
+  o.host.session.rekey_timeout = 150ms;
+  o.host.channel.keepalive_interval = client_keepalive;
+  return o;
+}
+
+// One message whose consumer answers it only after `job` (longer than the idle timeout),
+// while nothing else is sent either way.
+LongJobResult run_long_job(peermq::Duration client_keepalive, peermq::Duration job) {
+  SimWorld w(1);
+  const MachineId host = w.public_machine();
+  QueueChecker checker;
+  SimBrokerOptions bo;
+  bo.service.broker.visibility_timeout = 600s;  // only a lost session hands it out again
+  SimBroker broker(w, w.add_node(host, {}, short_idle({})), bo);
+  REQUIRE(broker.start());
+  SimConsumerOptions co;
+  co.work = job;
+  SimConsumer consumer(w, w.add_node(host, {}, short_idle(client_keepalive)), checker,
+                       broker.key(), co);
+  REQUIRE(consumer.start());
+  SimProducer producer(w, w.add_node(host, {}, short_idle(client_keepalive)), checker,
+                       broker.key(), [] {
+                         SimProducerOptions o;
+                         o.count = 1;
+                         return o;
+                       }());
+  REQUIRE(producer.start());
+  (void)w.run_until([&] { return producer.answers() > 0 || consumer.processed() > 1; },
+                    job + 2s);
+  w.run_for(1s);  // a second delivery, had the session been lost, shows by now
+  LongJobResult r{consumer.processed(), producer.answers(), 0};
+  for (const auto& n : w.nodes()) {
+    r.sessions_closed += n->counters().counter("transport_sessions_closed_total", "").value();
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a consumer busy past the session idle timeout keeps its session and its message") {
+  // Clients PING the broker; each PING's ACK answers: no side ever idles out.
+  const LongJobResult kept = run_long_job(400ms, 2500ms);
+  CHECK(kept.deliveries == 1);
+  CHECK(kept.answers == 1);
+  CHECK(kept.sessions_closed == 0);
+  // The same with the default 15 s keepalive, longer than this test's 1 s idle timeout:
+  // sessions close, the broker takes the consumer for gone, and the job runs twice.
+  const LongJobResult idle =
+      run_long_job(peermq::Duration(peermq::limits::client_keepalive_interval), 2500ms);
+  MESSAGE("without a keepalive in time: " << idle.deliveries << " deliveries, " << idle.answers
+          << " answers, " << idle.sessions_closed << " sessions closed");
+  CHECK(idle.sessions_closed > 0);
+  CHECK(idle.deliveries > 1);
+}
+
 TEST_CASE("a consumer that stops says bye: its message goes to another consumer at once") {
-  Scratch s;
-  Loop loop;
-  Counters counters;
-  const Identity broker_id = Identity::generate();
-  BrokerServiceOptions bo;
-  bo.data_dir = s.root / "data";
-  NodeOptions bn = node_options(s.root);
-  BrokerNode broker_node(loop, counters, broker_id, bn, bo);
-  std::string detail;
-  REQUIRE_MESSAGE(broker_node.start(&detail), detail);
-
-  ConsumerClientOptions co;
-  NodeOptions cn = node_options(s.root);
-  co.broker = broker_id.public_key();
-  co.consumer.prefetch = 1;
-  const Identity leaving_id = Identity::generate();
-  ConsumerNode leaving_node(loop, counters, leaving_id, cn, co);
-  ConsumerClient& leaving = leaving_node.client();
-  const Identity staying_id = Identity::generate();
-  ConsumerNode staying_node(loop, counters, staying_id, cn, co);
-  ConsumerClient& staying = staying_node.client();
-  int held = 0, answered_by_staying = 0;
-  leaving.on_delivery([&](const mq::Deliver&) { ++held; });  // never answers
-  staying.on_delivery([&](const mq::Deliver& d) {
-    ++answered_by_staying;
-    (void)staying.answer(d.tag, d.payload);
-  });
-  REQUIRE_MESSAGE(leaving_node.start(&detail), detail);
-  REQUIRE(run_until(loop, [&] { return leaving.ready(); }, 5s));
-
-  OneMessageProducer producer(loop, counters, node_options(s.root), broker_id.public_key());
-  REQUIRE_MESSAGE(producer.node.start(&detail), detail);
-  REQUIRE(run_until(loop, [&] { return held == 1; }, 5s));
-  REQUIRE_MESSAGE(staying_node.start(&detail), detail);
-  REQUIRE(run_until(loop, [&] { return staying.ready(); }, 5s));
-  CHECK(answered_by_staying == 0);  // the only message is held by `leaving`
+  SimWorld w(1);
+  const MachineId host = w.public_machine();
+  QueueChecker checker;
+  SimBroker broker(w, w.add_node(host, {}), {});
+  REQUIRE(broker.start());
+  SimConsumerOptions holds;
+  holds.client.consumer.prefetch = 1;
+  holds.answers = false;
+  SimConsumer leaving(w, w.add_node(host, {}), checker, broker.key(), holds);
+  REQUIRE(leaving.start());
+  REQUIRE(w.run_until([&] { return leaving.ready(); }, 5s));
+  SimProducerOptions one;
+  one.count = 1;
+  SimProducer producer(w, w.add_node(host, {}), checker, broker.key(), one);
+  REQUIRE(producer.start());
+  REQUIRE(w.run_until([&] { return leaving.processed() == 1; }, 5s));
+  SimConsumerOptions answers;
+  answers.client.consumer.prefetch = 1;
+  SimConsumer staying(w, w.add_node(host, {}), checker, broker.key(), answers);
+  REQUIRE(staying.start());
+  REQUIRE(w.run_until([&] { return staying.ready(); }, 5s));
+  w.run_for(1s);
+  CHECK(staying.processed() == 0);  // the only message is held by `leaving`
 
   // Without the bye the broker would wait for the visibility timeout (30 s) or the
   // session's idle timeout (35 s) before handing the message to `staying`.
-  leaving_node.stop();
-  CHECK(run_until(loop, [&] { return producer.answers == 1; }, 3s));
-  CHECK(answered_by_staying == 1);
-  producer.node.stop();
-  staying_node.stop();
-  broker_node.stop();
+  leaving.stop();
+  const peermq::Instant left = w.now();
+  REQUIRE(w.run_until([&] { return producer.answers() == 1; }, 30s));
+  MESSAGE("answered by the other consumer " << std::chrono::duration<double, std::milli>(w.now() - left).count() << " ms after the bye");
+  CHECK(w.now() - left < 1s);
+  CHECK(staying.processed() == 1);
+  Verdict v;
+  checker.judge_complete(v);
+  CHECK(v.ok());
 }

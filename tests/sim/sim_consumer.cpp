@@ -31,11 +31,12 @@ Result<void> SimConsumer::start(std::string* detail) {
 void SimConsumer::on_delivery(const mq::Deliver& d) {
   checker_.on_processed(d.producer, d.message_id);
   ++processed_;
+  if (!options_.answers) return;
   Job& job = jobs_[d.tag];
   job.answer = QueueChecker::expected_answer(d.payload);
   job.timer = executor_->make_alarm();
-  job.timer->start_at(world_.now() + random_.up_to(options_.work_max),
-                      [this, tag = d.tag] { finish(tag); });
+  const Duration work = options_.work ? *options_.work : random_.up_to(options_.work_max);
+  job.timer->start_at(world_.now() + work, [this, tag = d.tag] { finish(tag); });
 }
 
 void SimConsumer::finish(std::uint64_t tag) {

@@ -24,6 +24,8 @@ namespace peermq::sim {
 struct SimConsumerOptions {
   service::ConsumerClientOptions client{};  // .broker is set from the broker given
   Duration work_max = std::chrono::milliseconds(5);
+  std::optional<Duration> work;  // a fixed work time instead
+  bool answers = true;           // false: holds every message and never answers
 };
 
 class SimConsumer {
@@ -43,6 +45,7 @@ class SimConsumer {
   bool ready() const noexcept { return client_ && client_->ready(); }
   SimNode& node() noexcept { return node_; }
   std::uint64_t processed() const noexcept { return processed_; }
+  service::ConsumerClient& client() { return *client_; }
   std::size_t working() const noexcept { return jobs_.size(); }
 
  private:
