@@ -47,8 +47,8 @@
 // registers nodes, answers lookups, coordinates punching and forwards datagrams it cannot
 // read (overlay/relay_server.hpp).
 //
-// Threads: one (the driver's). Lifetime: the Identity, transport, clock, directory and
-// Counters outlive the host. Callbacks may call send(), ping() and dial() but must not
+// Threads: one (the driver's). Lifetime: the Identity (the router signs our local
+// announcements with it), transport, clock, directory and Counters outlive the host. Callbacks may call send(), ping() and dial() but must not
 // destroy the host.
 #pragma once
 
@@ -120,6 +120,8 @@ class Host {
   // `directory` may be null (no local discovery). Keys are copied out of `identity`.
   Host(const Identity& identity, DatagramTransport& transport, const Clock& clock,
        PeerDirectory* directory, Counters& counters, HostOptions options = {});
+  Host(Identity&&, DatagramTransport&, const Clock&, PeerDirectory*, Counters&,
+       HostOptions = {}) = delete;  // the identity must outlive the host
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 

@@ -43,6 +43,7 @@ class Node {
  public:
   // Throws std::system_error if libuv cannot create the handles (start-up only).
   Node(Loop& loop, Counters& counters, const Identity& identity, NodeOptions options = {});
+  Node(Loop&, Counters&, Identity&&, NodeOptions = {}) = delete;  // the identity must outlive it
   ~Node() { stop(); }
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;

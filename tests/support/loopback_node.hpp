@@ -37,9 +37,11 @@ inline const std::filesystem::path& scratch_discovery_dir() {
 
 class LoopbackNode {
  public:
+  // `identity` outlives the node (the host keeps a reference to sign its announcements).
   LoopbackNode(runtime::Loop& loop, const Identity& identity, Counters& counters,
                overlay::HostOptions host = {})
       : node_(loop, counters, identity, options(std::move(host))) {}
+  LoopbackNode(runtime::Loop&, Identity&&, Counters&, overlay::HostOptions = {}) = delete;
 
   // Binds and starts; false (with the reason in detail()) on failure.
   bool start() { return node_.start(&detail_).ok(); }
