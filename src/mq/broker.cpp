@@ -36,7 +36,7 @@ Result<void> BrokerConfig::validate() const {
   return {};
 }
 
-Broker::Metrics::Metrics(Counters& c)
+Broker::Metrics::Metrics(CounterRegistry c)
     : published(c.counter("mq_published_total", "Messages stored (first publish of an id).")),
       duplicates(c.counter("mq_duplicate_publishes_total",
                            "Publishes of an id already stored: confirmed, not stored again.")),

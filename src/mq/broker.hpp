@@ -82,6 +82,7 @@
 #include <peermq/counters.hpp>
 #include <peermq/result.hpp>
 
+#include "metrics/counter_registry.hpp"
 #include "mq/access_list.hpp"
 #include "mq/flat_table.hpp"
 #include "mq/journal_record.hpp"
@@ -265,7 +266,7 @@ class Broker {
     std::uint64_t uid;
   };
   struct Metrics {
-    explicit Metrics(Counters& c);
+    explicit Metrics(CounterRegistry c);
     Counter& published;
     Counter& duplicates;
     Counter& confirmed;

@@ -18,6 +18,7 @@
 
 #include "mq/broker.hpp"
 #include "mq/mq_message.hpp"
+#include "support/manual_clock.hpp"
 
 namespace mqtest {
 

@@ -140,7 +140,7 @@ LongJobResult run_long_job(peermq::Duration client_keepalive, peermq::Duration j
   (void)run_until(loop, [&] { return producer.answers > 0 || r.deliveries > 1; }, job + 2s);
   (void)run_until(loop, [] { return false; }, 300ms);  // a late second delivery shows too
   r.answers = producer.answers;
-  r.sessions_closed = counters.counter("transport_sessions_closed_total", "").value();
+  r.sessions_closed = counters.counter_value("transport_sessions_closed_total");
   producer.node.stop();
   consumer_node.stop();
   broker_node.stop();
