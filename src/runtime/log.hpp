@@ -70,6 +70,8 @@ std::string format_line(WallTime when, Level level, std::string_view component,
 // Formats and emits one line whatever the level; call it through PEERMQ_LOG.
 void write(Level level, const char* component, const char* format, ...)
     __attribute__((format(printf, 3, 4)));
+// Emits one line with a finished message whatever the level (the public write_log).
+void write_message(Level level, std::string_view component, std::string_view message);
 
 }  // namespace peermq::log
 
