@@ -36,6 +36,10 @@ bool log_enabled(LogLevel level) noexcept;
 
 // Writes one line if `level` is enabled.
 void write_log(LogLevel level, std::string_view component, std::string_view message);
+// The same with the message formatted printf-style (the compiler checks the format).
+// Test log_enabled() first where the arguments cost something to compute.
+void write_logf(LogLevel level, const char* component, const char* format, ...)
+    __attribute__((format(printf, 3, 4)));
 
 // Receives each finished line, newline included, instead of stderr.
 using LogSink = std::function<void(std::string_view line)>;

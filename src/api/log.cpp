@@ -2,6 +2,8 @@
 // sink and one line format for the library and the programs that use it.
 #include <peermq/log.hpp>
 
+#include <cstdarg>
+
 #include "runtime/log.hpp"
 
 namespace peermq {
@@ -42,6 +44,14 @@ bool log_enabled(LogLevel level) noexcept {
 
 void write_log(LogLevel level, std::string_view component, std::string_view message) {
   if (log::enabled(to_runtime(level))) log::write_message(to_runtime(level), component, message);
+}
+
+void write_logf(LogLevel level, const char* component, const char* format, ...) {
+  if (!log::enabled(to_runtime(level))) return;
+  va_list args;
+  va_start(args, format);
+  log::vwrite(to_runtime(level), component, format, args);
+  va_end(args);
 }
 
 LogSink set_log_sink(LogSink sink) {

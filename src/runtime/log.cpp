@@ -127,12 +127,15 @@ void write_message(Level level, std::string_view component, std::string_view mes
   }
 }
 
+void vwrite(Level level, const char* component, const char* format, va_list args) {
+  write_message(level, component, format_message(format, args));
+}
+
 void write(Level level, const char* component, const char* format, ...) {
   va_list args;
   va_start(args, format);
-  std::string message = format_message(format, args);
+  vwrite(level, component, format, args);
   va_end(args);
-  write_message(level, component, message);
 }
 
 }  // namespace peermq::log
