@@ -107,7 +107,6 @@ int run_broker(const FlagSet& flags, Io& io) {
     io.err << '\n';
     return kExitFailure;
   }
-  PEERMQ_CLI_LOG(info, "broker", "listening on %s", broker.endpoint().c_str());
 
   const bool stat = flags.get_bool("stat");
   Timer stat_timer(loop);

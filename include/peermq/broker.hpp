@@ -90,7 +90,7 @@ class Broker {
   // KeyFileError, the data directory's (detail says what to fix), QueueError::stopped.
   Result<Address> load_identity(std::string* detail = nullptr);
   // Loads (or creates) the identity, opens and replays the log, binds and serves while the
-  // loop runs. On failure `detail` says what to fix. Errors: QueueError::invalid_options,
+  // loop runs; logs "broker: listening on IP:PORT" (info) once it does. On failure `detail` says what to fix. Errors: QueueError::invalid_options,
   // QueueError::stopped, a KeyFileError, the log's disk errors, the network's.
   Result<void> start(std::string* detail = nullptr);
   // start() if needed, then runs the loop until stop(). Errors: start()'s,

@@ -102,6 +102,8 @@ Result<void> Broker::Impl::start(std::string* detail) {
     service = nullptr;
     return started;
   }
+  PEERMQ_LOG(info, "broker", "listening on %s",
+             running->node().local_endpoint().to_string().c_str());
   return {};
 }
 

@@ -66,8 +66,9 @@ Result<Address> Pinger::Impl::load_identity(std::string* detail) {
 }
 
 Result<void> Pinger::Impl::start(std::string* detail) {
-  if (stopped || stop_signal.requested()) return QueueError::stopped;
-  if (node) return {};
+  if (stopped) return QueueError::stopped;
+  if (node) return {};  // started already (a stop() on its way ends the run() that follows)
+  if (stop_signal.requested()) return QueueError::stopped;
   if (options.target.empty()) {
     return api::invalid(detail, "no target address: give the address of the node to ping");
   }

@@ -53,8 +53,9 @@ Result<Address> Relay::Impl::load_identity(std::string* detail) {
 }
 
 Result<void> Relay::Impl::start(std::string* detail) {
-  if (stopped || stop_signal.requested()) return QueueError::stopped;
-  if (serving) return {};
+  if (stopped) return QueueError::stopped;
+  if (serving) return {};  // started already (a stop() on its way ends the run() that follows)
+  if (stop_signal.requested()) return QueueError::stopped;
   runtime::NodeOptions node_options;
   if (auto set = api::set_node_options(node_options, options.listen, {}, options.discovery_dir,
                                        detail);
