@@ -3,10 +3,10 @@
 #include <array>
 #include <ostream>
 
+#include <peermq/log.hpp>
 #include <peermq/version.hpp>
 
 #include "roles.hpp"
-#include "runtime/log.hpp"
 
 namespace peermq::cli {
 
@@ -49,7 +49,7 @@ const Role* find_role(std::string_view name) {
 
 // Applies the flags every role shares; their values were checked while parsing.
 void apply_common_flags(const FlagSet& flags) {
-  log::set_level(*log::parse_level(flags.get_string("log")));
+  set_log_level(*parse_log_level(flags.get_string("log")));
 }
 
 }  // namespace
@@ -62,7 +62,7 @@ void add_common_flags(FlagSet& flags) {
   flags.add_string("log", "info", "log level: error, warn, info, debug or trace", "LEVEL",
                    "PEERMQ_LOG");
   flags.check("log", [](std::string_view value) -> std::optional<std::string> {
-    if (log::parse_level(value)) return std::nullopt;
+    if (parse_log_level(value)) return std::nullopt;
     return "use one of error, warn, info, debug, trace";
   });
 }

@@ -3,8 +3,8 @@
 
 #include <peermq/identity.hpp>
 
+#include "node_role.hpp"
 #include "roles.hpp"
-#include "runtime/log.hpp"
 
 namespace peermq::cli {
 
@@ -23,7 +23,7 @@ int run_keygen(const FlagSet& flags, Io& io) {
     io.err << "peermq keygen: " << detail << '\n';
     return kExitFailure;
   }
-  if (created) PEERMQ_LOG(info, "keygen", "created key file %s", path.c_str());
+  if (created) PEERMQ_CLI_LOG(info, "keygen", "created key file %s", path.c_str());
   io.out << "address: " << identity->address().to_string() << '\n';
   return kExitOk;
 }

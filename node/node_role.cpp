@@ -1,11 +1,11 @@
 #include "node_role.hpp"
 
 #include <csignal>
+#include <memory>
 #include <ostream>
+#include <sstream>
 
-#include "wire/endpoint.hpp"
-#include "runtime/relay_spec_parser.hpp"
-#include "runtime/signal_watcher.hpp"
+#include <peermq/network_options.hpp>
 
 namespace peermq::cli {
 
@@ -15,7 +15,7 @@ void add_key_and_listen_flags(FlagSet& flags, std::string default_key, std::stri
   flags.add_string("listen", std::move(default_listen),
                    "UDP address to listen on (port 0: any free port)", "IP:PORT", "PEERMQ_LISTEN");
   flags.check("listen", [](std::string_view value) -> std::optional<std::string> {
-    if (Endpoint::parse(value)) return std::nullopt;
+    if (check_listen(value)) return std::nullopt;
     return "expected IP:PORT, for example 0.0.0.0:7070 or [::1]:7070";
   });
 }
@@ -30,7 +30,7 @@ void add_node_flags(FlagSet& flags, std::string default_key, std::string default
                    "RELAY", "PEERMQ_RELAY");
   flags.check("relay", [](std::string_view value) -> std::optional<std::string> {
     std::string detail;
-    if (runtime::parse_relay_specs(value, &detail)) return std::nullopt;
+    if (parse_relays(value, &detail)) return std::nullopt;
     return detail + " (expected HOST:PORT or ADDR@HOST:PORT, comma-separated)";
   });
 }
@@ -45,48 +45,36 @@ void add_broker_flag(FlagSet& flags) {
   });
 }
 
-std::optional<Identity> load_identity(const std::string& path, Io& io, std::string_view role) {
-  bool created = false;
-  std::string detail;
-  auto identity = load_or_create_key_file(path, &created, &detail);
-  if (!identity) {
-    io.err << "peermq " << role << ": " << detail << '\n';
-    return std::nullopt;
-  }
-  return std::move(identity).value();
-}
-
-std::optional<PublicKey> broker_key(const FlagSet& flags, Io& io, std::string_view role) {
+std::optional<std::string> broker_address(const FlagSet& flags, Io& io, std::string_view role) {
   const std::string& text = flags.get_string("broker");
   if (text.empty()) {
     io.err << "peermq " << role
            << ": -broker=ADDR is required: start `peermq broker` and copy the address it prints\n";
     return std::nullopt;
   }
-  return Address::parse(text)->public_key();  // checked while parsing the flags
+  return text;  // checked while parsing the flags
 }
 
-runtime::NodeOptions node_options(const FlagSet& flags) {
-  runtime::NodeOptions o;
-  o.listen = *Endpoint::parse(flags.get_string("listen"));
-  if (flags.is_set("relay")) {
-    auto relays = runtime::parse_relay_specs(flags.get_string("relay"));  // checked at parse
-    if (relays) o.host.router.relays = std::move(*relays);
-  }
-  return o;
+std::vector<std::string> relays(const FlagSet& flags) {
+  if (!flags.is_set("relay")) return {};
+  auto list = parse_relays(flags.get_string("relay"));  // checked while parsing the flags
+  return list ? std::move(*list) : std::vector<std::string>{};
 }
 
-void run_until_done(runtime::Loop& loop, const std::function<void()>& on_stop,
-                    const std::function<bool()>& done) {
-  bool stopping = false;
-  runtime::SignalWatcher signals(loop, [&](int) {
-    if (stopping) return;
-    stopping = true;
+void print_address(Io& io, const Address& address) {
+  io.out << "address: " << address.to_string() << '\n';
+  io.out.flush();
+}
+
+void on_stop_signal(EventLoop& loop, std::function<void()> on_stop) {
+  auto stopping = std::make_shared<bool>(false);
+  auto once = [stopping, on_stop = std::move(on_stop)] {
+    if (*stopping) return;
+    *stopping = true;
     on_stop();
-  });
-  (void)signals.watch(SIGINT);
-  (void)signals.watch(SIGTERM);
-  while (!done()) loop.run_once();
+  };
+  loop.on_signal(SIGINT, once);
+  loop.on_signal(SIGTERM, once);
 }
 
 std::string printable(std::span<const std::uint8_t> bytes) {

@@ -1,18 +1,22 @@
-// What the network roles (broker, consumer, producer) share: the flags that place a node
-// on the network, its identity, the -broker address, and running until a signal.
+// What the network roles (broker, consumer, producer, relay, ping) share: the flags that
+// place a node on the network, the -broker address, the `address: ADDR` line each prints
+// first, stopping on SIGINT/SIGTERM, log lines, and how payloads are shown. Written on the
+// public API only (include/peermq/), as every role is.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <peermq/address.hpp>
-#include <peermq/identity.hpp>
+#include <peermq/event_loop.hpp>
+#include <peermq/log.hpp>
 
 #include "command_line.hpp"
-#include "runtime/loop.hpp"
-#include "runtime/node.hpp"
 
 namespace peermq::cli {
 
@@ -24,19 +28,28 @@ void add_key_and_listen_flags(FlagSet& flags, std::string default_key,
 // -broker=ADDR, checked as an address while parsing.
 void add_broker_flag(FlagSet& flags);
 
-// The identity in the key file (created if missing); nullopt after telling the user why.
-std::optional<Identity> load_identity(const std::string& path, Io& io, std::string_view role);
 // The -broker address; nullopt after telling the user that it is missing.
-std::optional<PublicKey> broker_key(const FlagSet& flags, Io& io, std::string_view role);
-// -listen and -relay (when the role has it) as node options.
-runtime::NodeOptions node_options(const FlagSet& flags);
+std::optional<std::string> broker_address(const FlagSet& flags, Io& io, std::string_view role);
+// The -relay list as the options' `relays` take it (checked while parsing).
+std::vector<std::string> relays(const FlagSet& flags);
 
-// Runs `loop` until SIGINT or SIGTERM (then calls `on_stop` once and keeps running until
-// `done` says so) or until `done` returns true. `done` is checked after each iteration.
-void run_until_done(runtime::Loop& loop, const std::function<void()>& on_stop,
-                    const std::function<bool()>& done);
+// `address: ADDR`, on its own line, flushed: the first line every network role prints.
+void print_address(Io& io, const Address& address);
+
+// Calls `on_stop` on the loop's thread, once, at the first SIGINT or SIGTERM (later ones
+// are ignored, so a second Ctrl-C does not cut a clean stop short).
+void on_stop_signal(EventLoop& loop, std::function<void()> on_stop);
 
 // A payload as a terminal shows it: text as is, other bytes escaped, long ones cut.
 std::string printable(std::span<const std::uint8_t> bytes);
 
 }  // namespace peermq::cli
+
+// PEERMQ_CLI_LOG(level, "component", "printf format", args...): a line through the
+// library's log sink (peermq/log.hpp); level is one of error, warn, info, debug, trace.
+// Arguments are evaluated only when the level is enabled.
+#define PEERMQ_CLI_LOG(level, component, ...)                                   \
+  do {                                                                          \
+    if (::peermq::log_enabled(::peermq::LogLevel::level))                       \
+      ::peermq::write_logf(::peermq::LogLevel::level, component, __VA_ARGS__); \
+  } while (0)

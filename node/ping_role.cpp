@@ -1,5 +1,5 @@
 // peermq ping: finds a node by address, through the local directory or the relays, and
-// sends it pings (overlay ping/pong, answered by every node along its route to us).
+// sends it pings (overlay ping/pong, peermq::Pinger).
 //
 // One line per answer:
 //   reply seq=1 path=relayed endpoint=203.0.113.10:7070 rtt=1.52 ms
@@ -12,22 +12,20 @@
 #include <map>
 #include <ostream>
 
+#include <peermq/pinger.hpp>
+#include <peermq/timer.hpp>
+
 #include "node_role.hpp"
 #include "roles.hpp"
-#include "runtime/log.hpp"
-#include "runtime/timer.hpp"
 
 namespace peermq::cli {
 
 namespace {
 
-// The path and the remote endpoint it sends to: the peer's for a direct path, the relay's
-// for a relayed one.
-std::string path_fields(const overlay::Host& host, const PublicKey& peer) {
-  const overlay::Route route = host.route_of(peer);
-  if (route.kind == overlay::Route::Kind::none) return "path=none";
-  return std::string("path=") + overlay::name(route.kind) +
-         " endpoint=" + host.remote_endpoint_of(peer).to_string();
+// "path=none", or "path=direct endpoint=IP:PORT" (the relay's endpoint when relayed).
+std::string path_fields(const Path& path) {
+  if (path.kind == PathKind::none) return "path=none";
+  return std::string("path=") + to_string(path.kind) + " endpoint=" + path.endpoint;
 }
 
 }  // namespace
@@ -49,36 +47,33 @@ int run_ping(const FlagSet& flags, Io& io) {
   }
   const std::string& text = flags.positional().front();
   std::size_t pos = 0;
-  auto address = Address::parse(text, &pos);
-  if (!address) {
-    io.err << "peermq ping: " << Address::explain(text, address.error(), pos) << '\n';
+  auto target = Address::parse(text, &pos);
+  if (!target) {
+    io.err << "peermq ping: " << Address::explain(text, target.error(), pos) << '\n';
     return kExitUsage;
-  }
-  const PublicKey peer = address->public_key();
-  const std::string key_file = flags.get_string("key");
-  std::optional<Identity> identity;
-  if (key_file.empty()) {
-    identity = Identity::generate();
-  } else if (!(identity = load_identity(key_file, io, "ping"))) {
-    return kExitFailure;
   }
   const auto count = static_cast<std::uint64_t>(flags.get_integer("count"));
   const auto interval = std::chrono::milliseconds(flags.get_integer("interval"));
   const auto wait = std::chrono::seconds(flags.get_integer("wait"));
+  PingerOptions options;
+  options.target = text;
+  options.key_file = flags.get_string("key");  // empty: a fresh identity
+  options.listen = flags.get_string("listen");
+  options.relays = relays(flags);
+  options.timeout = wait;
 
-  runtime::Loop loop;
-  Counters counters;
-  runtime::NodeOptions options = node_options(flags);
-  options.host.router.announce = false;  // nobody dials a ping
-  runtime::Node node(loop, counters, *identity, options);
+  EventLoop loop;
+  Pinger pinger(loop, std::move(options));
   std::string detail;
-  if (!node.start(&detail)) {
+  auto address = pinger.load_identity(&detail);
+  if (!address) {
     io.err << "peermq ping: " << detail << '\n';
     return kExitFailure;
   }
-  if (auto dialed = node.host().dial(peer, &detail); !dialed) {
-    PEERMQ_LOG(info, "ping", "%s not found yet (%s); waiting for it", text.c_str(),
-               dialed.error().message().c_str());
+  print_address(io, *address);
+  if (auto started = pinger.start(&detail); !started) {
+    io.err << "peermq ping: " << detail << '\n';
+    return kExitFailure;
   }
 
   std::uint64_t sent = 0;
@@ -90,30 +85,33 @@ int run_ping(const FlagSet& flags, Io& io) {
     if (finished) return;
     finished = true;
     exit_code = received > 0 ? kExitOk : kExitFailure;
-    io.out << "pings: " << sent << " sent, " << received << " received, " << path_fields(node.host(), peer)
-           << '\n';
+    io.out << "pings: " << sent << " sent, " << received << " received, "
+           << path_fields(pinger.path()) << '\n';
     io.out.flush();
+    loop.stop();
   };
   auto all_done = [&] { return count != 0 && sent >= count && outstanding.empty(); };
 
-  node.host().on_pong([&](const PublicKey& from, std::uint64_t seq) {
-    auto it = outstanding.find(seq);
-    if (from != peer || it == outstanding.end()) return;
-    const double ms = std::chrono::duration<double, std::milli>(loop.now() - it->second).count();
+  pinger.on_reply([&](const PingReply& reply) {
+    auto it = outstanding.find(reply.seq);
+    if (finished || it == outstanding.end()) return;  // timed out already
     outstanding.erase(it);
     ++received;
     char rtt[32];
-    std::snprintf(rtt, sizeof rtt, "%.3f", ms);
-    io.out << "reply seq=" << seq << ' ' << path_fields(node.host(), peer) << " rtt=" << rtt << " ms\n";
+    std::snprintf(rtt, sizeof rtt, "%.3f",
+                  std::chrono::duration<double, std::milli>(reply.rtt).count());
+    io.out << "reply seq=" << reply.seq << ' ' << path_fields(reply.path) << " rtt=" << rtt
+           << " ms\n";
     io.out.flush();
     if (all_done()) finish();
   });
 
-  runtime::Timer tick(loop);
+  Timer tick(loop);
   const Instant started = loop.now();
   Instant next_ping = started;
   bool waiting_logged = false;
   tick.start(Duration::zero(), std::chrono::milliseconds(10), [&] {
+    if (finished) return;
     const Instant now = loop.now();
     for (auto it = outstanding.begin(); it != outstanding.end();) {
       if (now - it->second < wait) {
@@ -124,12 +122,12 @@ int run_ping(const FlagSet& flags, Io& io) {
       it = outstanding.erase(it);
     }
     if (all_done()) return finish();
-    if (node.host().route_of(peer).kind == overlay::Route::Kind::none) {
+    if (pinger.path().kind == PathKind::none) {
       if (sent == 0 && now - started >= wait) {
         io.err << "peermq ping: no path to " << text << " after " << wait.count() << " s\n";
         return finish();
       }
-      if (!waiting_logged) PEERMQ_LOG(debug, "ping", "waiting for a path");
+      if (!waiting_logged) PEERMQ_CLI_LOG(debug, "ping", "waiting for a path");
       waiting_logged = true;
       return;
     }
@@ -139,14 +137,18 @@ int run_ping(const FlagSet& flags, Io& io) {
     next_ping = now + interval;
     ++sent;
     outstanding[sent] = now;
-    if (auto r = node.host().ping(peer, sent); !r) {
-      PEERMQ_LOG(debug, "ping", "ping %llu not sent: %s", static_cast<unsigned long long>(sent),
-                 r.error().message().c_str());
+    if (auto r = pinger.ping(sent); !r) {
+      PEERMQ_CLI_LOG(debug, "ping", "ping %llu not sent: %s", static_cast<unsigned long long>(sent),
+                     r.error().message().c_str());
     }
   });
 
-  run_until_done(loop, finish, [&] { return finished; });
-  node.stop();
+  on_stop_signal(loop, finish);
+  if (auto ran = loop.run(); !ran) {
+    io.err << "peermq ping: " << ran.error().message() << '\n';
+    return kExitFailure;
+  }
+  pinger.stop();
   return exit_code;
 }
 

@@ -6,13 +6,24 @@
 // learned on first contact). Give it -key=FILE so it keeps its address across restarts:
 // nodes that pinned its key would not accept a new one.
 #include <ostream>
+#include <string>
+
+#include <peermq/relay.hpp>
 
 #include "node_role.hpp"
 #include "roles.hpp"
-#include "runtime/log.hpp"
-#include "runtime/node.hpp"
 
 namespace peermq::cli {
+
+namespace {
+
+// "0.0.0.0:7070" -> "7070", "[::]:7070" -> "7070".
+std::string port_of(const std::string& endpoint) {
+  const auto colon = endpoint.rfind(':');
+  return colon == std::string::npos ? endpoint : endpoint.substr(colon + 1);
+}
+
+}  // namespace
 
 void define_relay_flags(FlagSet& flags) {
   add_key_and_listen_flags(flags, "", "0.0.0.0:7070");
@@ -20,49 +31,47 @@ void define_relay_flags(FlagSet& flags) {
 }
 
 int run_relay(const FlagSet& flags, Io& io) {
-  const std::string key_file = flags.get_string("key");
-  std::optional<Identity> identity;
-  if (key_file.empty()) {
-    identity = Identity::generate();
-    PEERMQ_LOG(warn, "relay",
-               "no -key=FILE: this relay has a new address every run, and nodes that learned "
-               "the previous one will not accept it");
-  } else if (!(identity = load_identity(key_file, io, "relay"))) {
-    return kExitFailure;
+  RelayOptions options;
+  options.key_file = flags.get_string("key");
+  options.listen = flags.get_string("listen");
+  if (options.key_file.empty()) {
+    PEERMQ_CLI_LOG(warn, "relay",
+                   "no -key=FILE: this relay has a new address every run, and nodes that "
+                   "learned the previous one will not accept it");
   }
-  io.out << "address: " << identity->address().to_string() << '\n';
-  io.out.flush();
-
-  runtime::Loop loop;
-  Counters counters;
-  runtime::NodeOptions options = node_options(flags);
-  options.host.relay = true;
-  runtime::Node relay(loop, counters, *identity, options);
+  EventLoop loop;
+  Relay relay(loop, std::move(options));
   std::string detail;
-  if (!relay.start(&detail)) {
+  auto address = relay.load_identity(&detail);
+  if (!address) {
     io.err << "peermq relay: " << detail << '\n';
     return kExitFailure;
   }
-  PEERMQ_LOG(info, "relay", "listening on %s: nodes use -relay=%s@HOST:%u",
-             relay.local_endpoint().to_string().c_str(), identity->address().to_string().c_str(),
-             static_cast<unsigned>(relay.local_endpoint().port()));
-  bool stopping = false;
-  run_until_done(
-      loop, [&] { stopping = true; }, [&] { return stopping; });
-  const overlay::RelayServer& server = *relay.host().relay_server();
-  const auto& s = server.stats();
-  PEERMQ_LOG(
-      info, "relay",
-      "stopping: %zu nodes registered, %llu datagrams forwarded, %llu lookups, %llu punches",
-      server.registered_count(), static_cast<unsigned long long>(s.forwarded_packets),
-      static_cast<unsigned long long>(s.lookups), static_cast<unsigned long long>(s.punches));
-  for (std::size_t i = 1; i < s.drops.size(); ++i) {
-    if (s.drops[i] == 0) continue;
-    PEERMQ_LOG(info, "relay", "dropped %llu messages: %s",
-               static_cast<unsigned long long>(s.drops[i]),
-               make_error_code(static_cast<overlay::OverlayError>(i)).message().c_str());
+  print_address(io, *address);
+
+  if (auto started = relay.start(&detail); !started) {
+    io.err << "peermq relay: " << detail << '\n';
+    return kExitFailure;
   }
-  relay.stop();
+  const std::string endpoint = relay.endpoint();
+  PEERMQ_CLI_LOG(info, "relay", "listening on %s: nodes use -relay=%s@HOST:%s", endpoint.c_str(),
+                 address->to_string().c_str(), port_of(endpoint).c_str());
+  on_stop_signal(loop, [&] { relay.stop(); });
+  if (auto ran = relay.run(&detail); !ran) {
+    io.err << "peermq relay: " << (detail.empty() ? ran.error().message() : detail) << '\n';
+    return kExitFailure;
+  }
+  const RelayStats s = relay.stats();
+  PEERMQ_CLI_LOG(
+      info, "relay",
+      "stopping: %llu nodes registered, %llu datagrams forwarded, %llu lookups, %llu punches",
+      static_cast<unsigned long long>(s.registered),
+      static_cast<unsigned long long>(s.forwarded_packets),
+      static_cast<unsigned long long>(s.lookups), static_cast<unsigned long long>(s.punches));
+  for (const RelayStats::Drop& drop : s.drops) {
+    PEERMQ_CLI_LOG(info, "relay", "dropped %llu messages: %s",
+                   static_cast<unsigned long long>(drop.count), drop.reason.c_str());
+  }
   return kExitOk;
 }
 

@@ -65,6 +65,13 @@ struct BrokerStats {
   std::uint64_t stored_answers = 0;   // waiting for their producer to fetch them
   std::uint64_t consumers = 0;
   std::uint64_t producers = 0;
+  // The log: group commit at work, and the segment files on disk.
+  std::uint64_t fsyncs = 0;           // since start
+  double records_per_fsync = 0;       // on average since start; 0 before the first
+  std::uint64_t segments = 0;         // segment files now
+  // Memory the queue itself uses, beyond what the allocator adds.
+  std::uint64_t store_memory_bytes = 0;  // messages: slots and blocks
+  std::uint64_t index_memory_bytes = 0;  // dedupe and answer indexes
 };
 
 class Broker {
@@ -77,8 +84,13 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
+  // Loads (or creates, in a data_dir it creates if missing) the identity start() will
+  // use, so that address() is valid before the log is replayed and anything touches the
+  // network: e.g. to print it first. start() calls it when you did not. Errors: a
+  // KeyFileError, the data directory's (detail says what to fix), QueueError::stopped.
+  Result<Address> load_identity(std::string* detail = nullptr);
   // Loads (or creates) the identity, opens and replays the log, binds and serves while the
-  // loop runs. On failure `detail` says what to fix. Errors: QueueError::invalid_options,
+  // loop runs; logs "broker: listening on IP:PORT" (info) once it does. On failure `detail` says what to fix. Errors: QueueError::invalid_options,
   // QueueError::stopped, a KeyFileError, the log's disk errors, the network's.
   Result<void> start(std::string* detail = nullptr);
   // start() if needed, then runs the loop until stop(). Errors: start()'s,
@@ -88,7 +100,7 @@ class Broker {
   // returns. Any thread. A stopped broker does not start again.
   void stop() noexcept;
 
-  // Valid after start().
+  // Valid after load_identity() or start().
   Address address() const;
   // The UDP endpoint it listens on, e.g. "127.0.0.1:40123"; empty before start().
   std::string endpoint() const;

@@ -12,7 +12,10 @@
 // Each message goes to one consumer of its command (competing consumers share the load); a
 // consumer with no commands takes the messages published without one. The handler's Reply
 // answers the message, which acknowledges it and sends the answer to its producer, or
-// rejects it: to be delivered again (requeue), or to the dead-letter queue. A message whose
+// rejects it: to be delivered again (requeue), or to the dead-letter queue. A handler that
+// answers later takes the message's Delivery instead (on_delivery, delivery.hpp) and
+// answers through it once its work is done, while the loop goes on serving; ShellAnswerer
+// (shell_answerer.hpp) answers that way with a shell command's output. A message whose
 // consumer stops, crashes or loses the broker before answering goes to another consumer,
 // and so does one not answered within the broker's visibility timeout: delivery is at
 // least once, so a handler whose side effects must not repeat dedupes by
@@ -20,6 +23,9 @@
 //
 // Threads: see event_loop.hpp. The handler runs on the loop's thread, one message at a
 // time; while it runs, the loop waits. stop() is safe from any thread.
+//
+// Up to `prefetch` messages are held at a time (handed to a handler and not answered yet):
+// a deferred handler gets more while it holds fewer.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +38,7 @@
 
 #include <peermq/address.hpp>
 #include <peermq/counters.hpp>
+#include <peermq/delivery.hpp>
 #include <peermq/event_loop.hpp>
 #include <peermq/queue_error.hpp>
 #include <peermq/result.hpp>
@@ -82,6 +89,9 @@ class Reply {
   std::vector<std::uint8_t> bytes_;
 };
 
+// The most unanswered messages a consumer may hold (ConsumerOptions::prefetch).
+inline constexpr std::uint32_t kMaxPrefetch = 65536;
+
 struct ConsumerOptions {
   std::string broker;                 // the broker's address, as it printed it
   std::vector<std::string> commands;  // empty: the messages published without a command
@@ -96,6 +106,9 @@ struct ConsumerOptions {
 class Consumer {
  public:
   using Handler = std::function<Reply(const Message& message)>;
+  // Takes the message's Delivery: answer it now or keep it (moved) and answer it later. A
+  // Delivery dropped unanswered rejects its message (delivery.hpp).
+  using DeliveryHandler = std::function<void(const Message& message, Delivery delivery)>;
 
   // On a loop of its own (loop()), or on `loop`, which must outlive the consumer.
   explicit Consumer(ConsumerOptions options);
@@ -104,8 +117,18 @@ class Consumer {
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
 
-  // Required before start(). The handler may stop() the consumer.
+  // One of the two is required before start(); the last one set is used. The handler may
+  // stop() the consumer. A Handler that throws rejects its message (requeue) with the
+  // exception's text; a DeliveryHandler that throws drops its Delivery (unless it kept it),
+  // which rejects the message too.
   void on_message(Handler handler);
+  void on_delivery(DeliveryHandler handler);
+
+  // Loads the identity start() will use: from key_file (created if missing), or a fresh
+  // one. Makes address() valid before anything touches the network, e.g. to print it
+  // first; start() calls it when you did not. Errors: a KeyFileError (detail says how to
+  // fix it), QueueError::stopped.
+  Result<Address> load_identity(std::string* detail = nullptr);
 
   // Binds and dials the broker; works while the loop runs. A broker not found yet is
   // looked up again until it appears. Errors: QueueError::invalid_options (the broker
@@ -120,7 +143,7 @@ class Consumer {
   // run() returns. Any thread. A stopped consumer does not start again.
   void stop() noexcept;
 
-  // Its own address (valid after start()).
+  // Its own address (valid after load_identity() or start()).
   Address address() const;
   // The broker has accepted its hello (and not refused it since).
   bool connected() const noexcept;

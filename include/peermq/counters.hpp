@@ -1,19 +1,19 @@
 // Counters: what a node has done, for `-stat` and for Prometheus.
 //
-// A component registers its metrics once, keeps the returned references, and bumps them
-// on its hot path:
+// Every Broker, Consumer, Producer and Relay has one (its counters()): packets, bytes,
+// sessions, drops by reason, messages stored and delivered... Read them by name, iterate
+// over them in the order the library registered them, or print them all:
 //
-//   Counter& dropped = counters.counter("udp_short_total", "Datagrams too short to parse.");
-//   ...
-//   dropped.inc();
+//   std::printf("%s", broker.counters().to_text());        // "name value" lines
+//   serve(broker.counters().to_prometheus());             // text exposition format
+//   broker.counters().counter_value("mq_published_total");
 //
-// References stay valid for the registry's lifetime (entries never move). Registering a
-// name again returns the same metric, so components may share one; registering it with
-// the other kind, or with a name Prometheus would reject, is a programmer error and
-// throws std::invalid_argument.
+// Only the library registers metrics (its components keep references and bump them on
+// their hot paths); this header offers reading only. Entries never move or disappear, so a
+// reference from entries() or find() stays valid for the registry's lifetime.
 //
-// Threads: none of this is atomic. A node's counters are touched only from its loop
-// thread, where a plain increment is all a hot path should pay.
+// Threads: none of this is atomic. A node's counters change on its loop's thread: read them
+// there (a timer or a posted task), never from another thread while the loop runs.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +25,7 @@
 
 namespace peermq {
 
-// Only goes up (Prometheus resets are process restarts). Name it `..._total`.
+// Only goes up (Prometheus resets are process restarts). Named `..._total`.
 class Counter {
  public:
   void inc() noexcept { ++value_; }
@@ -57,15 +57,6 @@ class Counters {
   Counters(const Counters&) = delete;  // references handed out point into this object
   Counters& operator=(const Counters&) = delete;
 
-  // `name` must match [a-zA-Z_:][a-zA-Z0-9_:]*; `help` is one line for humans.
-  Counter& counter(std::string_view name, std::string_view help);
-  Gauge& gauge(std::string_view name, std::string_view help);
-
-  // One "name value" line per metric, in registration order, values aligned.
-  std::string to_text() const;
-  // Prometheus text exposition format 0.0.4 (Content-Type: text/plain; version=0.0.4).
-  std::string to_prometheus() const;
-
   struct Entry {
     std::string name;  // without kPrefix
     std::string help;
@@ -73,11 +64,21 @@ class Counters {
   };
   // Registration order.
   const std::deque<Entry>& entries() const noexcept { return entries_; }
+  // The metric named `name` (without kPrefix), or null.
+  const Entry* find(std::string_view name) const noexcept;
+  // The value of the counter `name`; 0 when there is no counter of that name (nothing
+  // registered it yet, so nothing was counted).
+  std::uint64_t counter_value(std::string_view name) const noexcept;
+  // The value of the gauge `name`; 0 when there is no gauge of that name.
+  std::int64_t gauge_value(std::string_view name) const noexcept;
 
-  static bool valid_name(std::string_view name) noexcept;
+  // One "name value" line per metric, in registration order, values aligned.
+  std::string to_text() const;
+  // Prometheus text exposition format 0.0.4 (Content-Type: text/plain; version=0.0.4).
+  std::string to_prometheus() const;
 
  private:
-  Entry& find_or_add(std::string_view name, std::string_view help, std::size_t kind);
+  friend class CounterRegistry;  // the library's own: how its components register
 
   std::deque<Entry> entries_;
   std::map<std::string, std::size_t, std::less<>> index_;

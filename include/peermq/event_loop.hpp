@@ -1,29 +1,32 @@
 // EventLoop: the thread that runs peermq's brokers, consumers and producers.
 //
-// Every Broker, Consumer and Producer works on one EventLoop: its network I/O, timers and
-// your callbacks (a consumer's message handler, a producer's answer callbacks) all run on
-// the thread that runs that loop. Several of them may share one loop, so one thread serves
-// a consumer and a producer together:
+// Every Broker, Consumer, Producer, Relay and Pinger works on one EventLoop: its network
+// I/O, timers and your callbacks (a consumer's message handler, a producer's answer
+// callbacks, a Timer's) all run on the thread that runs that loop. Several of them may
+// share one loop, so one thread serves a consumer and a producer together:
 //
 //   peermq::EventLoop loop;
 //   peermq::Consumer consumer(loop, consumer_options);
 //   peermq::Producer producer(loop, producer_options);
 //   ... consumer.start(), producer.start(), then loop.run() (or consumer.run()).
 //
-// One built without an EventLoop makes its own (reachable through its loop()).
+// One built without an EventLoop makes its own (reachable through its loop()). Timers
+// (timer.hpp) and signal callbacks run on the loop as well.
 //
 // Threads: an EventLoop and everything on it belong to the thread that runs it; call them
 // from that thread only, and never while another thread runs the loop. The exceptions are
-// stop() and post() here and the stop() of a Broker, Consumer or Producer: safe from any
-// thread. Lifetime: destroy every Broker, Consumer and Producer before their EventLoop.
-// Exceptions: one thrown by a callback of yours (a task, a handler, an answer callback)
-// never unwinds through the loop: it is logged, and the loop goes on (a consumer's handler
-// that throws rejects its message, to be delivered again).
+// stop(), post() and now() here and the stop() of a Broker, Consumer, Producer, Relay or
+// Pinger: safe from any thread. Lifetime: destroy everything built on an EventLoop (those,
+// Timers and ShellAnswerers) before it.
+// Exceptions: one thrown by a callback of yours (a task, a handler, an answer callback, a
+// timer's) never unwinds through the loop: it is logged, and the loop goes on (a
+// consumer's handler that throws rejects its message, to be delivered again).
 #pragma once
 
 #include <functional>
 #include <memory>
 
+#include <peermq/clock.hpp>
 #include <peermq/result.hpp>
 
 namespace peermq {
@@ -55,6 +58,9 @@ class EventLoop {
   // Throws std::system_error for a signal that cannot be caught (SIGKILL, SIGSTOP): a
   // programmer error.
   void on_signal(int signum, std::function<void()> callback);
+  // The loop's clock, read now: the one Timer::start_at() deadlines are on. Monotonic
+  // (SystemClock's). Any thread.
+  Instant now() const noexcept;
 
   struct Impl;  // the library's own
 

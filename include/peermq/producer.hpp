@@ -59,6 +59,11 @@ struct Answer {
   std::string text() const { return {payload.begin(), payload.end()}; }
 };
 
+// The largest payload a message may carry, in bytes (publish() refuses more: too_large).
+inline constexpr std::size_t kMaxPayload = 16 * 1024 * 1024 - 64 * 1024;
+// The highest priority (PublishOptions::priority).
+inline constexpr std::uint8_t kMaxPriority = 9;
+
 struct PublishOptions {
   Duration ttl{0};          // how long it may wait for a consumer; 0: no limit (max 30 days)
   std::uint8_t priority = 0;  // 0..9, higher first
@@ -80,6 +85,10 @@ class Producer {
   // Called once per published message: with its Answer, or with why none will come
   // (QueueError::not_allowed, too_large, refused, stopped).
   using AnswerCallback = std::function<void(Result<Answer> answer)>;
+  // A message the broker refused for good (QueueError::not_allowed, too_large,
+  // bad_message), with the broker's own words; called just before the message's callback.
+  using FailureCallback =
+      std::function<void(std::uint64_t id, std::error_code error, std::string_view reason)>;
 
   // On a loop of its own (loop()), or on `loop`, which must outlive the producer.
   explicit Producer(ProducerOptions options);
@@ -89,6 +98,15 @@ class Producer {
   ~Producer();
   Producer(const Producer&) = delete;
   Producer& operator=(const Producer&) = delete;
+
+  // For logs and diagnostics: the broker's reasons for the messages it refuses.
+  void on_failure(FailureCallback callback);
+
+  // Loads the identity start() will use: from key_file (created if missing), or a fresh
+  // one. Makes address() valid before anything touches the network, e.g. to print it
+  // first; start() calls it when you did not. Errors: a KeyFileError (detail says how to
+  // fix it), QueueError::stopped.
+  Result<Address> load_identity(std::string* detail = nullptr);
 
   // Binds, dials the broker and says hello; works while the loop runs. A broker not found
   // yet is looked up again until it appears (messages wait). Errors:
@@ -122,7 +140,7 @@ class Producer {
   Result<Answer> request(std::string_view command, std::string_view payload,
                          Duration timeout = std::chrono::seconds(30), PublishOptions options = {});
 
-  // Its own address (valid after start()).
+  // Its own address (valid after load_identity() or start()).
   Address address() const;
   // The broker has accepted its hello.
   bool connected() const noexcept;

@@ -1,7 +1,7 @@
-// QueueError: why a call of peermq's queue API (Broker, Consumer, Producer, EventLoop)
-// failed. Errors from below (a key file, the log's disk, the network) come back as their
-// own std::error_code; message() says what happened and the optional `detail` strings of
-// start() and run() say what to do.
+// QueueError: why a call of peermq's queue API (Broker, Consumer, Delivery, Producer,
+// Relay, Pinger, EventLoop) failed. Errors from below (a key file, the log's disk, the
+// network) come back as their own std::error_code; message() says what happened and the
+// optional `detail` strings of start() and run() say what to do.
 #pragma once
 
 #include <system_error>
@@ -22,6 +22,7 @@ enum class QueueError {
   would_block,          // `inflight` messages already await their answers: publish later
   timed_out,            // no answer within the time given
   storage_failed,       // the broker's log could not write: restart it (detail says why)
+  not_held,             // a Delivery answered already, or from before a reconnect
 };
 const char* describe(QueueError e);
 inline const char* category_name(QueueError) {

@@ -3,6 +3,9 @@
 // Every secret key in peermq (identity seed, X25519 private keys, Noise chaining keys,
 // session keys) lives in one of these. Moving transfers the bytes and wipes the source,
 // so exactly one live object holds a given secret at any time.
+//
+// Wiping goes through secure_zero(), which the compiler may not elide (libsodium's
+// sodium_memzero inside the library), so this header needs no libsodium of its own.
 #pragma once
 
 #include <array>
@@ -10,9 +13,10 @@
 #include <cstdint>
 #include <span>
 
-#include <sodium.h>
-
 namespace peermq {
+
+// Overwrites `size` bytes at `data` with zeros in a way the optimiser keeps. Any thread.
+void secure_zero(void* data, std::size_t size) noexcept;
 
 template <std::size_t N>
 class Secret {
@@ -36,7 +40,7 @@ class Secret {
     return *this;
   }
 
-  void wipe() noexcept { sodium_memzero(bytes_.data(), N); }
+  void wipe() noexcept { secure_zero(bytes_.data(), N); }
 
   std::uint8_t* data() noexcept { return bytes_.data(); }
   const std::uint8_t* data() const noexcept { return bytes_.data(); }

@@ -2,12 +2,12 @@
 // turned into the service's, the identity and access list loaded, and a thread-safe stop.
 #include <peermq/broker.hpp>
 
-#include <atomic>
 #include <filesystem>
 #include <optional>
 
 #include "api/event_loop_impl.hpp"
 #include "api/node_setup.hpp"
+#include "api/stop_signal.hpp"
 #include "runtime/service_node.hpp"
 #include "runtime/log.hpp"
 #include "storage/segment_log.hpp"
@@ -33,11 +33,10 @@ struct Broker::Impl {
         loop(shared),
         loop_impl(l),
         options(std::move(o)),
-        stop_wake(l.loop, [this] {
-          if (stop_requested.load()) shutdown();
-        }) {}
+        stop_signal(l.loop, [this] { shutdown(); }) {}
   ~Impl() { shutdown(); }
 
+  Result<Address> load_identity(std::string* detail);
   Result<void> start(std::string* detail);
   void shutdown() noexcept {
     if (stopped) return;
@@ -54,15 +53,14 @@ struct Broker::Impl {
   std::optional<runtime::BrokerNode> running;
   service::BrokerService* service = nullptr;  // running's
   std::string failure;  // the log's, once it failed
-  std::atomic<bool> stop_requested{false};
   bool stopped = false;
-  runtime::Async stop_wake;
+  api::StopSignal stop_signal;
 };
 
 Result<void> Broker::Impl::start(std::string* detail) {
   if (stopped) return QueueError::stopped;
   if (service) return {};  // started already (a stop() on its way ends the run() that follows)
-  if (stop_requested.load()) return QueueError::stopped;
+  if (stop_signal.requested()) return QueueError::stopped;
   service::BrokerServiceOptions o;
   runtime::NodeOptions node_options;
   o.data_dir = options.data_dir;
@@ -83,18 +81,7 @@ Result<void> Broker::Impl::start(std::string* detail) {
     return node;
   }
 
-  std::error_code ec;
-  std::filesystem::create_directories(o.data_dir, ec);
-  if (ec) {
-    if (detail != nullptr) {
-      *detail = "cannot create the data directory " + o.data_dir.string() + ": " + ec.message();
-    }
-    return ec;
-  }
-  const std::string key_file =
-      options.key_file.empty() ? (o.data_dir / "broker.key").string() : options.key_file;
-  auto id = load_or_create_key_file(key_file, nullptr, detail);
-  if (!id) return id.error();
+  if (auto id = load_identity(detail); !id) return id.error();
   if (!options.access_list.empty()) {
     auto list = service::read_access_list(options.access_list, detail);
     if (!list) return list.error();
@@ -104,21 +91,42 @@ Result<void> Broker::Impl::start(std::string* detail) {
                "no access list: this broker is open, anyone who knows its address may produce "
                "and consume");
   }
-  identity.emplace(std::move(id).value());
   running.emplace(loop_impl.loop, counters, *identity, std::move(node_options), std::move(o));
   service = &running->service();
   service->on_failure([this](const std::string& why) {
     failure = why;
-    stop_requested.store(true);
-    stop_wake.send();  // stops on the next iteration, outside the log's callback
+    stop_signal.request();  // stops on the next iteration, outside the log's callback
   });
   if (auto started = running->start(detail); !started) {
     running.reset();
     service = nullptr;
-    identity.reset();
     return started;
   }
+  PEERMQ_LOG(info, "broker", "listening on %s",
+             running->node().local_endpoint().to_string().c_str());
   return {};
+}
+
+Result<Address> Broker::Impl::load_identity(std::string* detail) {
+  if (stopped) return QueueError::stopped;
+  if (identity) return identity->address();
+  if (options.data_dir.empty()) return api::invalid(detail, "no data_dir: name a directory");
+  // The directory first, with the process's own mode: the key file would make it 0700.
+  const std::filesystem::path data_dir = options.data_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    if (detail != nullptr) {
+      *detail = "cannot create the data directory " + data_dir.string() + ": " + ec.message();
+    }
+    return ec;
+  }
+  const std::string key_file =
+      options.key_file.empty() ? (data_dir / "broker.key").string() : options.key_file;
+  auto id = load_or_create_key_file(key_file, nullptr, detail);
+  if (!id) return id.error();
+  identity.emplace(std::move(id).value());
+  return identity->address();
 }
 
 Broker::Broker(BrokerOptions options) {
@@ -131,6 +139,10 @@ Broker::Broker(EventLoop& loop, BrokerOptions options)
     : impl_(std::make_unique<Impl>(nullptr, loop, *loop.impl_, std::move(options))) {}
 
 Broker::~Broker() = default;
+
+Result<Address> Broker::load_identity(std::string* detail) {
+  return impl_->load_identity(detail);
+}
 
 Result<void> Broker::start(std::string* detail) {
   return impl_->start(detail);
@@ -147,8 +159,7 @@ Result<void> Broker::run(std::string* detail) {
 }
 
 void Broker::stop() noexcept {
-  impl_->stop_requested.store(true);
-  impl_->stop_wake.send();
+  impl_->stop_signal.request();
 }
 
 Address Broker::address() const {
@@ -175,6 +186,12 @@ BrokerStats Broker::stats() const {
   out.stored_answers = s.stored_answers;
   out.consumers = s.consumers;
   out.producers = s.producers;
+  out.store_memory_bytes = s.store_memory_bytes;
+  out.index_memory_bytes = s.index_memory_bytes;
+  const auto& l = impl_->service->log().stats();
+  out.fsyncs = l.fsyncs;
+  out.records_per_fsync = l.records_per_fsync();
+  out.segments = l.segments;
   return out;
 }
 

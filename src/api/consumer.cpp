@@ -1,13 +1,15 @@
-// peermq::Consumer over service::ConsumerClient (see consumer_client.hpp) on a runtime::Node: each delivery
-// becomes a Message for the handler, whose Reply answers or rejects it.
+// peermq::Consumer over service::ConsumerClient (see consumer_client.hpp) on a runtime::Node:
+// each delivery becomes a Message and a Delivery handle (delivery_link.hpp) for the handler;
+// a Reply handler's answer goes through the same handle at once.
 #include <peermq/consumer.hpp>
 
-#include <atomic>
 #include <exception>
 #include <optional>
 
+#include "api/delivery_link.hpp"
 #include "api/event_loop_impl.hpp"
 #include "api/node_setup.hpp"
+#include "api/stop_signal.hpp"
 #include "mq/mq_message.hpp"
 #include "runtime/service_node.hpp"
 #include "runtime/log.hpp"
@@ -15,6 +17,36 @@
 
 namespace peermq {
 
+namespace {
+
+void apply(const Reply& reply, Delivery& delivery) {
+  const auto bytes = reply.bytes();
+  Result<void> sent =
+      reply.is_reject()
+          ? delivery.reject({reinterpret_cast<const char*>(bytes.data()), bytes.size()},
+                            reply.requeue())
+          : delivery.answer(bytes);
+  if (!sent) {
+    PEERMQ_LOG(warn, "consumer", "cannot answer message %llu: %s",
+               static_cast<unsigned long long>(delivery.id()), sent.error().message().c_str());
+  }
+}
+
+// A Reply handler as a DeliveryHandler that answers at once.
+Consumer::DeliveryHandler answering(Consumer::Handler handler) {
+  return [handler = std::move(handler)](const Message& m, Delivery delivery) {
+    std::optional<Reply> reply;
+    try {
+      reply.emplace(handler(m));
+    } catch (const std::exception& e) {
+      PEERMQ_LOG(error, "consumer", "the message handler threw: %s", e.what());
+      reply.emplace(Reply::reject(std::string("the consumer's handler failed: ") + e.what()));
+    }
+    apply(*reply, delivery);
+  };
+}
+
+}  // namespace
 
 struct Consumer::Impl {
   Impl(std::unique_ptr<EventLoop> own, EventLoop& shared, EventLoop::Impl& l,
@@ -23,43 +55,42 @@ struct Consumer::Impl {
         loop(shared),
         loop_impl(l),
         options(std::move(o)),
-        stop_wake(l.loop, [this] {
-          if (stop_requested.load()) shutdown();
-        }) {}
+        stop_signal(l.loop, [this] { shutdown(); }) {}
   ~Impl() { shutdown(); }
 
+  Result<Address> load_identity(std::string* detail);
   Result<void> start(std::string* detail);
   void deliver(const mq::Deliver& d);
   void shutdown() noexcept {
     if (stopped) return;
     stopped = true;
+    link->client = nullptr;  // handles still out hold nothing now: no reject before the bye
     if (running) running->stop();
   }
   void stop() noexcept {
-    stop_requested.store(true);
-    stop_wake.send();
+    stop_signal.request();
   }
 
   std::unique_ptr<EventLoop> own_loop;  // first: everything below closes before it goes
   EventLoop& loop;
   EventLoop::Impl& loop_impl;
   ConsumerOptions options;
-  Handler handler;
+  DeliveryHandler handler;
+  std::shared_ptr<Delivery::Link> link = std::make_shared<Delivery::Link>();
   Counters counters;
   std::optional<Identity> identity;
   std::optional<runtime::ConsumerNode> running;
   service::ConsumerClient* client = nullptr;  // running's
   std::optional<std::string> refusal;  // the broker's words, once it refused us
-  std::atomic<bool> stop_requested{false};
   bool stopped = false;
-  runtime::Async stop_wake;
+  api::StopSignal stop_signal;
 };
 
 Result<void> Consumer::Impl::start(std::string* detail) {
   if (stopped) return QueueError::stopped;
   if (client) return {};  // started already (a stop() on its way ends the run() that follows)
-  if (stop_requested.load()) return QueueError::stopped;
-  if (!handler) return api::invalid(detail, "no message handler: call on_message() first");
+  if (stop_signal.requested()) return QueueError::stopped;
+  if (!handler) return api::invalid(detail, "no message handler: call on_message() or on_delivery() first");
   service::ConsumerClientOptions o;
   runtime::NodeOptions node_options;
   auto broker = api::broker_key(options.broker, detail);
@@ -72,7 +103,7 @@ Result<void> Consumer::Impl::start(std::string* detail) {
     return api::invalid(detail, "name: longer than " + std::to_string(limits::max_client_name) +
                                     " bytes");
   }
-  if (options.prefetch < 1 || options.prefetch > limits::max_prefetch) {
+  if (options.prefetch < 1 || options.prefetch > kMaxPrefetch) {
     return api::invalid(detail,
                         "prefetch: expected 1.." + std::to_string(limits::max_prefetch));
   }
@@ -91,47 +122,42 @@ Result<void> Consumer::Impl::start(std::string* detail) {
       !node) {
     return node;
   }
-  auto id = api::client_identity(options.key_file, detail);
-  if (!id) return id.error();
-  identity.emplace(std::move(id).value());
+  if (auto id = load_identity(detail); !id) return id.error();
 
   running.emplace(loop_impl.loop, counters, *identity, std::move(node_options), std::move(o));
   client = &running->client();
+  link->client = client;
   client->on_delivery([this](const mq::Deliver& d) { deliver(d); });
   client->on_refused([this](std::string_view why) {
     refusal = std::string(why);
     stop();  // on the next iteration, outside the transport's callback
   });
   if (auto started = running->start(detail); !started) {
+    link->client = nullptr;
     running.reset();
     client = nullptr;
-    identity.reset();
     return started;
   }
   return {};
 }
 
+Result<Address> Consumer::Impl::load_identity(std::string* detail) {
+  if (stopped) return QueueError::stopped;
+  if (!identity) {
+    auto id = api::client_identity(options.key_file, detail);
+    if (!id) return id.error();
+    identity.emplace(std::move(id).value());
+  }
+  return identity->address();
+}
+
 void Consumer::Impl::deliver(const mq::Deliver& d) {
   Message m{d.message_id, Address(d.producer), d.command, d.payload, d.delivery_count,
             d.priority};
-  std::optional<Reply> reply;
   try {
-    reply.emplace(handler(m));
+    handler(m, Delivery::Link::make(link, d.tag, d.message_id));
   } catch (const std::exception& e) {
     PEERMQ_LOG(error, "consumer", "the message handler threw: %s", e.what());
-    reply.emplace(Reply::reject(std::string("the consumer's handler failed: ") + e.what()));
-  }
-  if (stopped) return;  // the broker requeues it
-  const auto bytes = reply->bytes();
-  Result<void> sent =
-      reply->is_reject()
-          ? client->reject(d.tag, reply->requeue(),
-                           std::string_view(reinterpret_cast<const char*>(bytes.data()),
-                                            std::min(bytes.size(), limits::max_reason_text)))
-          : client->answer(d.tag, bytes);
-  if (!sent) {
-    PEERMQ_LOG(warn, "consumer", "cannot answer message %llu: %s",
-               static_cast<unsigned long long>(d.message_id), sent.error().message().c_str());
   }
 }
 
@@ -147,7 +173,15 @@ Consumer::Consumer(EventLoop& loop, ConsumerOptions options)
 Consumer::~Consumer() = default;
 
 void Consumer::on_message(Handler handler) {
+  impl_->handler = handler ? answering(std::move(handler)) : DeliveryHandler{};
+}
+
+void Consumer::on_delivery(DeliveryHandler handler) {
   impl_->handler = std::move(handler);
+}
+
+Result<Address> Consumer::load_identity(std::string* detail) {
+  return impl_->load_identity(detail);
 }
 
 Result<void> Consumer::start(std::string* detail) {

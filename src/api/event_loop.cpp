@@ -12,11 +12,9 @@ namespace peermq {
 
 EventLoop::Impl::Impl() : wake(loop, [this] { drain(); }) {}
 
-namespace {
-
 // An exception must not unwind through libuv's C frames: a user's callback that throws is
 // logged and the loop goes on.
-void call_guarded(const std::function<void()>& f, const char* what) noexcept {
+void EventLoop::Impl::call_guarded(const std::function<void()>& f, const char* what) noexcept {
   try {
     f();
   } catch (const std::exception& e) {
@@ -25,8 +23,6 @@ void call_guarded(const std::function<void()>& f, const char* what) noexcept {
     PEERMQ_LOG(error, "loop", "%s threw", what);
   }
 }
-
-}  // namespace
 
 Result<void> EventLoop::Impl::run_until(const std::function<bool()>& done) {
   if (running.exchange(true)) return QueueError::loop_busy;
@@ -70,11 +66,15 @@ void EventLoop::post(std::function<void()> task) {
 void EventLoop::on_signal(int signum, std::function<void()> callback) {
   auto watcher = std::make_unique<runtime::SignalWatcher>(
       impl_->loop,
-      [callback = std::move(callback)](int) { call_guarded(callback, "a signal callback"); });
+      [callback = std::move(callback)](int) { Impl::call_guarded(callback, "a signal callback"); });
   if (auto watched = watcher->watch(signum); !watched) {
     throw std::system_error(watched.error(), "cannot watch signal " + std::to_string(signum));
   }
   impl_->signals.push_back(std::move(watcher));
+}
+
+Instant EventLoop::now() const noexcept {
+  return impl_->loop.now();
 }
 
 }  // namespace peermq

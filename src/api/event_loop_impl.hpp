@@ -27,6 +27,11 @@ struct EventLoop::Impl {
   // Errors: QueueError::loop_busy when the loop is running already.
   Result<void> run_until(const std::function<bool()>& done);
   void drain();
+  // Calls `f`; an exception it throws is logged (naming `what`) instead of unwinding
+  // through libuv's C frames.
+  static void call_guarded(const std::function<void()>& f, const char* what) noexcept;
+  // The Impl behind a public loop, for the library's classes built on one.
+  static Impl& of(EventLoop& loop) noexcept { return *loop.impl_; }
 
   runtime::Loop loop;  // first: the handles below close before it goes
   std::atomic<bool> running{false};

@@ -12,15 +12,21 @@ std::error_code invalid(std::string* detail, std::string why) {
   return QueueError::invalid_options;
 }
 
-Result<void> set_node_options(runtime::NodeOptions& o, std::string_view listen,
-                              const std::vector<std::string>& relays,
-                              const std::string& discovery_dir, std::string* detail) {
+Result<Endpoint> parse_listen(std::string_view listen, std::string* detail) {
   auto endpoint = Endpoint::parse(listen);
   if (!endpoint) {
     return invalid(detail, "listen \"" + std::string(listen) + "\": " +
                                endpoint.error().message() +
                                " (expected IP:PORT, for example 0.0.0.0:0 or [::1]:7070)");
   }
+  return endpoint;
+}
+
+Result<void> set_node_options(runtime::NodeOptions& o, std::string_view listen,
+                              const std::vector<std::string>& relays,
+                              const std::string& discovery_dir, std::string* detail) {
+  auto endpoint = parse_listen(listen, detail);
+  if (!endpoint) return endpoint.error();
   o.listen = *endpoint;
   std::string joined;
   for (const std::string& relay : relays) {

@@ -1,6 +1,7 @@
-// What Broker, Consumer and Producer do alike at start(): turn the text a user gives in
-// their options (listen, relays, discovery_dir, the broker's address, a key file) into
-// runtime types, with a sentence for the user when something is wrong.
+// What Broker, Consumer, Producer, Relay and Pinger do alike at start(): turn the text a
+// user gives in their options (listen, relays, discovery_dir, the broker's address, a key
+// file) into runtime types, with a sentence for the user when something is wrong. The one
+// place this is done: the public checks (network_options.hpp) use it too.
 #pragma once
 
 #include <string>
@@ -18,6 +19,9 @@ namespace peermq::api {
 
 // Sets `detail` (if given) to `why` and returns QueueError::invalid_options.
 std::error_code invalid(std::string* detail, std::string why);
+
+// The endpoint in a listen option. Errors: QueueError::invalid_options.
+Result<Endpoint> parse_listen(std::string_view listen, std::string* detail);
 
 // Sets listen, relays and (unless empty) discovery_dir of `out`. Errors:
 // QueueError::invalid_options for a listen endpoint or relay that does not parse.

@@ -4,13 +4,13 @@
 // message is settled.
 #include <peermq/producer.hpp>
 
-#include <atomic>
 #include <exception>
 #include <optional>
 #include <unordered_map>
 
 #include "api/event_loop_impl.hpp"
 #include "api/node_setup.hpp"
+#include "api/stop_signal.hpp"
 #include "mq/mq_error.hpp"
 #include "runtime/log.hpp"
 #include "runtime/service_node.hpp"
@@ -68,14 +68,13 @@ struct Producer::Impl {
         loop(shared),
         loop_impl(l),
         options(std::move(o)),
-        stop_wake(l.loop, [this] {
-          if (stop_requested.load()) shutdown();
-        }) {}
+        stop_signal(l.loop, [this] { shutdown(); }) {}
   ~Impl() {
     pending.clear();  // no callbacks from a destructor: what they use may be gone already
     shutdown();
   }
 
+  Result<Address> load_identity(std::string* detail);
   Result<void> start(std::string* detail);
   Result<std::uint64_t> publish(std::string_view command, std::span<const std::uint8_t> payload,
                                 AnswerCallback callback, const PublishOptions& options);
@@ -90,8 +89,7 @@ struct Producer::Impl {
     fail_all(QueueError::stopped);
   }
   void stop() noexcept {
-    stop_requested.store(true);
-    stop_wake.send();
+    stop_signal.request();
   }
 
   std::unique_ptr<EventLoop> own_loop;  // first: everything below closes before it goes
@@ -103,16 +101,16 @@ struct Producer::Impl {
   std::optional<runtime::ProducerNode> running;
   service::ProducerClient* client = nullptr;  // running's
   std::unordered_map<std::uint64_t, Pending> pending;
+  FailureCallback on_failure;
   std::optional<std::string> refusal;  // the broker's words, once it refused us
-  std::atomic<bool> stop_requested{false};
   bool stopped = false;
-  runtime::Async stop_wake;
+  api::StopSignal stop_signal;
 };
 
 Result<void> Producer::Impl::start(std::string* detail) {
   if (stopped) return QueueError::stopped;
   if (client) return {};  // started already (a stop() on its way ends the run() that follows)
-  if (stop_requested.load()) return QueueError::stopped;
+  if (stop_signal.requested()) return QueueError::stopped;
   service::ProducerClientOptions o;
   runtime::NodeOptions node_options;
   auto broker = api::broker_key(options.broker, detail);
@@ -130,9 +128,7 @@ Result<void> Producer::Impl::start(std::string* detail) {
       !node) {
     return node;
   }
-  auto id = api::client_identity(options.key_file, detail);
-  if (!id) return id.error();
-  identity.emplace(std::move(id).value());
+  if (auto id = load_identity(detail); !id) return id.error();
 
   running.emplace(loop_impl.loop, counters, *identity, std::move(node_options), std::move(o));
   client = &running->client();
@@ -140,17 +136,26 @@ Result<void> Producer::Impl::start(std::string* detail) {
   if (auto started = running->start(detail); !started) {
     running.reset();
     client = nullptr;
-    identity.reset();
     return started;
   }
   return {};
+}
+
+Result<Address> Producer::Impl::load_identity(std::string* detail) {
+  if (stopped) return QueueError::stopped;
+  if (!identity) {
+    auto id = api::client_identity(options.key_file, detail);
+    if (!id) return id.error();
+    identity.emplace(std::move(id).value());
+  }
+  return identity->address();
 }
 
 Result<std::uint64_t> Producer::Impl::publish(std::string_view command,
                                               std::span<const std::uint8_t> payload,
                                               AnswerCallback callback,
                                               const PublishOptions& o) {
-  if (stopped || stop_requested.load()) return QueueError::stopped;
+  if (stopped || stop_signal.requested()) return QueueError::stopped;
   if (!client) return QueueError::not_started;
   if (refusal) return QueueError::refused;
   mq::PublishRequest request;
@@ -206,11 +211,20 @@ void Producer::Impl::on_event(const mq::ProducerEvent& event) {
       settle(event.id, std::move(a));
       break;
     }
-    case mq::ProducerEvent::Kind::failed:
-      settle(event.id, event.nack == mq::NackReason::not_allowed ? QueueError::not_allowed
-                       : event.nack == mq::NackReason::too_large ? QueueError::too_large
-                                                                 : QueueError::bad_message);
+    case mq::ProducerEvent::Kind::failed: {
+      const QueueError error = event.nack == mq::NackReason::not_allowed ? QueueError::not_allowed
+                               : event.nack == mq::NackReason::too_large ? QueueError::too_large
+                                                                         : QueueError::bad_message;
+      if (on_failure) {
+        try {
+          on_failure(event.id, error, event.text);
+        } catch (const std::exception& e) {
+          PEERMQ_LOG(error, "producer", "a failure callback threw: %s", e.what());
+        }
+      }
+      settle(event.id, error);
       break;
+    }
     case mq::ProducerEvent::Kind::refused:
       refusal = std::string(event.text);
       fail_all(QueueError::refused);
@@ -231,6 +245,14 @@ Producer::Producer(EventLoop& loop, ProducerOptions options)
     : impl_(std::make_unique<Impl>(nullptr, loop, *loop.impl_, std::move(options))) {}
 
 Producer::~Producer() = default;
+
+void Producer::on_failure(FailureCallback callback) {
+  impl_->on_failure = std::move(callback);
+}
+
+Result<Address> Producer::load_identity(std::string* detail) {
+  return impl_->load_identity(detail);
+}
 
 Result<void> Producer::start(std::string* detail) {
   return impl_->start(detail);

@@ -17,6 +17,9 @@ const char* describe(QueueError e) {
       return "the in-flight window is full: publish again once an answer came";
     case QueueError::timed_out: return "no answer in time";
     case QueueError::storage_failed: return "the broker's log could not write";
+    case QueueError::not_held:
+      return "the delivery is no longer held: answered already, or delivered before a "
+             "reconnect (the broker delivers the message again)";
   }
   return "unknown queue error";
 }

@@ -91,6 +91,7 @@
 #include <peermq/counters.hpp>
 #include <peermq/result.hpp>
 
+#include "metrics/counter_registry.hpp"
 #include "mq/access_list.hpp"
 #include "mq/answer_box.hpp"
 #include "mq/broker_config.hpp"

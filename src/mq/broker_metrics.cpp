@@ -2,7 +2,7 @@
 
 namespace peermq::mq {
 
-BrokerMetrics::BrokerMetrics(Counters& c)
+BrokerMetrics::BrokerMetrics(CounterRegistry c)
     : published(c.counter("mq_published_total", "Messages stored (first publish of an id).")),
       duplicates(c.counter("mq_duplicate_publishes_total",
                            "Publishes of an id already stored: confirmed, not stored again.")),

@@ -9,10 +9,12 @@
 
 #include <peermq/counters.hpp>
 
+#include "metrics/counter_registry.hpp"
+
 namespace peermq::mq {
 
 struct BrokerMetrics {
-  explicit BrokerMetrics(Counters& c);
+  explicit BrokerMetrics(CounterRegistry c);
   BrokerMetrics(const BrokerMetrics&) = delete;
   BrokerMetrics& operator=(const BrokerMetrics&) = delete;
 

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "channel/channel_error.hpp"
+#include "metrics/counter_registry.hpp"
 #include "overlay/overlay_message.hpp"
 #include "overlay/relay_key_exchange.hpp"
 #include "runtime/log.hpp"
@@ -24,7 +25,8 @@ const char* describe(HostError e) {
   return "unknown host error";
 }
 
-Host::Metrics Host::register_metrics(Counters& c) {
+Host::Metrics Host::register_metrics(Counters& counters) {
+  const CounterRegistry c(counters);
   return Metrics{
       &c.counter("transport_messages_sent_total", "Messages accepted by send()."),
       &c.counter("transport_messages_received_total", "Messages delivered to on_message."),

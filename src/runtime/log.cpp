@@ -118,17 +118,24 @@ std::string format_line(WallTime when, Level level, std::string_view component,
   return line;
 }
 
-void write(Level level, const char* component, const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  std::string message = format_message(format, args);
-  va_end(args);
+void write_message(Level level, std::string_view component, std::string_view message) {
   std::string line = format_line(std::chrono::system_clock::now(), level, component, message);
   if (const Sink& s = sink()) {
     s(line);
   } else {
     write_stderr(line);
   }
+}
+
+void vwrite(Level level, const char* component, const char* format, va_list args) {
+  write_message(level, component, format_message(format, args));
+}
+
+void write(Level level, const char* component, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  vwrite(level, component, format, args);
+  va_end(args);
 }
 
 }  // namespace peermq::log

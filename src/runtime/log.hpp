@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdarg>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -70,6 +71,11 @@ std::string format_line(WallTime when, Level level, std::string_view component,
 // Formats and emits one line whatever the level; call it through PEERMQ_LOG.
 void write(Level level, const char* component, const char* format, ...)
     __attribute__((format(printf, 3, 4)));
+// The same with the arguments as a va_list (the public write_logf).
+void vwrite(Level level, const char* component, const char* format, va_list args)
+    __attribute__((format(printf, 3, 0)));
+// Emits one line with a finished message whatever the level (the public write_log).
+void write_message(Level level, std::string_view component, std::string_view message);
 
 }  // namespace peermq::log
 

@@ -13,6 +13,8 @@
 #include <netinet/udp.h>
 #include <unistd.h>
 
+#include "metrics/counter_registry.hpp"
+
 namespace peermq::runtime {
 
 const char* describe(UdpError e) {
@@ -166,7 +168,7 @@ UdpSocket::UdpSocket(Loop& loop, Counters& counters, UdpOptions options)
     throw std::invalid_argument(
         "UdpOptions: the send queue needs at least one slot of 1 to 65507 bytes");
   auto counter = [&](const char* suffix, const char* help) {
-    return &counters.counter(std::string(options_.counter_prefix) + suffix, help);
+    return &CounterRegistry(counters).counter(std::string(options_.counter_prefix) + suffix, help);
   };
   Metrics& m = metrics_;
   m.rx_datagrams = counter("_rx_datagrams_total", "UDP datagrams received and delivered.");

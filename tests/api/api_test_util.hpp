@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -13,6 +14,7 @@
 #include <peermq/consumer.hpp>
 #include <peermq/event_loop.hpp>
 #include <peermq/producer.hpp>
+#include <peermq/timer.hpp>
 
 #include "support/child_process.hpp"
 
@@ -87,6 +89,20 @@ class Watchdog {
   bool fired_ = false;
   std::thread thread_;  // last: starts once the rest exists
 };
+
+// Runs `loop` until `done` holds (checked every 5 ms of the loop, and once at once) or
+// `limit` passes; returns whether `done` holds. For conditions no callback announces.
+inline bool run_until(EventLoop& loop, const std::function<bool()>& done,
+                      std::chrono::milliseconds limit) {
+  if (done()) return true;
+  Timer check(loop);
+  check.start(std::chrono::milliseconds(5), std::chrono::milliseconds(5), [&] {
+    if (done()) loop.stop();
+  });
+  Watchdog watchdog(loop, limit);
+  (void)loop.run();
+  return done();
+}
 
 inline std::string text_of(std::span<const std::uint8_t> bytes) {
   return {bytes.begin(), bytes.end()};

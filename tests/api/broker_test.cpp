@@ -1,6 +1,7 @@
 #include <peermq/broker.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <ostream>  // doctest prints std::error_code through it
 #include <string>
 
@@ -12,6 +13,7 @@
 #include <peermq/queue_error.hpp>
 
 #include "api_test_util.hpp"
+#include "wire/limits.hpp"
 
 using namespace std::chrono_literals;
 using namespace peermq;
@@ -111,4 +113,52 @@ TEST_CASE("a broker stopped from another thread syncs and leaves run() with succ
   CHECK_FALSE(broker.serving());
   CHECK(broker.endpoint().empty());
   CHECK(broker.start().error() == QueueError::stopped);
+}
+
+TEST_CASE("a broker's stats show its log at work: fsyncs, records per fsync, segments, memory") {
+  Scene scene("stats");
+  BrokerOptions options = scene.broker();
+  options.sync = SyncPolicy::always;
+  EventLoop loop;
+  Broker broker(loop, options);
+  REQUIRE(broker.start());
+  CHECK(broker.stats().segments == 1);
+  Producer producer(loop, scene.producer(broker.address()));
+  PublishOptions stored_only;
+  stored_only.want_answer = false;
+  for (int i = 0; i < 3; ++i) {
+    auto r = producer.request("kept", "x", 10s, stored_only);
+    REQUIRE_MESSAGE(r, r.error().message());
+  }
+  const BrokerStats s = broker.stats();
+  CHECK(s.ready == 3);
+  CHECK(s.fsyncs >= 1);  // -sync=always: nothing is confirmed before its fsync
+  CHECK(s.records_per_fsync >= 1.0);
+  CHECK(s.segments == 1);
+  CHECK(s.store_memory_bytes > 0);
+  CHECK(s.index_memory_bytes > 0);  // the three ids, for dedupe
+}
+
+TEST_CASE("a broker's identity loads before its log is opened, in a data directory it creates") {
+  Scene scene("identity-first");
+  BrokerOptions options = scene.broker("fresh/data");
+  Broker broker(options);
+  std::string why;
+  auto address = broker.load_identity(&why);
+  REQUIRE_MESSAGE(address, why);
+  CHECK(broker.address() == *address);
+  CHECK(std::filesystem::exists(scene.path("fresh/data/broker.key")));
+  CHECK_FALSE(std::filesystem::exists(scene.path("fresh/data/log")));  // not replayed yet
+  REQUIRE(broker.start());
+  CHECK(broker.address() == *address);
+}
+
+TEST_CASE("the public broker options default to the protocol's limits") {
+  const BrokerOptions o;
+  CHECK(o.visibility_timeout == peermq::limits::broker_visibility_timeout);
+  CHECK(o.max_deliveries == peermq::limits::broker_max_deliveries);
+  CHECK(o.max_messages == peermq::limits::broker_queue_max_messages);
+  CHECK(peermq::kMaxPayload == peermq::limits::max_payload);
+  CHECK(peermq::kMaxPriority == peermq::limits::max_priority);
+  CHECK(peermq::kMaxPrefetch == peermq::limits::max_prefetch);
 }

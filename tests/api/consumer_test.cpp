@@ -205,3 +205,22 @@ TEST_CASE("a consumer stopped from another thread leaves run() with success") {
 TEST_CASE("the public consumer options default to the protocol's prefetch") {
   CHECK(peermq::ConsumerOptions{}.prefetch == peermq::limits::broker_prefetch_default);
 }
+
+TEST_CASE("a consumer's identity loads before it starts, so its address can be printed first") {
+  Scene scene("consumer-identity");
+  ConsumerOptions o = scene.consumer(Identity::generate().address());
+  o.key_file = scene.path("c.key");
+  Consumer consumer(o);
+  std::string why;
+  auto address = consumer.load_identity(&why);
+  REQUIRE_MESSAGE(address, why);
+  CHECK(consumer.address() == *address);
+  CHECK(load_key_file(o.key_file)->address() == *address);
+  // Without a key file: a fresh identity, the same from load_identity() through start().
+  Consumer fresh(scene.consumer(Identity::generate().address()));
+  fresh.on_message([](const Message&) { return Reply::answer(""); });
+  auto first = fresh.load_identity();
+  REQUIRE(first);
+  REQUIRE(fresh.start());
+  CHECK(fresh.address() == *first);
+}

@@ -12,6 +12,7 @@
 #include <peermq/broker.hpp>
 #include <peermq/consumer.hpp>
 #include <peermq/event_loop.hpp>
+#include <peermq/identity.hpp>
 #include <peermq/queue_error.hpp>
 
 #include "api_test_util.hpp"
@@ -276,4 +277,48 @@ TEST_CASE("a producer destroyed with messages waiting drops their callbacks unca
 
 TEST_CASE("the public producer options default to the protocol's in-flight window") {
   CHECK(peermq::ProducerOptions{}.inflight == peermq::limits::producer_inflight_default);
+}
+
+TEST_CASE("a message the access list forbids fails with not_allowed; on_failure has the broker's words") {
+  Scene scene("not-allowed");
+  // The producer's key, known before any broker: the access list names it.
+  const std::string key_file = scene.path("producer.key");
+  auto me = load_or_create_key_file(key_file);
+  REQUIRE(me);
+  BrokerOptions options = scene.broker();
+  options.access_list = scene.path("allow");
+  REQUIRE(test::write_text_file(options.access_list,
+                                me->address().to_string() + " produce=allowed\n* consume=*\n"));
+  EventLoop loop;
+  Broker broker(loop, options);
+  std::string why;
+  REQUIRE_MESSAGE(broker.start(&why), why);
+  ProducerOptions p = scene.producer(broker.address());
+  p.key_file = key_file;
+  Producer producer(loop, p);
+  std::vector<std::string> failures;
+  producer.on_failure([&](std::uint64_t id, std::error_code e, std::string_view reason) {
+    CHECK(e == QueueError::not_allowed);
+    failures.push_back(std::to_string(id) + ": " + std::string(reason));
+  });
+  auto answer = producer.request("forbidden", "x", 10s);
+  CHECK(answer.error() == QueueError::not_allowed);
+  REQUIRE(failures.size() == 1);
+  CHECK_MESSAGE(failures.front().find("not allowed to produce \"forbidden\"") != std::string::npos,
+                failures.front());
+}
+
+TEST_CASE("a producer's identity loads before it starts, from its key file") {
+  Scene scene("producer-identity");
+  ProducerOptions o = scene.producer(Identity::generate().address());
+  o.key_file = scene.path("p.key");
+  Producer producer(o);
+  auto address = producer.load_identity();
+  REQUIRE(address);
+  CHECK(producer.address() == *address);
+  auto again = load_key_file(o.key_file);
+  REQUIRE(again);
+  CHECK(again->address() == *address);
+  REQUIRE(producer.start());
+  CHECK(producer.address() == *address);
 }

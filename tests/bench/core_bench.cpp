@@ -36,6 +36,7 @@
 #include "crypto/handshake_state.hpp"
 #include "mq/broker.hpp"
 #include "mq/mq_message.hpp"
+#include "support/manual_clock.hpp"
 
 namespace {
 

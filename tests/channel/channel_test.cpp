@@ -1,4 +1,5 @@
 #include "channel/channel.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+#include "support/manual_clock.hpp"
 #include "support/network_simulator.hpp"
 
 #include <doctest/doctest.h>

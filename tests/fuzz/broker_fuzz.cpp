@@ -27,6 +27,7 @@
 
 #include "mq/broker.hpp"
 #include "mq/mq_message.hpp"
+#include "support/manual_clock.hpp"
 
 using namespace peermq;
 using namespace peermq::mq;

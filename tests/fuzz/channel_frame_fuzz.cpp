@@ -13,6 +13,7 @@
 
 #include "channel/channel.hpp"
 #include "channel/frame.hpp"
+#include "support/manual_clock.hpp"
 
 using namespace peermq;
 using namespace peermq::channel;

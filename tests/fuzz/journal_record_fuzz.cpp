@@ -16,6 +16,7 @@
 
 #include "mq/broker.hpp"
 #include "mq/journal_record.hpp"
+#include "support/manual_clock.hpp"
 
 using namespace peermq;
 using namespace peermq::mq;

@@ -10,6 +10,7 @@
 #include <span>
 
 #include "overlay/local_announcement.hpp"
+#include "support/manual_clock.hpp"
 #include "wire/wire_error.hpp"
 
 using namespace peermq;

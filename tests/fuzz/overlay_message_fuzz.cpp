@@ -17,6 +17,7 @@
 #include "overlay/peer_path.hpp"
 #include "overlay/relay_client.hpp"
 #include "overlay/relay_server.hpp"
+#include "support/manual_clock.hpp"
 #include "wire/wire_error.hpp"
 
 using namespace peermq;

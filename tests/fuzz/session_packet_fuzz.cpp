@@ -16,6 +16,7 @@
 
 #include "session/packet.hpp"
 #include "session/session_endpoint.hpp"
+#include "support/manual_clock.hpp"
 
 using namespace peermq;
 using namespace peermq::session;

@@ -1,5 +1,6 @@
 // BrokerSender: encoding and sending queue messages, and peers whose send buffer is full.
 // First through the broker, then the sender on its own.
+#include "metrics/counter_registry.hpp"
 #include "mq/broker_sender.hpp"
 
 #include <doctest/doctest.h>
@@ -35,7 +36,7 @@ TEST_CASE("a full send buffer holds deliveries back until the consumer is writab
 TEST_CASE("the outbox gets the encoded message for the link's peer") {
   RecordingOutbox out;
   Counters counters;
-  BrokerSender sender(out, counters.counter("blocked_total", "test"));
+  BrokerSender sender(out, peermq::CounterRegistry(counters).counter("blocked_total", "test"));
   PeerLink link{P};
   CHECK(sender.send(link, Confirm{42}));
   auto got = out.take(P);
@@ -47,7 +48,7 @@ TEST_CASE("the outbox gets the encoded message for the link's peer") {
 TEST_CASE("a refused send blocks the link, and later sends fail without asking the outbox") {
   RecordingOutbox out;
   Counters counters;
-  Counter& blocked = counters.counter("blocked_total", "test");
+  Counter& blocked = peermq::CounterRegistry(counters).counter("blocked_total", "test");
   BrokerSender sender(out, blocked);
   PeerLink link{P};
   out.full.insert(P);
@@ -67,7 +68,7 @@ TEST_CASE("a refused send blocks the link, and later sends fail without asking t
 TEST_CASE("one blocked link does not block another") {
   RecordingOutbox out;
   Counters counters;
-  BrokerSender sender(out, counters.counter("blocked_total", "test"));
+  BrokerSender sender(out, peermq::CounterRegistry(counters).counter("blocked_total", "test"));
   PeerLink full{P}, fine{P2};
   out.full.insert(P);
   CHECK_FALSE(sender.send(full, HelloOk{}));

@@ -1,4 +1,5 @@
 #include "mq/consumer_core.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

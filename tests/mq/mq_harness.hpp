@@ -23,6 +23,7 @@
 #include "mq/broker.hpp"
 #include "mq/broker_parts.hpp"
 #include "mq/mq_message.hpp"
+#include "support/manual_clock.hpp"
 
 namespace mqtest {
 

@@ -1,4 +1,5 @@
 #include "mq/producer_core.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,5 @@
 #include "overlay/local_announcement.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

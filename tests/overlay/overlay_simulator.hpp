@@ -40,6 +40,7 @@
 #include "overlay/relay_client.hpp"
 #include "overlay/relay_server.hpp"
 #include "overlay_test_util.hpp"
+#include "support/manual_clock.hpp"
 
 namespace peermq::overlay::test {
 

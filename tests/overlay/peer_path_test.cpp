@@ -1,4 +1,5 @@
 #include "overlay/peer_path.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

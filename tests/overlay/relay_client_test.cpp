@@ -1,4 +1,5 @@
 #include "overlay/relay_client.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

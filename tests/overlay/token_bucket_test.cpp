@@ -1,4 +1,5 @@
 #include "overlay/token_bucket.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/manual_clock.hpp"
+
 using namespace std::chrono_literals;
 
 TEST_CASE("manual clock moves only when advanced and wall time moves with it") {

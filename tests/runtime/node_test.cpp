@@ -182,7 +182,7 @@ TEST_CASE(
     CHECK(a.host().route_of(ib.public_key()) == Route::relayed_via(relay_id.public_key()));
     CHECK(server_of(relay).stats().forwarded_packets > 0);
     CHECK(server_of(relay).registered_count() == 2);
-    CHECK(cr.counter("relay_forwarded_packets_total", "").value() ==
+    CHECK(cr.counter_value("relay_forwarded_packets_total") ==
           server_of(relay).stats().forwarded_packets);
     // b learned the relay's key on first contact, and uses it.
     CHECK(b.host().router().relays_known() == 1);

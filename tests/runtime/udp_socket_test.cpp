@@ -55,7 +55,7 @@ UdpOptions without_offloads(const char* prefix) {
 }
 
 std::uint64_t value(Counters& counters, const std::string& name) {
-  return counters.counter(name, "").value();
+  return counters.counter_value(name);
 }
 
 // Datagram `index` of `size` bytes: the index, then bytes derived from it.

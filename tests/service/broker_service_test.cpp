@@ -192,7 +192,7 @@ LongJobResult run_long_job(peermq::Duration client_keepalive, peermq::Duration j
   w.run_for(1s);  // a second delivery, had the session been lost, shows by now
   LongJobResult r{consumer.processed(), producer.answers(), 0};
   for (const auto& n : w.nodes()) {
-    r.sessions_closed += n->counters().counter("transport_sessions_closed_total", "").value();
+    r.sessions_closed += n->counters().counter_value("transport_sessions_closed_total");
   }
   return r;
 }

@@ -1,4 +1,5 @@
 #include "session/cookie.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

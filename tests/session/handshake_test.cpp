@@ -1,4 +1,5 @@
 #include "session/handshake.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,5 @@
 #include "session/session_endpoint.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 #include <sodium.h>

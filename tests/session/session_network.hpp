@@ -15,6 +15,7 @@
 #include <peermq/identity.hpp>
 
 #include "session/session_endpoint.hpp"
+#include "support/manual_clock.hpp"
 
 namespace peermq::session::test {
 

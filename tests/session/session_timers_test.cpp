@@ -1,4 +1,5 @@
 #include "session/session_timers.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

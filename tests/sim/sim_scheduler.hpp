@@ -25,6 +25,8 @@
 
 #include <peermq/clock.hpp>
 
+#include "support/manual_clock.hpp"
+
 namespace peermq::sim {
 
 using EventId = std::uint64_t;  // 0 is never an event

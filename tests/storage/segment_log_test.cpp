@@ -1,4 +1,5 @@
 #include "storage/segment_log.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

@@ -27,6 +27,8 @@
 
 #include <peermq/clock.hpp>
 
+#include "support/manual_clock.hpp"
+
 namespace peermq::test {
 
 using EndpointId = std::size_t;
