@@ -653,7 +653,10 @@ void Host::forward_via(const PublicKey& relay, const PublicKey& to,
   }
   wrap_.clear();
   encode(OverlayMessage{Forward{to, bytes}}, wrap_);
-  if (send_frame(relay, it->second, wrap_, now())) metrics_.relayed_sent->inc();
+  if (send_frame(relay, it->second, wrap_, now())) {
+    metrics_.relayed_sent->inc();
+    router_.on_forward(relay, now());
+  }
 }
 
 bool Host::pump(Instant at) {

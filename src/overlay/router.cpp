@@ -245,6 +245,21 @@ void Router::send_to_relay(const PublicKey& relay, std::span<const std::uint8_t>
   (void)host_.send_overlay(relay, message);
 }
 
+void Router::on_forward(const PublicKey& relay, Instant now) {
+  auto link = relays_.find(relay);
+  if (link == relays_.end() || !relay_client_) return;
+  Instant& since = link->second.forwarded_since;
+  if (since == Instant::max()) {
+    since = now;
+    return;
+  }
+  if (now - since < limits::relay_silence_rehandshake) return;
+  // Our forwards have heard nothing back from the relay for a while: ask it directly.
+  since = now;
+  relay_client_->refresh(relay, now);
+  arm(now);  // the register leaves at the next pump, which this deadline brings
+}
+
 void Router::on_client_event(const RelayClientEvent& e, Instant now) {
   using Kind = RelayClientEvent::Kind;
   auto link = relays_.find(e.relay);
@@ -323,6 +338,7 @@ void Router::local_lookup_for_path(const PublicKey& peer, Instant now) {
 void Router::on_arrival(const PublicKey& peer, const Arrival& a, Instant now) {
   if (auto link = relays_.find(peer); link != relays_.end()) {
     link->second.unanswered_since = Instant::max();
+    link->second.forwarded_since = Instant::max();
     link->second.complained = false;
     return;
   }
