@@ -42,10 +42,10 @@ void PeerPath::on_lookup_result(const PublicKey& relay, const Candidates& candid
   next_lookup_.reset();
   lookup_delay_ = config_.lookup_retry_initial;
   if (route_.kind == Route::Kind::none) {
-    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found);
+    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found, now);
   } else if (route_.kind == Route::Kind::relayed && route_.relay != relay) {
     // Asked again because the old relay failed us: the new answer wins.
-    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_changed);
+    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_changed, now);
   }
   if (route_.kind != Route::Kind::direct && !punching_) start_round(now, std::nullopt, true);
 }
@@ -67,7 +67,7 @@ void PeerPath::on_punch_notify(const PublicKey& relay, const PunchNotify& m, Ins
   learn_all(m.candidates);
   if (!relay_ || route_.kind == Route::Kind::none) relay_ = relay;
   if (route_.kind == Route::Kind::none) {
-    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found);
+    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found, now);
   }
   if (!punching_) {
     start_round(now, m.nonce, false);
@@ -95,7 +95,7 @@ void PeerPath::on_probe(const Endpoint& source, const Probe& m, Instant now) {
       // round's and must not move the path.)
       learn(source);
       last_direct_rx_ = now;
-      change_route(Route::direct_to(source), PathEvent::Reason::rebinding);
+      change_route(Route::direct_to(source), PathEvent::Reason::rebinding, now);
     }
     return;
   }
@@ -127,7 +127,7 @@ void PeerPath::on_probe_ack(const Endpoint& source, const ProbeAck& m, Instant n
   rtt_ = rtt;
   last_direct_rx_ = now;
   next_keepalive_ = now;
-  change_route(Route::direct_to(source), PathEvent::Reason::direct_confirmed, rtt);
+  change_route(Route::direct_to(source), PathEvent::Reason::direct_confirmed, now, rtt);
   end_round(now, true);
 }
 
@@ -138,7 +138,7 @@ void PeerPath::on_direct_packet(const Endpoint& source, Instant now) {
         // The peer's data now comes from elsewhere: its NAT mapping moved. Answers to the
         // new endpoint pass its NAT, since the peer just sent from there to us.
         learn(source);
-        change_route(Route::direct_to(source), PathEvent::Reason::rebinding);
+        change_route(Route::direct_to(source), PathEvent::Reason::rebinding, now);
       }
       last_direct_rx_ = now;
       return;
@@ -147,7 +147,7 @@ void PeerPath::on_direct_packet(const Endpoint& source, Instant now) {
       learn(source);
       last_direct_rx_ = now;
       next_keepalive_ = now;
-      change_route(Route::direct_to(source), PathEvent::Reason::direct_learned);
+      change_route(Route::direct_to(source), PathEvent::Reason::direct_learned, now);
       if (punching_) end_round(now, true);
       return;
     case Route::Kind::relayed:
@@ -157,19 +157,28 @@ void PeerPath::on_direct_packet(const Endpoint& source, Instant now) {
   }
 }
 
-void PeerPath::on_relayed_packet(const PublicKey& relay, Instant /*now*/) {
+void PeerPath::on_relayed_packet(const PublicKey& relay, Instant now) {
   if (!relay_) relay_ = relay;
   if (route_.kind == Route::Kind::none) {
     relay_ = relay;
-    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found);
+    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found, now);
+  }
+  if (route_.kind != Route::Kind::relayed) return;
+  if (relay == route_.relay) {
+    last_relayed_rx_ = now;
+  } else if (now - last_relayed_rx_ >= config_.keepalive_interval) {
+    // The peer now reaches us through another relay, and ours has carried nothing from it
+    // for a while: the peer failed over. Answer the way its packets come.
+    relay_ = relay;
+    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_changed, now);
   }
 }
 
-void PeerPath::on_relay_lost(const PublicKey& relay, Instant /*now*/) {
+void PeerPath::on_relay_lost(const PublicKey& relay, Instant now) {
   if (relay_ != relay) return;
   relay_.reset();
   if (route_.kind == Route::Kind::relayed) {
-    change_route(Route{}, PathEvent::Reason::relay_lost);
+    change_route(Route{}, PathEvent::Reason::relay_lost, now);
   }
   want_lookup();  // for a path, or for a fallback behind the direct one
 }
@@ -266,9 +275,9 @@ void PeerPath::send_probe(const Endpoint& to, Instant now) {
 
 void PeerPath::fall_back(Instant now) {
   if (relay_) {
-    change_route(Route::relayed_via(*relay_), PathEvent::Reason::direct_lost);
+    change_route(Route::relayed_via(*relay_), PathEvent::Reason::direct_lost, now);
   } else {
-    change_route(Route{}, PathEvent::Reason::direct_lost);
+    change_route(Route{}, PathEvent::Reason::direct_lost, now);
     want_lookup();
   }
   // The endpoint may come back (a flapping link): punch again, after the retry delay.
@@ -290,9 +299,11 @@ void PeerPath::learn_all(const Candidates& c) {
   for (const Endpoint& e : c) learn(e);
 }
 
-void PeerPath::change_route(Route to, PathEvent::Reason reason, std::optional<Duration> rtt) {
+void PeerPath::change_route(Route to, PathEvent::Reason reason, Instant now,
+                            std::optional<Duration> rtt) {
   PathEvent e{reason, route_, to, rtt};
   route_ = to;
+  if (to.kind == Route::Kind::relayed) last_relayed_rx_ = now;
   ++stats_.route_changes;
   events_.push_back(std::move(e));
 }

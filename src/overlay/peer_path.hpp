@@ -31,6 +31,10 @@
 //               a lookup), event direct_lost; punching resumes after the retry delay.
 // With no route, a failed lookup is retried after path_lookup_retry_initial, doubling up
 // to path_lookup_retry_max, until one succeeds.
+// Relay failover seen from the other side: while relayed, packets from the peer arriving
+// through another relay after the route's relay has carried nothing from it for a
+// keepalive interval move the route there (event relay_changed): the peer failed over (our
+// relay may be dead, which our relay client notices only at its next keepalive).
 // NAT rebinding: an authenticated data packet from the peer at another endpoint moves the
 // direct route there (event rebinding); so does a probe, but only once the current
 // endpoint has been silent for a keepalive interval (an idle path), since during a punch
@@ -72,7 +76,8 @@ const char* name(Route::Kind k) noexcept;
 struct PathEvent {
   enum class Reason {
     relay_found,       // none -> relayed (lookup, punch notify, or a packet via a relay)
-    relay_changed,     // relayed -> relayed through another relay (a new lookup answer)
+    relay_changed,     // relayed -> relayed through another relay (a new lookup answer, or
+                       // the peer's packets come through it while ours went quiet)
     direct_confirmed,  // -> direct: a probe ack came back from the probed endpoint
     direct_learned,    // none -> direct: the peer answered at a local candidate
     rebinding,         // direct -> direct at the peer's new endpoint (its NAT rebound)
@@ -174,7 +179,8 @@ class PeerPath {
   void end_round(Instant now, bool confirmed);
   void probe_candidates(Instant now);
   void send_probe(const Endpoint& to, Instant now);
-  void change_route(Route to, PathEvent::Reason reason, std::optional<Duration> rtt = std::nullopt);
+  void change_route(Route to, PathEvent::Reason reason, Instant now,
+                    std::optional<Duration> rtt = std::nullopt);
   void fall_back(Instant now);
   void want_lookup();
   void output(PathOutput o) { outputs_.push_back(std::move(o)); }
@@ -199,6 +205,8 @@ class PeerPath {
   std::map<std::uint64_t, SentProbe> sent_;  // by seq; at most max_outstanding_probes
 
   Instant last_direct_rx_{};  // the direct endpoint's last authenticated packet
+  Instant last_relayed_rx_{};  // the last packet through the route's relay, or when the
+                               // route became relayed
   Instant next_keepalive_{};
   std::optional<Duration> rtt_;
   std::optional<Endpoint> observed_by_peer_;
