@@ -85,6 +85,7 @@ void PeerPath::on_probe(const Endpoint& source, const Probe& m, Instant now) {
   encode(ProbeAck{m.nonce, m.seq, source}, ack.message);
   output(std::move(ack));
   ++stats_.acks_sent;
+  peer_punching();
 
   if (route_.kind == Route::Kind::direct) {
     if (source == route_.endpoint) {
@@ -116,6 +117,7 @@ void PeerPath::on_probe_ack(const Endpoint& source, const ProbeAck& m, Instant n
   }
   const Duration rtt = now - it->second.sent;
   sent_.erase(it);
+  peer_punching();
   observed_by_peer_ = m.observed;
   if (route_.kind == Route::Kind::direct) {
     if (source == route_.endpoint) {
@@ -183,6 +185,20 @@ void PeerPath::on_relay_lost(const PublicKey& relay, Instant now) {
   want_lookup();  // for a path, or for a fallback behind the direct one
 }
 
+void PeerPath::on_session(bool usable, Instant now) {
+  const bool was = session_usable_;
+  session_usable_ = usable;
+  if (!usable || was) return;
+  if (punching_ && !round_had_session_) {
+    // The round's probes were held until now: give them the round's full time.
+    round_had_session_ = true;
+    round_end_ = std::max(round_end_, now + config_.punch_timeout);
+  } else if (!punching_ && round_owed_ && route_.kind != Route::Kind::direct) {
+    round_owed_ = false;
+    start_round(now, std::nullopt, relay_.has_value());
+  }
+}
+
 // ---- timers --------------------------------------------------------------------------------
 
 void PeerPath::on_timeout(Instant now) {
@@ -193,8 +209,14 @@ void PeerPath::on_timeout(Instant now) {
   if (punching_) {
     if (now >= round_end_) {
       end_round(now, false);
-    } else if (now >= next_probe_) {
-      probe_candidates(now);
+    } else {
+      if (now >= next_probe_) probe_candidates(now);
+      if (request_at_ && now >= *request_at_) {
+        // Nothing from the peer yet: the request or the relay's notify may have been lost.
+        if (relay_) request_punch();
+        request_delay_ *= 2;
+        request_at_ = now + request_delay_;
+      }
     }
   }
   if (route_.kind == Route::Kind::direct) {
@@ -220,6 +242,7 @@ void PeerPath::on_timeout(Instant now) {
 Instant PeerPath::next_deadline() const noexcept {
   Instant t = Instant::max();
   if (punching_) t = std::min({t, round_end_, next_probe_});
+  if (punching_ && request_at_) t = std::min(t, *request_at_);
   if (route_.kind == Route::Kind::direct) {
     t = std::min(t, last_direct_rx_ + config_.failover_timeout);
     t = std::min(t, std::max(last_direct_rx_ + config_.keepalive_interval, next_keepalive_));
@@ -238,22 +261,38 @@ void PeerPath::start_round(Instant now, std::optional<std::uint64_t> nonce, bool
   nonce_ = nonce.value_or(config_.nonce_seed + rounds_);
   round_end_ = now + config_.punch_timeout;
   next_round_.reset();
+  round_had_session_ = session_usable_;
+  round_owed_ = false;
+  request_at_.reset();
   if (request && relay_) {
-    PathOutput o{PathOutput::Kind::to_relay, {}, *relay_, {}};
-    encode(PunchRequest{peer_, nonce_}, o.message);
-    output(std::move(o));
+    request_punch();
+    request_delay_ = config_.request_retry;
+    request_at_ = now + request_delay_;
   }
   probe_candidates(now);
 }
 
+void PeerPath::request_punch() {
+  PathOutput o{PathOutput::Kind::to_relay, {}, *relay_, {}};
+  encode(PunchRequest{peer_, nonce_}, o.message);
+  output(std::move(o));
+  ++stats_.requests_sent;
+}
+
 void PeerPath::end_round(Instant now, bool confirmed) {
   punching_ = false;
+  request_at_.reset();
   if (confirmed) {
     retry_delay_ = config_.retry_initial;
     return;
   }
   if (route_.kind == Route::Kind::direct) return;  // a round the peer asked for; we are fine
   events_.push_back({PathEvent::Reason::punch_failed, route_, route_, std::nullopt});
+  if (!round_had_session_) {
+    // Not one probe could leave: this round proved nothing. Run it again once they can.
+    round_owed_ = true;
+    return;
+  }
   next_round_ = now + retry_delay_;
   retry_delay_ = std::min(retry_delay_ * 2, config_.retry_max);
 }

@@ -22,7 +22,14 @@
 // both ways: the route becomes direct. The peer's probes and packets from endpoints we did
 // not know are added as candidates (peer-reflexive, as in ICE). A round that confirms
 // nothing ends quietly (event punch_failed, route unchanged) and the next one waits
-// hole_punch_retry_initial, doubling up to hole_punch_retry_max.
+// hole_punch_retry_initial, doubling up to hole_punch_retry_max. The punch request and the
+// relay's notify to the peer are single datagrams: until a probe or ack from the peer shows
+// that it punches too, the requester asks the relay again after hole_punch_request_retry,
+// doubling, within the round. Probes travel inside the end-to-end session, so they leave
+// only once it has keys (the transport holds them until then): a round started while the
+// session is not usable (on_session(false)) gets its full time from when it becomes usable,
+// and a round that ended before that does not count: it is started again, with no added
+// backoff, as soon as the session is usable.
 //
 // Timers while direct:
 //   keepalive   silent for direct_path_keepalive_interval: probe the endpoint, once per
@@ -107,6 +114,7 @@ struct PathOutput {
 struct PeerPathConfig {
   Duration probe_interval = limits::hole_punch_probe_interval;
   Duration punch_timeout = limits::hole_punch_timeout;
+  Duration request_retry = limits::hole_punch_request_retry;
   Duration keepalive_interval = limits::direct_path_keepalive_interval;
   Duration failover_timeout = limits::direct_path_failover_timeout;
   Duration retry_initial = limits::hole_punch_retry_initial;
@@ -118,6 +126,7 @@ struct PeerPathConfig {
 
 struct PeerPathStats {
   std::uint64_t rounds = 0;  // punch rounds started
+  std::uint64_t requests_sent = 0;  // punch requests to the relay, repeats included
   std::uint64_t probes_sent = 0;
   std::uint64_t acks_sent = 0;
   std::uint64_t unmatched_acks = 0;  // OverlayError::unmatched_probe_ack
@@ -145,6 +154,8 @@ class PeerPath {
   void on_relayed_packet(const PublicKey& relay, Instant now);
   // `relay` died, forgot us, or no longer has the peer: stop using it for this peer.
   void on_relay_lost(const PublicKey& relay, Instant now);
+  // Whether the end-to-end session with the peer can carry probes now (assumed until told).
+  void on_session(bool usable, Instant now);
   void on_timeout(Instant now);
   Instant next_deadline() const noexcept;
 
@@ -176,6 +187,9 @@ class PeerPath {
   bool learn(const Endpoint& e);
   void learn_all(const Candidates& c);
   void start_round(Instant now, std::optional<std::uint64_t> nonce, bool request);
+  void request_punch();
+  // The peer's probe or ack reached us: it punches, the request got through.
+  void peer_punching() { request_at_.reset(); }
   void end_round(Instant now, bool confirmed);
   void probe_candidates(Instant now);
   void send_probe(const Endpoint& to, Instant now);
@@ -193,6 +207,12 @@ class PeerPath {
 
   bool punching_ = false;
   std::uint64_t nonce_ = 0;
+  bool session_usable_ = true;
+  bool round_had_session_ = false;  // this round's probes could leave at some point
+  bool round_owed_ = false;         // a round ended with no usable session: run it again
+  // This round's punch request is repeated at request_at_ until the peer is heard from.
+  std::optional<Instant> request_at_;
+  Duration request_delay_{};
   std::uint64_t rounds_ = 0;
   Instant round_end_{};
   Instant next_probe_{};

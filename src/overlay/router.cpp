@@ -310,9 +310,22 @@ void Router::on_client_event(const RelayClientEvent& e, Instant now) {
 
 PeerPath& Router::path_for(const PublicKey& peer) {
   auto it = paths_.find(peer);
-  if (it == paths_.end()) it = paths_.emplace(peer, PeerPath(peer, options_.path)).first;
+  if (it == paths_.end()) {
+    it = paths_.emplace(peer, PeerPath(peer, options_.path)).first;
+    const Instant now = host_.now();
+    const session::Session* s = host_.sessions().session(peer);
+    it->second.on_session(s != nullptr && s->can_send(now), now);
+  }
   dirty_.insert(peer);
   return it->second;
+}
+
+void Router::on_session(const PublicKey& peer, bool usable, Instant now) {
+  auto it = paths_.find(peer);
+  if (it == paths_.end()) return;
+  it->second.on_session(usable, now);
+  dirty_.insert(peer);
+  pump(now);
 }
 
 void Router::look_up(const PublicKey& peer, Instant now) {

@@ -91,6 +91,8 @@ class Router {
   void on_relay_key(const Endpoint& from, std::uint64_t nonce, const PublicKey& key, Instant now);
   // The host sent a peer's datagram through `relay` (a forward).
   void on_forward(const PublicKey& relay, Instant now);
+  // The end-to-end session with `peer` became usable, or closed.
+  void on_session(const PublicKey& peer, bool usable, Instant now);
   void on_timeout(Instant now);
   Instant next_deadline() const noexcept;
 
