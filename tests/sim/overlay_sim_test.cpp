@@ -7,6 +7,7 @@
 
 #include "overlay/overlay_error.hpp"
 #include "sim/overlay_observer.hpp"
+#include "sim/scenario_steps.hpp"
 #include "sim/sim_seeds.hpp"
 
 using namespace std::chrono_literals;
@@ -35,18 +36,6 @@ struct TwoSites {
   SimNode& b;
   bool ready = false;
 };
-
-// Runs until every stream has sent everything and all of it arrived; if that does not
-// happen within `limit`, says what is missing.
-void drain(SimWorld& w, Verdict& v, const std::vector<MessageStream*>& streams, Duration limit) {
-  const auto all_sent = [&] {
-    return std::all_of(streams.begin(), streams.end(),
-                       [](const MessageStream* s) { return s->all_sent(); });
-  };
-  if (w.run_until([&] { return all_sent() && w.checker().complete(); }, limit)) return;
-  if (!all_sent()) v.fail("the streams did not send everything within the drain time");
-  w.checker().judge_complete(v);
-}
 
 }  // namespace
 
