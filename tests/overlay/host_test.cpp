@@ -591,14 +591,17 @@ TEST_CASE("only a relay answers key requests, with its own key") {
   peermq::overlay::HostOptions relay_options;
   relay_options.relay = true;
   LoopbackNode relay(loop, relay_id, cr, relay_options);
-  LoopbackNode quiet(loop, Identity::generate(), cq);
+  // Named: a host keeps a reference to its identity (the contract: it outlives the host).
+  const Identity quiet_id = Identity::generate();
+  const Identity asker_id = Identity::generate();
+  LoopbackNode quiet(loop, quiet_id, cq);
   REQUIRE(relay.start());
   REQUIRE(quiet.start());
   // The asker is given both as HOST:PORT only: it asks each for its key.
   peermq::overlay::HostOptions asker_options;
   asker_options.router.relays = {{std::nullopt, quiet.local_endpoint(), "quiet"},
                                  {std::nullopt, relay.local_endpoint(), "relay"}};
-  LoopbackNode asker(loop, Identity::generate(), ca, asker_options);
+  LoopbackNode asker(loop, asker_id, ca, asker_options);
   REQUIRE(asker.start());
   REQUIRE(run_until(
       loop,
