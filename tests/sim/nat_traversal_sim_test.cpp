@@ -182,3 +182,29 @@ TEST_CASE("nat: three sites behind cone NATs all reach the broker directly") {
     if (!done) w.checker().judge_complete(v);
   });
 }
+
+// A dialer that already has sessions and paths with other peers (one direct, one relayed)
+// punches to a new one like a fresh node does.
+TEST_CASE("nat: a port_restricted node already talking to two peers dials a third: direct") {
+  run_seeds([](SimWorld& w, Verdict& v) {
+    SimNode& relay = w.add_relay(w.public_machine());
+    SimNode& a = w.add_node(place(w, Side::port_restricted), {&relay});
+    SimNode& c = w.add_node(place(w, Side::full_cone), {&relay});
+    SimNode& d = w.add_node(place(w, Side::symmetric), {&relay});
+    SimNode& b = w.add_node(place(w, Side::port_restricted), {&relay});
+    if (!v.expect(w.run_until([&] {
+                    return registered_everywhere(a) && registered_everywhere(b) &&
+                           registered_everywhere(c) && registered_everywhere(d);
+                  }, 3s),
+                  "all register")) {
+      return;
+    }
+    w.stream(a, c, {.interval = 50ms, .count = 200}).start();
+    w.stream(a, d, {.interval = 50ms, .count = 200}).start();
+    v.expect(w.run_until([&] { return both_ways(a, c, RouteKind::direct); }, 5s), "A-C direct");
+    w.run_for(limits::hole_punch_timeout + 1s);
+    v.expect(both_ways(a, d, RouteKind::relayed), "A-D relayed (symmetric against port-restricted)");
+    expect_path(w, v, relay, a, b, Expect::direct);
+    v.expect(both_ways(a, c, RouteKind::direct), "A-C still direct");
+  });
+}
