@@ -214,8 +214,7 @@ void PeerPath::on_timeout(Instant now) {
       if (request_at_ && now >= *request_at_) {
         // Nothing from the peer yet: the request or the relay's notify may have been lost.
         if (relay_) request_punch();
-        request_delay_ *= 2;
-        request_at_ = now + request_delay_;
+        request_at_ = now + config_.request_retry;
       }
     }
   }
@@ -266,8 +265,7 @@ void PeerPath::start_round(Instant now, std::optional<std::uint64_t> nonce, bool
   request_at_.reset();
   if (request && relay_) {
     request_punch();
-    request_delay_ = config_.request_retry;
-    request_at_ = now + request_delay_;
+    request_at_ = now + config_.request_retry;
   }
   probe_candidates(now);
 }

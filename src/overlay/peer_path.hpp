@@ -24,8 +24,8 @@
 // nothing ends quietly (event punch_failed, route unchanged) and the next one waits
 // hole_punch_retry_initial, doubling up to hole_punch_retry_max. The punch request and the
 // relay's notify to the peer are single datagrams: until a probe or ack from the peer shows
-// that it punches too, the requester asks the relay again after hole_punch_request_retry,
-// doubling, within the round. Probes travel inside the end-to-end session, so they leave
+// that it punches too, the requester asks the relay again every hole_punch_request_retry
+// until the round ends (a few small messages per round, and rounds back off). Probes travel inside the end-to-end session, so they leave
 // only once it has keys (the transport holds them until then): a round started while the
 // session is not usable (on_session(false)) gets its full time from when it becomes usable,
 // and a round that ended before that does not count: it is started again, with no added
@@ -212,7 +212,6 @@ class PeerPath {
   bool round_owed_ = false;         // a round ended with no usable session: run it again
   // This round's punch request is repeated at request_at_ until the peer is heard from.
   std::optional<Instant> request_at_;
-  Duration request_delay_{};
   std::uint64_t rounds_ = 0;
   Instant round_end_{};
   Instant next_probe_{};

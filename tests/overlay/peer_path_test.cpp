@@ -398,7 +398,7 @@ std::size_t count_requests(const std::vector<Sent>& out) {
   }));
 }
 
-TEST_CASE("a punch request is repeated, backing off, until the peer is heard from") {
+TEST_CASE("a punch request is repeated every retry interval until the peer is heard from") {
   Path p;
   CHECK(count_requests(p.found()) == 1);
   p.advance(limits::hole_punch_request_retry - 1ms);
@@ -406,13 +406,24 @@ TEST_CASE("a punch request is repeated, backing off, until the peer is heard fro
   p.advance(1ms);
   CHECK(count_requests(p.drain()) == 1);  // the request, or the relay's notify, was lost
   p.advance(2 * limits::hole_punch_request_retry);
-  CHECK(count_requests(p.drain()) == 1);  // twice as long
+  CHECK(count_requests(p.drain()) == 2);
   // The peer's probe shows the notify reached it: no more requests this round.
   p.path.on_probe(B_pub, Probe{1, 1}, p.now);
   p.advance(limits::hole_punch_timeout - 3 * limits::hole_punch_request_retry - 1ms);
   CHECK(p.path.punching());
   CHECK(count_requests(p.drain()) == 0);
-  CHECK(p.path.stats().requests_sent == 3);
+  CHECK(p.path.stats().requests_sent == 4);
+}
+
+TEST_CASE("a punch request is not repeated past the end of its round") {
+  Path p;
+  p.found();
+  p.advance(limits::hole_punch_timeout);
+  CHECK_FALSE(p.path.punching());
+  const auto sent = p.path.stats().requests_sent;
+  CHECK(sent == static_cast<std::uint64_t>(limits::hole_punch_timeout / limits::hole_punch_request_retry));
+  p.advance(limits::hole_punch_retry_initial - 1ms);
+  CHECK(p.path.stats().requests_sent == sent);
 }
 
 TEST_CASE("a punch round gets its full time once the session can carry its probes") {
