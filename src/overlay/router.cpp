@@ -434,7 +434,9 @@ void Router::pump_path(const PublicKey& peer, PeerPath& p, Instant now) {
       case PathOutput::Kind::probe:
         if (options_.punch) (void)host_.send_overlay_to(peer, o->endpoint, o->message);
         break;
-      case PathOutput::Kind::to_relay: send_to_relay(o->relay, o->message, false, now); break;
+      case PathOutput::Kind::to_relay:  // punch requests: none from a node that does not punch
+        if (options_.punch) send_to_relay(o->relay, o->message, false, now);
+        break;
       case PathOutput::Kind::lookup:
         // Only peers we dialed are looked for; one that dialed us dials again if it wants.
         if (dialed_.count(peer) != 0) look_up(peer, now);

@@ -30,9 +30,10 @@ void lossy_sites(unsigned loss_a, unsigned loss_b, bool expect_direct) {
         w.machine_behind(w.nat({.type = NatType::port_restricted, .uplink = lossy(loss_a)})), {&relay});
     SimNode& b = w.add_node(
         w.machine_behind(w.nat({.type = NatType::port_restricted, .uplink = lossy(loss_b)})), {&relay});
-    // The first handshake with the relay backs off like any (1 s, doubling to 16 s): where
-    // half the round trips fail, a minute is not unusual.
-    if (!await_registered(w, v, {&a, &b}, 3min)) return;
+    // The first handshake with the relay backs off like any (1 s, doubling to 16 s), and a
+    // relay that missed five answers is retried every 15 s: where half the round trips
+    // fail, minutes are not unusual (3 min was not enough for 1 seed in 2,000).
+    if (!await_registered(w, v, {&a, &b}, 6min)) return;
     MessageStream& ab = w.stream(a, b, {.interval = 20ms, .count = 500});
     MessageStream& ba = w.stream(b, a, {.interval = 0ms, .count = 150, .max_size = 5000});
     ab.start();
