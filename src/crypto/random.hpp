@@ -2,8 +2,9 @@
 // indices, cookie secrets, jitter and the host's probe nonces alike. It is injected the
 // way libsodium means it to be: randombytes_set_implementation() replaces the source for
 // the whole process. The real process keeps the system's CSPRNG; the simulator installs a
-// seeded, deterministic source (tests/sim/sim_random.hpp) so that a seed replays a run
-// exactly, crypto included.
+// seeded, deterministic source (tests/sim/sim_random.hpp: a ChaCha20 keystream keyed from
+// the run's seed, reset for each run) so that a seed replays a run exactly, crypto
+// included. Nothing here may draw randomness any other way, or a replay diverges.
 #pragma once
 
 #include <sodium.h>

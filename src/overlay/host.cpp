@@ -392,6 +392,7 @@ void Host::handle(std::vector<SessionEvent>& events, Instant at) {
         PEERMQ_LOG(debug, "transport", "session established with a peer at %s",
                    source_text(e.source).c_str());
         release_held(e.peer);
+        router_.on_session(e.peer, true, at);
         // Tell the peer who we are at once: a restart on either side is then noticed
         // now, not whenever one of us next has data to send (a quiet producer or an idle
         // consumer may have none, and would wait forever for a broker that restarted).
@@ -401,10 +402,12 @@ void Host::handle(std::vector<SessionEvent>& events, Instant at) {
       case SessionEvent::Kind::delivered: deliver(e.peer, e.data, e.source, at); break;
       case SessionEvent::Kind::handshake_failed:
         metrics_.handshakes_failed->inc();
+        router_.on_session(e.peer, false, at);
         if (on_peer_closed_) on_peer_closed_(e.peer);
         break;
       case SessionEvent::Kind::closed:
         metrics_.sessions_closed->inc();
+        router_.on_session(e.peer, false, at);
         if (on_peer_closed_) on_peer_closed_(e.peer);
         break;
       case SessionEvent::Kind::dropped: metrics_.drops_session->inc(); break;
@@ -686,7 +689,10 @@ void Host::forward_via(const PublicKey& relay, const PublicKey& to,
   }
   wrap_.clear();
   encode(OverlayMessage{Forward{to, bytes}}, wrap_);
-  if (send_frame(relay, it->second, wrap_, now())) metrics_.relayed_sent->inc();
+  if (send_frame(relay, it->second, wrap_, now())) {
+    metrics_.relayed_sent->inc();
+    router_.on_forward(relay, now());
+  }
 }
 
 bool Host::pump(Instant at) {

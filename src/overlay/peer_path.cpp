@@ -42,10 +42,10 @@ void PeerPath::on_lookup_result(const PublicKey& relay, const Candidates& candid
   next_lookup_.reset();
   lookup_delay_ = config_.lookup_retry_initial;
   if (route_.kind == Route::Kind::none) {
-    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found);
+    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found, now);
   } else if (route_.kind == Route::Kind::relayed && route_.relay != relay) {
     // Asked again because the old relay failed us: the new answer wins.
-    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_changed);
+    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_changed, now);
   }
   if (route_.kind != Route::Kind::direct && !punching_) start_round(now, std::nullopt, true);
 }
@@ -67,7 +67,7 @@ void PeerPath::on_punch_notify(const PublicKey& relay, const PunchNotify& m, Ins
   learn_all(m.candidates);
   if (!relay_ || route_.kind == Route::Kind::none) relay_ = relay;
   if (route_.kind == Route::Kind::none) {
-    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found);
+    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found, now);
   }
   if (!punching_) {
     start_round(now, m.nonce, false);
@@ -85,6 +85,7 @@ void PeerPath::on_probe(const Endpoint& source, const Probe& m, Instant now) {
   encode(ProbeAck{m.nonce, m.seq, source}, ack.message);
   output(std::move(ack));
   ++stats_.acks_sent;
+  peer_punching();
 
   if (route_.kind == Route::Kind::direct) {
     if (source == route_.endpoint) {
@@ -95,7 +96,7 @@ void PeerPath::on_probe(const Endpoint& source, const Probe& m, Instant now) {
       // round's and must not move the path.)
       learn(source);
       last_direct_rx_ = now;
-      change_route(Route::direct_to(source), PathEvent::Reason::rebinding);
+      change_route(Route::direct_to(source), PathEvent::Reason::rebinding, now);
     }
     return;
   }
@@ -116,6 +117,7 @@ void PeerPath::on_probe_ack(const Endpoint& source, const ProbeAck& m, Instant n
   }
   const Duration rtt = now - it->second.sent;
   sent_.erase(it);
+  peer_punching();
   observed_by_peer_ = m.observed;
   if (route_.kind == Route::Kind::direct) {
     if (source == route_.endpoint) {
@@ -127,7 +129,7 @@ void PeerPath::on_probe_ack(const Endpoint& source, const ProbeAck& m, Instant n
   rtt_ = rtt;
   last_direct_rx_ = now;
   next_keepalive_ = now;
-  change_route(Route::direct_to(source), PathEvent::Reason::direct_confirmed, rtt);
+  change_route(Route::direct_to(source), PathEvent::Reason::direct_confirmed, now, rtt);
   end_round(now, true);
 }
 
@@ -138,7 +140,7 @@ void PeerPath::on_direct_packet(const Endpoint& source, Instant now) {
         // The peer's data now comes from elsewhere: its NAT mapping moved. Answers to the
         // new endpoint pass its NAT, since the peer just sent from there to us.
         learn(source);
-        change_route(Route::direct_to(source), PathEvent::Reason::rebinding);
+        change_route(Route::direct_to(source), PathEvent::Reason::rebinding, now);
       }
       last_direct_rx_ = now;
       return;
@@ -147,7 +149,7 @@ void PeerPath::on_direct_packet(const Endpoint& source, Instant now) {
       learn(source);
       last_direct_rx_ = now;
       next_keepalive_ = now;
-      change_route(Route::direct_to(source), PathEvent::Reason::direct_learned);
+      change_route(Route::direct_to(source), PathEvent::Reason::direct_learned, now);
       if (punching_) end_round(now, true);
       return;
     case Route::Kind::relayed:
@@ -157,21 +159,44 @@ void PeerPath::on_direct_packet(const Endpoint& source, Instant now) {
   }
 }
 
-void PeerPath::on_relayed_packet(const PublicKey& relay, Instant /*now*/) {
+void PeerPath::on_relayed_packet(const PublicKey& relay, Instant now) {
   if (!relay_) relay_ = relay;
   if (route_.kind == Route::Kind::none) {
     relay_ = relay;
-    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found);
+    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_found, now);
+  }
+  if (route_.kind != Route::Kind::relayed) return;
+  if (relay == route_.relay) {
+    last_relayed_rx_ = now;
+  } else if (now - last_relayed_rx_ >= config_.keepalive_interval) {
+    // The peer now reaches us through another relay, and ours has carried nothing from it
+    // for a while: the peer failed over. Answer the way its packets come.
+    relay_ = relay;
+    change_route(Route::relayed_via(relay), PathEvent::Reason::relay_changed, now);
   }
 }
 
-void PeerPath::on_relay_lost(const PublicKey& relay, Instant /*now*/) {
+void PeerPath::on_relay_lost(const PublicKey& relay, Instant now) {
   if (relay_ != relay) return;
   relay_.reset();
   if (route_.kind == Route::Kind::relayed) {
-    change_route(Route{}, PathEvent::Reason::relay_lost);
+    change_route(Route{}, PathEvent::Reason::relay_lost, now);
   }
   want_lookup();  // for a path, or for a fallback behind the direct one
+}
+
+void PeerPath::on_session(bool usable, Instant now) {
+  const bool was = session_usable_;
+  session_usable_ = usable;
+  if (!usable || was) return;
+  if (punching_ && !round_had_session_) {
+    // The round's probes were held until now: give them the round's full time.
+    round_had_session_ = true;
+    round_end_ = std::max(round_end_, now + config_.punch_timeout);
+  } else if (!punching_ && round_owed_ && route_.kind != Route::Kind::direct) {
+    round_owed_ = false;
+    start_round(now, std::nullopt, relay_.has_value());
+  }
 }
 
 // ---- timers --------------------------------------------------------------------------------
@@ -184,8 +209,13 @@ void PeerPath::on_timeout(Instant now) {
   if (punching_) {
     if (now >= round_end_) {
       end_round(now, false);
-    } else if (now >= next_probe_) {
-      probe_candidates(now);
+    } else {
+      if (now >= next_probe_) probe_candidates(now);
+      if (request_at_ && now >= *request_at_) {
+        // Nothing from the peer yet: the request or the relay's notify may have been lost.
+        if (relay_) request_punch();
+        request_at_ = now + config_.request_retry;
+      }
     }
   }
   if (route_.kind == Route::Kind::direct) {
@@ -211,6 +241,7 @@ void PeerPath::on_timeout(Instant now) {
 Instant PeerPath::next_deadline() const noexcept {
   Instant t = Instant::max();
   if (punching_) t = std::min({t, round_end_, next_probe_});
+  if (punching_ && request_at_) t = std::min(t, *request_at_);
   if (route_.kind == Route::Kind::direct) {
     t = std::min(t, last_direct_rx_ + config_.failover_timeout);
     t = std::min(t, std::max(last_direct_rx_ + config_.keepalive_interval, next_keepalive_));
@@ -229,22 +260,37 @@ void PeerPath::start_round(Instant now, std::optional<std::uint64_t> nonce, bool
   nonce_ = nonce.value_or(config_.nonce_seed + rounds_);
   round_end_ = now + config_.punch_timeout;
   next_round_.reset();
+  round_had_session_ = session_usable_;
+  round_owed_ = false;
+  request_at_.reset();
   if (request && relay_) {
-    PathOutput o{PathOutput::Kind::to_relay, {}, *relay_, {}};
-    encode(PunchRequest{peer_, nonce_}, o.message);
-    output(std::move(o));
+    request_punch();
+    request_at_ = now + config_.request_retry;
   }
   probe_candidates(now);
 }
 
+void PeerPath::request_punch() {
+  PathOutput o{PathOutput::Kind::to_relay, {}, *relay_, {}};
+  encode(PunchRequest{peer_, nonce_}, o.message);
+  output(std::move(o));
+  ++stats_.requests_sent;
+}
+
 void PeerPath::end_round(Instant now, bool confirmed) {
   punching_ = false;
+  request_at_.reset();
   if (confirmed) {
     retry_delay_ = config_.retry_initial;
     return;
   }
   if (route_.kind == Route::Kind::direct) return;  // a round the peer asked for; we are fine
   events_.push_back({PathEvent::Reason::punch_failed, route_, route_, std::nullopt});
+  if (!round_had_session_) {
+    // Not one probe could leave: this round proved nothing. Run it again once they can.
+    round_owed_ = true;
+    return;
+  }
   next_round_ = now + retry_delay_;
   retry_delay_ = std::min(retry_delay_ * 2, config_.retry_max);
 }
@@ -266,9 +312,9 @@ void PeerPath::send_probe(const Endpoint& to, Instant now) {
 
 void PeerPath::fall_back(Instant now) {
   if (relay_) {
-    change_route(Route::relayed_via(*relay_), PathEvent::Reason::direct_lost);
+    change_route(Route::relayed_via(*relay_), PathEvent::Reason::direct_lost, now);
   } else {
-    change_route(Route{}, PathEvent::Reason::direct_lost);
+    change_route(Route{}, PathEvent::Reason::direct_lost, now);
     want_lookup();
   }
   // The endpoint may come back (a flapping link): punch again, after the retry delay.
@@ -290,9 +336,11 @@ void PeerPath::learn_all(const Candidates& c) {
   for (const Endpoint& e : c) learn(e);
 }
 
-void PeerPath::change_route(Route to, PathEvent::Reason reason, std::optional<Duration> rtt) {
+void PeerPath::change_route(Route to, PathEvent::Reason reason, Instant now,
+                            std::optional<Duration> rtt) {
   PathEvent e{reason, route_, to, rtt};
   route_ = to;
+  if (to.kind == Route::Kind::relayed) last_relayed_rx_ = now;
   ++stats_.route_changes;
   events_.push_back(std::move(e));
 }

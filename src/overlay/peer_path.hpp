@@ -22,7 +22,14 @@
 // both ways: the route becomes direct. The peer's probes and packets from endpoints we did
 // not know are added as candidates (peer-reflexive, as in ICE). A round that confirms
 // nothing ends quietly (event punch_failed, route unchanged) and the next one waits
-// hole_punch_retry_initial, doubling up to hole_punch_retry_max.
+// hole_punch_retry_initial, doubling up to hole_punch_retry_max. The punch request and the
+// relay's notify to the peer are single datagrams: until a probe or ack from the peer shows
+// that it punches too, the requester asks the relay again every hole_punch_request_retry
+// until the round ends (a few small messages per round, and rounds back off). Probes travel inside the end-to-end session, so they leave
+// only once it has keys (the transport holds them until then): a round started while the
+// session is not usable (on_session(false)) gets its full time from when it becomes usable,
+// and a round that ended before that does not count: it is started again, with no added
+// backoff, as soon as the session is usable.
 //
 // Timers while direct:
 //   keepalive   silent for direct_path_keepalive_interval: probe the endpoint, once per
@@ -31,6 +38,10 @@
 //               a lookup), event direct_lost; punching resumes after the retry delay.
 // With no route, a failed lookup is retried after path_lookup_retry_initial, doubling up
 // to path_lookup_retry_max, until one succeeds.
+// Relay failover seen from the other side: while relayed, packets from the peer arriving
+// through another relay after the route's relay has carried nothing from it for a
+// keepalive interval move the route there (event relay_changed): the peer failed over (our
+// relay may be dead, which our relay client notices only at its next keepalive).
 // NAT rebinding: an authenticated data packet from the peer at another endpoint moves the
 // direct route there (event rebinding); so does a probe, but only once the current
 // endpoint has been silent for a keepalive interval (an idle path), since during a punch
@@ -72,7 +83,8 @@ const char* name(Route::Kind k) noexcept;
 struct PathEvent {
   enum class Reason {
     relay_found,       // none -> relayed (lookup, punch notify, or a packet via a relay)
-    relay_changed,     // relayed -> relayed through another relay (a new lookup answer)
+    relay_changed,     // relayed -> relayed through another relay (a new lookup answer, or
+                       // the peer's packets come through it while ours went quiet)
     direct_confirmed,  // -> direct: a probe ack came back from the probed endpoint
     direct_learned,    // none -> direct: the peer answered at a local candidate
     rebinding,         // direct -> direct at the peer's new endpoint (its NAT rebound)
@@ -102,6 +114,7 @@ struct PathOutput {
 struct PeerPathConfig {
   Duration probe_interval = limits::hole_punch_probe_interval;
   Duration punch_timeout = limits::hole_punch_timeout;
+  Duration request_retry = limits::hole_punch_request_retry;
   Duration keepalive_interval = limits::direct_path_keepalive_interval;
   Duration failover_timeout = limits::direct_path_failover_timeout;
   Duration retry_initial = limits::hole_punch_retry_initial;
@@ -113,6 +126,7 @@ struct PeerPathConfig {
 
 struct PeerPathStats {
   std::uint64_t rounds = 0;  // punch rounds started
+  std::uint64_t requests_sent = 0;  // punch requests to the relay, repeats included
   std::uint64_t probes_sent = 0;
   std::uint64_t acks_sent = 0;
   std::uint64_t unmatched_acks = 0;  // OverlayError::unmatched_probe_ack
@@ -140,6 +154,8 @@ class PeerPath {
   void on_relayed_packet(const PublicKey& relay, Instant now);
   // `relay` died, forgot us, or no longer has the peer: stop using it for this peer.
   void on_relay_lost(const PublicKey& relay, Instant now);
+  // Whether the end-to-end session with the peer can carry probes now (assumed until told).
+  void on_session(bool usable, Instant now);
   void on_timeout(Instant now);
   Instant next_deadline() const noexcept;
 
@@ -171,10 +187,14 @@ class PeerPath {
   bool learn(const Endpoint& e);
   void learn_all(const Candidates& c);
   void start_round(Instant now, std::optional<std::uint64_t> nonce, bool request);
+  void request_punch();
+  // The peer's probe or ack reached us: it punches, the request got through.
+  void peer_punching() { request_at_.reset(); }
   void end_round(Instant now, bool confirmed);
   void probe_candidates(Instant now);
   void send_probe(const Endpoint& to, Instant now);
-  void change_route(Route to, PathEvent::Reason reason, std::optional<Duration> rtt = std::nullopt);
+  void change_route(Route to, PathEvent::Reason reason, Instant now,
+                    std::optional<Duration> rtt = std::nullopt);
   void fall_back(Instant now);
   void want_lookup();
   void output(PathOutput o) { outputs_.push_back(std::move(o)); }
@@ -187,6 +207,11 @@ class PeerPath {
 
   bool punching_ = false;
   std::uint64_t nonce_ = 0;
+  bool session_usable_ = true;
+  bool round_had_session_ = false;  // this round's probes could leave at some point
+  bool round_owed_ = false;         // a round ended with no usable session: run it again
+  // This round's punch request is repeated at request_at_ until the peer is heard from.
+  std::optional<Instant> request_at_;
   std::uint64_t rounds_ = 0;
   Instant round_end_{};
   Instant next_probe_{};
@@ -199,6 +224,8 @@ class PeerPath {
   std::map<std::uint64_t, SentProbe> sent_;  // by seq; at most max_outstanding_probes
 
   Instant last_direct_rx_{};  // the direct endpoint's last authenticated packet
+  Instant last_relayed_rx_{};  // the last packet through the route's relay, or when the
+                               // route became relayed
   Instant next_keepalive_{};
   std::optional<Duration> rtt_;
   std::optional<Endpoint> observed_by_peer_;

@@ -313,6 +313,13 @@ void RelayClient::set_local_candidates(Candidates candidates, Instant now) {
   for (Relay& r : relays_) send_register(r, now);
 }
 
+void RelayClient::refresh(const PublicKey& relay, Instant now) {
+  Relay* r = find(relay);
+  if (r == nullptr || r->status == Status::dead || r->acked_seq < r->seq) return;
+  r->retry = config_.retry_initial;
+  send_register(*r, now);
+}
+
 std::optional<RelayClientOutput> RelayClient::poll_transmit() {
   if (transmit_.empty()) return std::nullopt;
   RelayClientOutput out = std::move(transmit_.front());

@@ -19,7 +19,8 @@
 //                    mapping; its answer reports our observed public endpoint.
 //   lookup           each attempt waits address_lookup_timeout for its relay's answer.
 // A relay that answers unknown_peer forgot us (restart): we register again at once
-// (event relay_forgot, then registered). Lookups try the registered relays first, in
+// (event relay_forgot, then registered); refresh() registers at once too, when the
+// transport sees its traffic through a relay go unanswered. Lookups try the registered relays first, in
 // configured order, then those still registering (never the dead ones); an attempt at a
 // relay that is not registered waits for its registration within the attempt's timeout.
 // A lookup fails (event lookup_failed) once every relay tried said not_found or timed out
@@ -120,6 +121,11 @@ class RelayClient {
   bool add_relay(const RelayInfo& info, Instant now);
   // Our own endpoints changed: every relay hears a register at once.
   void set_local_candidates(Candidates candidates, Instant now);
+  // What we send through `relay` goes unanswered: register with it now, unless a register
+  // is already waiting for its answer. A relay that restarted lost our session and cannot
+  // say so; its silence to this register is what tells (the register retries and the
+  // transport's rehandshake follow), and a live relay's answer costs one round trip.
+  void refresh(const PublicKey& relay, Instant now);
 
   std::size_t relay_count() const noexcept { return relays_.size(); }
   const RelayInfo& relay(std::size_t i) const { return relays_[i].info; }

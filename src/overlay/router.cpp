@@ -245,6 +245,21 @@ void Router::send_to_relay(const PublicKey& relay, std::span<const std::uint8_t>
   (void)host_.send_overlay(relay, message);
 }
 
+void Router::on_forward(const PublicKey& relay, Instant now) {
+  auto link = relays_.find(relay);
+  if (link == relays_.end() || !relay_client_) return;
+  Instant& since = link->second.forwarded_since;
+  if (since == Instant::max()) {
+    since = now;
+    return;
+  }
+  if (now - since < limits::relay_silence_rehandshake) return;
+  // Our forwards have heard nothing back from the relay for a while: ask it directly.
+  since = now;
+  relay_client_->refresh(relay, now);
+  arm(now);  // the register leaves at the next pump, which this deadline brings
+}
+
 void Router::on_client_event(const RelayClientEvent& e, Instant now) {
   using Kind = RelayClientEvent::Kind;
   auto link = relays_.find(e.relay);
@@ -295,9 +310,22 @@ void Router::on_client_event(const RelayClientEvent& e, Instant now) {
 
 PeerPath& Router::path_for(const PublicKey& peer) {
   auto it = paths_.find(peer);
-  if (it == paths_.end()) it = paths_.emplace(peer, PeerPath(peer, options_.path)).first;
+  if (it == paths_.end()) {
+    it = paths_.emplace(peer, PeerPath(peer, options_.path)).first;
+    const Instant now = host_.now();
+    const session::Session* s = host_.sessions().session(peer);
+    it->second.on_session(s != nullptr && s->can_send(now), now);
+  }
   dirty_.insert(peer);
   return it->second;
+}
+
+void Router::on_session(const PublicKey& peer, bool usable, Instant now) {
+  auto it = paths_.find(peer);
+  if (it == paths_.end()) return;
+  it->second.on_session(usable, now);
+  dirty_.insert(peer);
+  pump(now);
 }
 
 void Router::look_up(const PublicKey& peer, Instant now) {
@@ -323,6 +351,7 @@ void Router::local_lookup_for_path(const PublicKey& peer, Instant now) {
 void Router::on_arrival(const PublicKey& peer, const Arrival& a, Instant now) {
   if (auto link = relays_.find(peer); link != relays_.end()) {
     link->second.unanswered_since = Instant::max();
+    link->second.forwarded_since = Instant::max();
     link->second.complained = false;
     return;
   }
@@ -405,7 +434,9 @@ void Router::pump_path(const PublicKey& peer, PeerPath& p, Instant now) {
       case PathOutput::Kind::probe:
         if (options_.punch) (void)host_.send_overlay_to(peer, o->endpoint, o->message);
         break;
-      case PathOutput::Kind::to_relay: send_to_relay(o->relay, o->message, false, now); break;
+      case PathOutput::Kind::to_relay:  // punch requests: none from a node that does not punch
+        if (options_.punch) send_to_relay(o->relay, o->message, false, now);
+        break;
       case PathOutput::Kind::lookup:
         // Only peers we dialed are looked for; one that dialed us dials again if it wants.
         if (dialed_.count(peer) != 0) look_up(peer, now);

@@ -12,7 +12,10 @@
 //   relay given without its key is asked for it first (trust on first use,
 //   overlay/relay_key_exchange.hpp), then pinned for the life of the host. A relay that
 //   stays silent after we sent it something is handshaken with again: it may have
-//   restarted and lost our keys, which it has no way to tell us.
+//   restarted and lost our keys, which it has no way to tell us. Forwards count too:
+//   relayed traffic that hears nothing from the relay for relay_silence_rehandshake makes
+//   us register at once (RelayClient::refresh), so a restarted relay is noticed within
+//   seconds while traffic flows, not at the next keepalive.
 // - a PeerPath per peer (dialed, or heard from) decides the host's route to it: dial(ADDR)
 //   feeds it the directory's endpoints and asks the relays; the first lookup answer
 //   routes traffic through the relay at once while both sides punch (probes straight to
@@ -86,6 +89,10 @@ class Router {
   void on_arrival(const PublicKey& peer, const Arrival& a, Instant now);
   // A relay key answer (unauthenticated) from `from`.
   void on_relay_key(const Endpoint& from, std::uint64_t nonce, const PublicKey& key, Instant now);
+  // The host sent a peer's datagram through `relay` (a forward).
+  void on_forward(const PublicKey& relay, Instant now);
+  // The end-to-end session with `peer` became usable, or closed.
+  void on_session(const PublicKey& peer, bool usable, Instant now);
   void on_timeout(Instant now);
   Instant next_deadline() const noexcept;
 
@@ -113,6 +120,7 @@ class Router {
   struct RelayLink {
     RelaySpec spec;
     Instant unanswered_since = Instant::max();  // oldest message not answered since
+    Instant forwarded_since = Instant::max();   // oldest forward with nothing heard since
     bool complained = false;                    // said so once since it last answered
   };
 

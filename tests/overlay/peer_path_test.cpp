@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <variant>
 
 #include "overlay_test_util.hpp"
@@ -390,4 +391,94 @@ TEST_CASE("a path with no route retries a failed lookup, backing off") {
   p.path.on_lookup_failed(p.now);
   p.advance(limits::path_lookup_retry_max);
   for (const Sent& s : p.drain()) CHECK(s.kind != PathOutput::Kind::lookup);
+}
+
+std::size_t count_requests(const std::vector<Sent>& out) {
+  return static_cast<std::size_t>(std::count_if(out.begin(), out.end(), [](const Sent& s) {
+    return s.kind == PathOutput::Kind::to_relay;
+  }));
+}
+
+TEST_CASE("a punch request is repeated every retry interval until the peer is heard from") {
+  Path p;
+  CHECK(count_requests(p.found()) == 1);
+  p.advance(limits::hole_punch_request_retry - 1ms);
+  CHECK(count_requests(p.drain()) == 0);
+  p.advance(1ms);
+  CHECK(count_requests(p.drain()) == 1);  // the request, or the relay's notify, was lost
+  p.advance(2 * limits::hole_punch_request_retry);
+  CHECK(count_requests(p.drain()) == 2);
+  // The peer's probe shows the notify reached it: no more requests this round.
+  p.path.on_probe(B_pub, Probe{1, 1}, p.now);
+  p.advance(limits::hole_punch_timeout - 3 * limits::hole_punch_request_retry - 1ms);
+  CHECK(p.path.punching());
+  CHECK(count_requests(p.drain()) == 0);
+  CHECK(p.path.stats().requests_sent == 4);
+}
+
+TEST_CASE("a punch request is not repeated past the end of its round") {
+  Path p;
+  p.found();
+  p.advance(limits::hole_punch_timeout);
+  CHECK_FALSE(p.path.punching());
+  const auto sent = p.path.stats().requests_sent;
+  CHECK(sent == static_cast<std::uint64_t>(limits::hole_punch_timeout / limits::hole_punch_request_retry));
+  p.advance(limits::hole_punch_retry_initial - 1ms);
+  CHECK(p.path.stats().requests_sent == sent);
+}
+
+TEST_CASE("a punch round gets its full time once the session can carry its probes") {
+  Path p;
+  p.path.on_session(false, p.now);  // the handshake with the peer is still under way
+  p.found();
+  p.advance(8s);
+  p.path.on_session(true, p.now);
+  p.advance(limits::hole_punch_timeout - 1ms);
+  CHECK(p.path.punching());
+  p.advance(1ms);
+  CHECK_FALSE(p.path.punching());
+}
+
+TEST_CASE("a punch round that ended before the session was usable runs again when it is") {
+  Path p;
+  p.path.on_session(false, p.now);
+  p.found();
+  p.advance(limits::hole_punch_timeout);
+  CHECK_FALSE(p.path.punching());
+  auto ev = p.events();
+  REQUIRE_FALSE(ev.empty());
+  CHECK(ev.back().reason == Reason::punch_failed);
+  p.drain();
+  p.advance(1s);
+  p.path.on_session(true, p.now);
+  CHECK(p.path.punching());  // at once, not after the retry delay
+  CHECK(count_requests(p.drain()) == 1);
+  // That round failing counts as the first: the retry waits the initial delay.
+  p.advance(limits::hole_punch_timeout);
+  CHECK_FALSE(p.path.punching());
+  p.drain();
+  p.advance(limits::hole_punch_retry_initial - 1ms);
+  CHECK_FALSE(p.path.punching());
+  p.advance(1ms);
+  CHECK(p.path.punching());
+}
+
+TEST_CASE("a relayed peer that fails over to another relay is followed once ours went quiet") {
+  Path p;
+  p.path.on_relayed_packet(R1, p.now);
+  CHECK(p.path.route() == Route::relayed_via(R1));
+  p.events();
+  p.now += 500ms;
+  p.path.on_relayed_packet(R1, p.now);
+  p.now += 10ms;
+  p.path.on_relayed_packet(R2, p.now);  // R1 carried its packets just now: stay
+  CHECK(p.path.route() == Route::relayed_via(R1));
+  p.now += limits::direct_path_keepalive_interval;
+  p.path.on_relayed_packet(R2, p.now);  // R1 silent for a keepalive interval: follow
+  CHECK(p.path.route() == Route::relayed_via(R2));
+  CHECK(p.path.relay() == R2);
+  auto ev = p.events();
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].reason == Reason::relay_changed);
+  CHECK(ev[0].from == Route::relayed_via(R1));
 }

@@ -422,3 +422,20 @@ TEST_CASE("relay client registers at once with a relay added after start, and lo
   CHECK(out[0].relay == R1);
   CHECK(std::holds_alternative<Lookup>(out[0].message));
 }
+
+TEST_CASE("relay client registers at once when its traffic through a relay goes unanswered") {
+  Client c({{R1, R1_at}});
+  c.answer_registers(c.drain(), R1);
+  c.events();
+  c.now += 2s;
+  c.client.refresh(R1, c.now);
+  auto out = c.drain();
+  CHECK(count_registers(out, R1) == 1);
+  c.client.refresh(R1, c.now);  // one is waiting for its answer already
+  CHECK(c.drain().empty());
+  // Unanswered, it is retried like any register (the relay may be gone).
+  c.advance(limits::relay_register_retry_initial);
+  CHECK(count_registers(c.drain(), R1) == 1);
+  c.client.refresh(key(0x99), c.now);  // not a relay of ours
+  CHECK(c.drain().empty());
+}

@@ -108,6 +108,7 @@ void DeliveryChecker::on_delivered(const PublicKey& receiver, const PublicKey& f
   if (seq > s.next && seq > s.excused_below) {
     violation(where + ": delivered while #" + std::to_string(s.next) +
               " (not excused) had not been");
+    s.skipped += seq - std::max(s.next, s.excused_below);
   }
   s.next = seq + 1;
   ++s.delivered;
@@ -123,12 +124,15 @@ void DeliveryChecker::judge(Verdict& v) const {
 
 bool DeliveryChecker::complete() const {
   return std::all_of(streams_.begin(), streams_.end(), [](const Stream& s) {
-    return s.next >= s.sent || (s.sent <= s.excused_below);
+    return s.skipped == 0 && (s.next >= s.sent || s.sent <= s.excused_below);
   });
 }
 
 void DeliveryChecker::judge_complete(Verdict& v) const {
   for (const Stream& s : streams_) {
+    if (s.skipped != 0) {
+      v.fail("delivery: " + s.label + ": " + std::to_string(s.skipped) + " messages never arrived");
+    }
     if (s.next >= s.sent || s.sent <= s.excused_below) continue;
     v.fail("delivery: " + s.label + ": " + std::to_string(s.sent) + " sent, " +
            std::to_string(s.delivered) + " delivered, #" + std::to_string(s.next) +

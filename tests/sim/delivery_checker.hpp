@@ -66,6 +66,7 @@ class DeliveryChecker {
     std::uint64_t next = 0;          // the seq expected next
     std::uint64_t delivered = 0;
     std::uint64_t excused_below = 0;  // seqs below this may be missing
+    std::uint64_t skipped = 0;        // seqs passed over that were not excused
   };
 
   void violation(std::string what);

@@ -102,6 +102,21 @@ void SimNode::wire_callbacks() {
   h.on_path_change([this](const PublicKey& peer, const overlay::PathEvent& e) {
     path_log_.push_back(PathRecord{scheduler_.now(), peer, e});
   });
+  h.on_arrival([this](const PublicKey& peer, const overlay::Arrival& how) {
+    ArrivalRecord& r = arrivals_[peer];
+    if (how.relayed) {
+      ++r.relayed;
+      r.last_relayed = scheduler_.now();
+    } else {
+      ++r.direct;
+      r.last_direct = scheduler_.now();
+    }
+  });
+}
+
+ArrivalRecord SimNode::arrivals_from(const PublicKey& peer) const {
+  auto it = arrivals_.find(peer);
+  return it == arrivals_.end() ? ArrivalRecord{} : it->second;
 }
 
 // As runtime::Node::arm(): one timer, moved only when the host's deadline moves.

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,14 @@ struct SimNodeOptions {
   std::uint16_t port = 0;  // 0: an ephemeral port, a new one each start
   overlay::HostOptions host{};
   std::size_t send_queue = 1024;  // datagrams, as runtime::UdpOptions
+};
+
+// How a peer's authenticated packets reached this node (Host::on_arrival), over all runs.
+struct ArrivalRecord {
+  std::uint64_t direct = 0;
+  std::uint64_t relayed = 0;
+  Instant last_direct = Instant::min();
+  Instant last_relayed = Instant::min();
 };
 
 struct PathRecord {
@@ -88,6 +97,7 @@ class SimNode {
   // How other nodes name it as their relay: with its key (ADDR@HOST:PORT) or without.
   overlay::RelaySpec relay_spec(bool with_key = true) const;
   SimNodeOptions& options() noexcept { return options_; }
+  const SimNodeOptions& options() const noexcept { return options_; }
   Counters& counters() noexcept { return counters_; }
   // Starts so far (1 after the first start()).
   std::uint64_t runs() const noexcept { return runs_; }
@@ -101,6 +111,8 @@ class SimNode {
   void on_turn(std::function<void()> callback) { on_turn_.push_back(std::move(callback)); }
   // Every route change the host's router logged, over all runs.
   const std::vector<PathRecord>& path_log() const noexcept { return path_log_; }
+  // How `peer`'s packets arrived (zeros for a peer never heard from).
+  ArrivalRecord arrivals_from(const PublicKey& peer) const;
 
  private:
   void wire_callbacks();
@@ -126,6 +138,7 @@ class SimNode {
   std::vector<PeerCallback> on_peer_closed_;
   std::vector<std::function<void()>> on_turn_;
   std::vector<PathRecord> path_log_;
+  std::map<PublicKey, ArrivalRecord> arrivals_;
 };
 
 }  // namespace peermq::sim
