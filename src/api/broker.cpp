@@ -1,4 +1,4 @@
-// peermq::Broker over service::BrokerService (see broker_service.hpp) on a runtime::Node: options checked and
+// peermq::Broker over service::BrokerService (see broker_service.hpp) on a platform::Node: options checked and
 // turned into the service's, the identity and access list loaded, and a thread-safe stop.
 #include <peermq/broker.hpp>
 
@@ -8,8 +8,8 @@
 #include "api/event_loop_impl.hpp"
 #include "api/node_setup.hpp"
 #include "api/stop_signal.hpp"
-#include "runtime/service_node.hpp"
-#include "runtime/log.hpp"
+#include "platform/service_node.hpp"
+#include "log/log.hpp"
 #include "storage/segment_log.hpp"
 
 namespace peermq {
@@ -50,7 +50,7 @@ struct Broker::Impl {
   BrokerOptions options;
   Counters counters;
   std::optional<Identity> identity;
-  std::optional<runtime::BrokerNode> running;
+  std::optional<platform::BrokerNode> running;
   service::BrokerService* service = nullptr;  // running's
   std::string failure;  // the log's, once it failed
   bool stopped = false;
@@ -62,7 +62,7 @@ Result<void> Broker::Impl::start(std::string* detail) {
   if (service) return {};  // started already (a stop() on its way ends the run() that follows)
   if (stop_signal.requested()) return QueueError::stopped;
   service::BrokerServiceOptions o;
-  runtime::NodeOptions node_options;
+  platform::NodeOptions node_options;
   o.data_dir = options.data_dir;
   o.log.sync = to_runtime(options.sync);
   o.broker.visibility_timeout = options.visibility_timeout;

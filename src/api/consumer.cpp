@@ -1,4 +1,4 @@
-// peermq::Consumer over service::ConsumerClient (see consumer_client.hpp) on a runtime::Node:
+// peermq::Consumer over service::ConsumerClient (see consumer_client.hpp) on a platform::Node:
 // each delivery becomes a Message and a Delivery handle (delivery_link.hpp) for the handler;
 // a Reply handler's answer goes through the same handle at once.
 #include <peermq/consumer.hpp>
@@ -11,8 +11,8 @@
 #include "api/node_setup.hpp"
 #include "api/stop_signal.hpp"
 #include "mq/mq_message.hpp"
-#include "runtime/service_node.hpp"
-#include "runtime/log.hpp"
+#include "platform/service_node.hpp"
+#include "log/log.hpp"
 #include "wire/limits.hpp"
 
 namespace peermq {
@@ -79,7 +79,7 @@ struct Consumer::Impl {
   std::shared_ptr<Delivery::Link> link = std::make_shared<Delivery::Link>();
   Counters counters;
   std::optional<Identity> identity;
-  std::optional<runtime::ConsumerNode> running;
+  std::optional<platform::ConsumerNode> running;
   service::ConsumerClient* client = nullptr;  // running's
   std::optional<std::string> refusal;  // the broker's words, once it refused us
   bool stopped = false;
@@ -92,7 +92,7 @@ Result<void> Consumer::Impl::start(std::string* detail) {
   if (stop_signal.requested()) return QueueError::stopped;
   if (!handler) return api::invalid(detail, "no message handler: call on_message() or on_delivery() first");
   service::ConsumerClientOptions o;
-  runtime::NodeOptions node_options;
+  platform::NodeOptions node_options;
   auto broker = api::broker_key(options.broker, detail);
   if (!broker) return broker.error();
   o.broker = *broker;

@@ -6,7 +6,7 @@
 
 #include "api/delivery_link.hpp"
 #include "mq/mq_error.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 #include "wire/limits.hpp"
 
 namespace peermq {

@@ -6,7 +6,7 @@
 #include <system_error>
 
 #include "api/event_loop_impl.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 namespace peermq {
 
@@ -64,7 +64,7 @@ void EventLoop::post(std::function<void()> task) {
 }
 
 void EventLoop::on_signal(int signum, std::function<void()> callback) {
-  auto watcher = std::make_unique<runtime::SignalWatcher>(
+  auto watcher = std::make_unique<platform::SignalWatcher>(
       impl_->loop,
       [callback = std::move(callback)](int) { Impl::call_guarded(callback, "a signal callback"); });
   if (auto watched = watcher->watch(signum); !watched) {

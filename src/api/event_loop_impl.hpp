@@ -1,4 +1,4 @@
-// EventLoop::Impl: the runtime::Loop behind a public EventLoop, and what Broker, Consumer
+// EventLoop::Impl: the platform::Loop behind a public EventLoop, and what Broker, Consumer
 // and Producer share through it: posted tasks, signal watchers, and run_until(), the one
 // place the public API runs the loop (so that it can refuse to run it twice at once).
 //
@@ -14,9 +14,9 @@
 #include <peermq/event_loop.hpp>
 #include <peermq/result.hpp>
 
-#include "runtime/async.hpp"
-#include "runtime/loop.hpp"
-#include "runtime/signal_watcher.hpp"
+#include "platform/async.hpp"
+#include "platform/loop.hpp"
+#include "platform/signal_watcher.hpp"
 
 namespace peermq {
 
@@ -33,13 +33,13 @@ struct EventLoop::Impl {
   // The Impl behind a public loop, for the library's classes built on one.
   static Impl& of(EventLoop& loop) noexcept { return *loop.impl_; }
 
-  runtime::Loop loop;  // first: the handles below close before it goes
+  platform::Loop loop;  // first: the handles below close before it goes
   std::atomic<bool> running{false};
   std::atomic<bool> stop_requested{false};
   std::mutex mutex;
   std::vector<std::function<void()>> tasks;  // posted, guarded by mutex
-  runtime::Async wake;
-  std::vector<std::unique_ptr<runtime::SignalWatcher>> signals;
+  platform::Async wake;
+  std::vector<std::unique_ptr<platform::SignalWatcher>> signals;
 };
 
 }  // namespace peermq

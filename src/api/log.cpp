@@ -1,10 +1,10 @@
-// The public logging calls over the library's own sink (runtime/log.hpp): one level, one
+// The public logging calls over the library's own sink (log/log.hpp): one level, one
 // sink and one line format for the library and the programs that use it.
 #include <peermq/log.hpp>
 
 #include <cstdarg>
 
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 namespace peermq {
 

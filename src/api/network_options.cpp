@@ -1,10 +1,10 @@
 // The public checks of listen and relay text, on the same parsers start() uses
-// (api/node_setup.hpp, runtime/relay_spec_parser.hpp), so that what they accept is what a
+// (api/node_setup.hpp, platform/relay_spec_parser.hpp), so that what they accept is what a
 // node accepts.
 #include <peermq/network_options.hpp>
 
 #include "api/node_setup.hpp"
-#include "runtime/relay_spec_parser.hpp"
+#include "platform/relay_spec_parser.hpp"
 
 namespace peermq {
 
@@ -16,7 +16,7 @@ Result<void> check_listen(std::string_view text, std::string* detail) {
 
 Result<std::vector<std::string>> parse_relays(std::string_view list, std::string* detail) {
   std::string why;
-  auto specs = runtime::parse_relay_specs(list, &why);
+  auto specs = platform::parse_relay_specs(list, &why);
   if (!specs) return api::invalid(detail, std::move(why));
   std::vector<std::string> out;
   out.reserve(specs->size());

@@ -3,7 +3,7 @@
 #include <peermq/queue_error.hpp>
 
 #include "wire/endpoint.hpp"
-#include "runtime/relay_spec_parser.hpp"
+#include "platform/relay_spec_parser.hpp"
 
 namespace peermq::api {
 
@@ -22,7 +22,7 @@ Result<Endpoint> parse_listen(std::string_view listen, std::string* detail) {
   return endpoint;
 }
 
-Result<void> set_node_options(runtime::NodeOptions& o, std::string_view listen,
+Result<void> set_node_options(platform::NodeOptions& o, std::string_view listen,
                               const std::vector<std::string>& relays,
                               const std::string& discovery_dir, std::string* detail) {
   auto endpoint = parse_listen(listen, detail);
@@ -37,7 +37,7 @@ Result<void> set_node_options(runtime::NodeOptions& o, std::string_view listen,
     joined += relay;
   }
   std::string why;
-  auto specs = runtime::parse_relay_specs(joined, &why);
+  auto specs = platform::parse_relay_specs(joined, &why);
   if (!specs) return invalid(detail, "relays: " + why);
   o.host.router.relays = std::move(*specs);
   if (!discovery_dir.empty()) o.discovery_dir = discovery_dir;

@@ -1,6 +1,6 @@
 // What Broker, Consumer, Producer, Relay and Pinger do alike at start(): turn the text a
 // user gives in their options (listen, relays, discovery_dir, the broker's address, a key
-// file) into runtime types, with a sentence for the user when something is wrong. The one
+// file) into platform types, with a sentence for the user when something is wrong. The one
 // place this is done: the public checks (network_options.hpp) use it too.
 #pragma once
 
@@ -13,7 +13,7 @@
 #include <peermq/identity.hpp>
 #include <peermq/result.hpp>
 
-#include "runtime/node.hpp"
+#include "platform/node.hpp"
 
 namespace peermq::api {
 
@@ -25,7 +25,7 @@ Result<Endpoint> parse_listen(std::string_view listen, std::string* detail);
 
 // Sets listen, relays and (unless empty) discovery_dir of `out`. Errors:
 // QueueError::invalid_options for a listen endpoint or relay that does not parse.
-Result<void> set_node_options(runtime::NodeOptions& out, std::string_view listen,
+Result<void> set_node_options(platform::NodeOptions& out, std::string_view listen,
                               const std::vector<std::string>& relays,
                               const std::string& discovery_dir, std::string* detail);
 

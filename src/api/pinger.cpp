@@ -1,4 +1,4 @@
-// peermq::Pinger over a runtime::Node: overlay pings to the target (Host::ping), their
+// peermq::Pinger over a platform::Node: overlay pings to the target (Host::ping), their
 // pongs matched to the time each ping left, and the target's route as a public Path.
 #include <peermq/pinger.hpp>
 
@@ -8,8 +8,8 @@
 #include "api/event_loop_impl.hpp"
 #include "api/node_setup.hpp"
 #include "api/stop_signal.hpp"
-#include "runtime/log.hpp"
-#include "runtime/node.hpp"
+#include "log/log.hpp"
+#include "platform/node.hpp"
 
 namespace peermq {
 
@@ -49,7 +49,7 @@ struct Pinger::Impl {
   Counters counters;
   std::optional<Identity> identity;
   PublicKey target{};
-  std::optional<runtime::Node> node;
+  std::optional<platform::Node> node;
   std::map<std::uint64_t, Instant> sent;  // seq -> when it left, for `timeout`
   bool stopped = false;
   api::StopSignal stop_signal;
@@ -79,7 +79,7 @@ Result<void> Pinger::Impl::start(std::string* detail) {
                                     Address::explain(options.target, parsed.error(), bad_at));
   }
   if (options.timeout <= Duration::zero()) return api::invalid(detail, "timeout: must be positive");
-  runtime::NodeOptions node_options;
+  platform::NodeOptions node_options;
   if (auto set = api::set_node_options(node_options, options.listen, options.relays,
                                        options.discovery_dir, detail);
       !set) {

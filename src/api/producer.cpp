@@ -1,4 +1,4 @@
-// peermq::Producer over service::ProducerClient (see producer_client.hpp) on a runtime::Node: one callback per
+// peermq::Producer over service::ProducerClient (see producer_client.hpp) on a platform::Node: one callback per
 // published message, kept by id until its answer (or its confirm, without want_answer), a
 // failure, a refusal or stop() settles it; and request(), which runs the loop until one
 // message is settled.
@@ -12,9 +12,9 @@
 #include "api/node_setup.hpp"
 #include "api/stop_signal.hpp"
 #include "mq/mq_error.hpp"
-#include "runtime/log.hpp"
-#include "runtime/service_node.hpp"
-#include "runtime/timer.hpp"
+#include "log/log.hpp"
+#include "platform/service_node.hpp"
+#include "platform/timer.hpp"
 #include "wire/limits.hpp"
 
 namespace peermq {
@@ -98,7 +98,7 @@ struct Producer::Impl {
   ProducerOptions options;
   Counters counters;
   std::optional<Identity> identity;
-  std::optional<runtime::ProducerNode> running;
+  std::optional<platform::ProducerNode> running;
   service::ProducerClient* client = nullptr;  // running's
   std::unordered_map<std::uint64_t, Pending> pending;
   FailureCallback on_failure;
@@ -112,7 +112,7 @@ Result<void> Producer::Impl::start(std::string* detail) {
   if (client) return {};  // started already (a stop() on its way ends the run() that follows)
   if (stop_signal.requested()) return QueueError::stopped;
   service::ProducerClientOptions o;
-  runtime::NodeOptions node_options;
+  platform::NodeOptions node_options;
   auto broker = api::broker_key(options.broker, detail);
   if (!broker) return broker.error();
   o.broker = *broker;
@@ -292,9 +292,9 @@ Result<Answer> Producer::request(std::string_view command, std::span<const std::
   if (impl.loop_impl.running.load()) return QueueError::loop_busy;
   if (auto started = impl.start(nullptr); !started) return started.error();
 
-  runtime::Loop& loop = impl.loop_impl.loop;
+  platform::Loop& loop = impl.loop_impl.loop;
   bool expired = false;
-  runtime::Timer guard(loop);  // wakes the loop at the deadline
+  platform::Timer guard(loop);  // wakes the loop at the deadline
   guard.start(timeout, [&] { expired = true; });
   std::optional<Result<Answer>> outcome;
   std::optional<std::uint64_t> id;

@@ -1,4 +1,4 @@
-// peermq::Relay over a runtime::Node whose host runs the relay server
+// peermq::Relay over a platform::Node whose host runs the relay server
 // (HostOptions::relay): the identity loaded, listen checked, a thread-safe stop, and the
 // relay server's figures as RelayStats.
 #include <peermq/relay.hpp>
@@ -9,7 +9,7 @@
 #include "api/node_setup.hpp"
 #include "api/stop_signal.hpp"
 #include "overlay/overlay_error.hpp"
-#include "runtime/node.hpp"
+#include "platform/node.hpp"
 
 namespace peermq {
 
@@ -36,7 +36,7 @@ struct Relay::Impl {
   RelayOptions options;
   Counters counters;
   std::optional<Identity> identity;
-  std::optional<runtime::Node> node;
+  std::optional<platform::Node> node;
   bool serving = false;
   bool stopped = false;
   api::StopSignal stop_signal;
@@ -56,7 +56,7 @@ Result<void> Relay::Impl::start(std::string* detail) {
   if (stopped) return QueueError::stopped;
   if (serving) return {};  // started already (a stop() on its way ends the run() that follows)
   if (stop_signal.requested()) return QueueError::stopped;
-  runtime::NodeOptions node_options;
+  platform::NodeOptions node_options;
   if (auto set = api::set_node_options(node_options, options.listen, {}, options.discovery_dir,
                                        detail);
       !set) {

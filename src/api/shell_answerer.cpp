@@ -1,5 +1,5 @@
 // peermq::ShellAnswerer: a queue of Deliveries, each answered in turn through
-// runtime::ChildCommand (the process work: spawn, pipes, process-group kill).
+// platform::ChildCommand (the process work: spawn, pipes, process-group kill).
 #include <peermq/shell_answerer.hpp>
 
 #include <signal.h>
@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "api/event_loop_impl.hpp"
-#include "runtime/child_command.hpp"
-#include "runtime/log.hpp"
+#include "platform/child_command.hpp"
+#include "log/log.hpp"
 #include "wire/limits.hpp"
 
 namespace peermq {
@@ -20,14 +20,14 @@ struct ShellAnswerer::Impl {
     std::vector<std::uint8_t> payload;
   };
 
-  Impl(runtime::Loop& loop, std::string c, std::string shell)
+  Impl(platform::Loop& loop, std::string c, std::string shell)
       : command_text(std::move(c)), command(loop, std::move(shell)) {}
 
   void run_next();
 
   std::string command_text;
   std::deque<Job> jobs;  // the front one runs while command.running()
-  runtime::ChildCommand command;
+  platform::ChildCommand command;
   bool stopped = false;
 };
 
@@ -44,7 +44,7 @@ void ShellAnswerer::Impl::run_next() {
     // The job leaves the queue when its command ends: a reconnect meanwhile makes its
     // answer void (the broker delivers the message again), which answer() reports.
     auto started = command.start(command_text, jobs.front().payload, limits::max_payload,
-                                 [this](runtime::ChildCommand::Outcome&& r) {
+                                 [this](platform::ChildCommand::Outcome&& r) {
       Job done = std::move(jobs.front());
       jobs.pop_front();
       if (r.ok) {

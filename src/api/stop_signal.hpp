@@ -10,14 +10,14 @@
 #include <functional>
 #include <utility>
 
-#include "runtime/async.hpp"
-#include "runtime/loop.hpp"
+#include "platform/async.hpp"
+#include "platform/loop.hpp"
 
 namespace peermq::api {
 
 class StopSignal {
  public:
-  StopSignal(runtime::Loop& loop, std::function<void()> on_stop)
+  StopSignal(platform::Loop& loop, std::function<void()> on_stop)
       : on_stop_(std::move(on_stop)), wake_(loop, [this] {
           if (requested_.load()) on_stop_();
         }) {}
@@ -31,7 +31,7 @@ class StopSignal {
  private:
   std::function<void()> on_stop_;
   std::atomic<bool> requested_{false};
-  runtime::Async wake_;
+  platform::Async wake_;
 };
 
 }  // namespace peermq::api

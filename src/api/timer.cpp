@@ -1,22 +1,22 @@
-// peermq::Timer over runtime::Timer on the EventLoop's libuv loop; each callback is guarded
+// peermq::Timer over platform::Timer on the EventLoop's libuv loop; each callback is guarded
 // so that an exception of the user's never unwinds through libuv.
 #include <peermq/timer.hpp>
 
 #include "api/event_loop_impl.hpp"
-#include "runtime/timer.hpp"
+#include "platform/timer.hpp"
 
 namespace peermq {
 
 struct Timer::Impl {
-  explicit Impl(runtime::Loop& loop) : timer(loop) {}
-  runtime::Timer timer;
+  explicit Impl(platform::Loop& loop) : timer(loop) {}
+  platform::Timer timer;
 };
 
 namespace {
 
 // The user's callback travels inside the runtime timer's, which lives until libuv has
 // closed the handle: a callback that destroys its own Timer is still alive while it runs.
-runtime::Timer::Callback guarded(Timer::Callback callback) {
+platform::Timer::Callback guarded(Timer::Callback callback) {
   return [callback = std::move(callback)] {
     EventLoop::Impl::call_guarded(callback, "a timer callback");
   };

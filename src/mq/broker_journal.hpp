@@ -3,7 +3,7 @@
 // slots they held (the live floor), and the clock that turns Instants into the Unix times
 // records carry.
 //
-// Journal (implemented by the runtime over runtime::SegmentLog):
+// Journal (implemented by the runtime over platform::SegmentLog):
 //   append(body) -> seq   a copy of one record body (mq/journal_record.hpp), not yet
 //                         durable; the runtime calls Broker::on_committed(seq) once it is
 //                         (group commit: one fsync covers many records).

@@ -1,6 +1,6 @@
 // DatagramTransport: the one way a Host reaches the network, in the style of NNG's
 // transport ops: a few calls, no policy. The libuv UDP socket implements it
-// (runtime/host_driver.hpp), the simulator implements it (tests/sim/), and so will a
+// (platform/node.hpp), the simulator implements it (tests/sim/), and so will a
 // WebSocket to a relay.
 //
 // Sending only: what arrives, the owner of the transport hands to Host::on_datagram, and

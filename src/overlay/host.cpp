@@ -7,7 +7,7 @@
 #include "metrics/counter_registry.hpp"
 #include "overlay/overlay_message.hpp"
 #include "overlay/relay_key_exchange.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 #include "wire/transport_frame.hpp"
 
 namespace peermq::overlay {

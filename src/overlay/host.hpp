@@ -1,6 +1,6 @@
 // Host: everything one node does between datagrams and the messages of its peers, with no
 // I/O. One Host per process (per node): the broker, consumer, producer, relay and ping
-// roles all run on one, over the libuv UDP socket (runtime/host_driver.hpp), over the
+// roles all run on one, over the libuv UDP socket (platform/node.hpp), over the
 // simulator's network (tests/sim/), later over a WebSocket.
 //
 // The way of a datagram:

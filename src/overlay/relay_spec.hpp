@@ -2,7 +2,7 @@
 // gave it (ADDR@HOST:PORT). Without a key the host asks the relay for it in the clear and
 // trusts the first answer (overlay/relay_key_exchange.hpp); with one, the session with the
 // relay is authenticated from its first packet. Parsing and name resolution are the
-// platform's (runtime/relay_spec_parser.hpp): resolving a name blocks.
+// platform's (platform/relay_spec_parser.hpp): resolving a name blocks.
 #pragma once
 
 #include <optional>

@@ -6,7 +6,7 @@
 
 #include "crypto/random.hpp"
 #include "overlay/host.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 #include "wire/limits.hpp"
 
 namespace peermq::overlay {

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 namespace peermq::service {
 

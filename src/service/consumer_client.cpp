@@ -1,7 +1,7 @@
 #include "service/consumer_client.hpp"
 
 #include "service/broker_client.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 namespace peermq::service {
 

@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "mq/log_record.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 #include "storage/posix_file_system.hpp"
 
 namespace peermq::storage {

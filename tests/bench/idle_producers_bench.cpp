@@ -48,13 +48,13 @@
 #include <peermq/address.hpp>
 #include <peermq/identity.hpp>
 
-#include "runtime/sockaddr.hpp"
+#include "platform/sockaddr.hpp"
 #include "channel/channel.hpp"
 #include "mq/producer_core.hpp"
 #include "wire/endpoint.hpp"
-#include "runtime/loop.hpp"
-#include "runtime/signal_watcher.hpp"
-#include "runtime/timer.hpp"
+#include "platform/loop.hpp"
+#include "platform/signal_watcher.hpp"
+#include "platform/timer.hpp"
 #include "session/session_endpoint.hpp"
 #include "wire/transport_frame.hpp"
 
@@ -62,7 +62,7 @@ namespace {
 
 using namespace peermq;
 using peermq::Endpoint;
-using runtime::Loop;
+using platform::Loop;
 
 constexpr std::size_t kHeader = limits::transport_frame_header_size;
 
@@ -115,7 +115,7 @@ class Producer final : mq::MessageSink {
     }
     udp_->data = this;
     sockaddr_storage address{};
-    runtime::to_sockaddr(source, address);
+    platform::to_sockaddr(source, address);
     int rc = uv_udp_bind(udp_, reinterpret_cast<const sockaddr*>(&address), 0);
     if (rc == 0) rc = uv_udp_recv_start(udp_, on_alloc, on_receive);
     if (rc != 0) {
@@ -160,7 +160,7 @@ class Producer final : mq::MessageSink {
                          unsigned) {
     auto* self = static_cast<Producer*>(handle->data);
     if (self == nullptr || nread < 0 || from == nullptr) return;
-    auto source = runtime::from_sockaddr(from);
+    auto source = platform::from_sockaddr(from);
     if (!source) return;
     const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(buf->base),
                                  static_cast<std::size_t>(nread));
@@ -257,7 +257,7 @@ class Producer final : mq::MessageSink {
     while (auto d = sessions_.poll_transmit()) {
       const Endpoint to = d->to ? *d->to : shared_.broker_endpoint;
       sockaddr_storage address{};
-      runtime::to_sockaddr(to, address);
+      platform::to_sockaddr(to, address);
       uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(d->bytes.data()),
                                  static_cast<unsigned>(d->bytes.size()));
       (void)uv_udp_try_send(udp_, &buf, 1, reinterpret_cast<const sockaddr*>(&address));
@@ -280,7 +280,7 @@ class Producer final : mq::MessageSink {
   session::SessionEndpoint sessions_;
   channel::Channel channel_;
   mq::ProducerCore core_;
-  runtime::Timer timer_;
+  platform::Timer timer_;
   uv_udp_t* udp_ = nullptr;
   std::uint64_t incarnation_;
   std::uint64_t broker_incarnation_ = 0;
@@ -345,7 +345,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<Producer>> producers;
   producers.reserve(total);
   bool stop = false;
-  runtime::SignalWatcher signals(loop, [&](int) { stop = true; });
+  platform::SignalWatcher signals(loop, [&](int) { stop = true; });
   (void)signals.watch(SIGINT);
   (void)signals.watch(SIGTERM);
 
@@ -353,7 +353,7 @@ int main(int argc, char** argv) {
   const Instant started = loop.now();
   std::string error;
   bool failed = false;
-  runtime::Timer dialer(loop);
+  platform::Timer dialer(loop);
   dialer.start(Duration::zero(), std::chrono::milliseconds(10), [&] {
     const double elapsed = std::chrono::duration<double>(loop.now() - started).count();
     const auto due = std::min(total, static_cast<std::size_t>(rate * elapsed) + 1);
@@ -366,7 +366,7 @@ int main(int argc, char** argv) {
   });
 
   // Wakes the loop at least every 100 ms, so the deadline is checked even when all is quiet.
-  runtime::Timer watchdog(loop);
+  platform::Timer watchdog(loop);
   watchdog.start(std::chrono::milliseconds(100), std::chrono::milliseconds(100), [] {});
   const Instant deadline = started + std::chrono::seconds(timeout_s);
   while (!stop && !failed && shared.ready < total && loop.now() < deadline) loop.run_once();

@@ -38,10 +38,10 @@
 
 #include "channel/channel_error.hpp"
 #include "wire/endpoint.hpp"
-#include "runtime/loop.hpp"
+#include "platform/loop.hpp"
 #include "overlay/host.hpp"
 #include "support/loopback_node.hpp"
-#include "runtime/timer.hpp"
+#include "platform/timer.hpp"
 #include "session/session_endpoint.hpp"
 #include "support/run_until.hpp"
 
@@ -55,9 +55,9 @@ using peermq::Counters;
 using peermq::Identity;
 using peermq::PublicKey;
 using peermq::Endpoint;
-using peermq::runtime::Loop;
+using peermq::platform::Loop;
 using peermq::test::LoopbackNode;
-using peermq::runtime::Timer;
+using peermq::platform::Timer;
 using Bytes = std::vector<std::uint8_t>;
 
 constexpr std::size_t kPacket = 1168;

@@ -15,7 +15,7 @@
 #include <doctest/doctest.h>
 
 #include "channel/channel_error.hpp"
-#include "runtime/timer.hpp"
+#include "platform/timer.hpp"
 #include "support/loopback_node.hpp"
 #include "support/run_until.hpp"
 
@@ -24,8 +24,8 @@ using peermq::Counters;
 using peermq::Identity;
 using peermq::PublicKey;
 using peermq::Endpoint;
-using peermq::runtime::Loop;
-using peermq::runtime::Timer;
+using peermq::platform::Loop;
+using peermq::platform::Timer;
 using peermq::overlay::HostError;
 using peermq::test::LoopbackNode;
 using Bytes = std::vector<std::uint8_t>;

@@ -1,4 +1,4 @@
-#include "runtime/service_node.hpp"
+#include "platform/service_node.hpp"
 
 #include <unistd.h>
 
@@ -12,7 +12,7 @@
 
 #include "service/consumer_client.hpp"
 #include "service/producer_client.hpp"
-#include "runtime/timer.hpp"
+#include "platform/timer.hpp"
 #include "sim/queue_checker.hpp"
 #include "sim/sim_broker.hpp"
 #include "sim/sim_consumer.hpp"
@@ -22,20 +22,20 @@
 using namespace std::chrono_literals;
 using peermq::Counters;
 using peermq::Identity;
-using peermq::runtime::BrokerNode;
-using peermq::runtime::ConsumerNode;
-using peermq::runtime::ProducerNode;
+using peermq::platform::BrokerNode;
+using peermq::platform::ConsumerNode;
+using peermq::platform::ProducerNode;
 using peermq::service::BrokerService;
 using peermq::service::BrokerServiceOptions;
 using peermq::service::ConsumerClient;
 using peermq::service::ConsumerClientOptions;
 using peermq::Endpoint;
-using peermq::runtime::Loop;
-using peermq::runtime::NodeOptions;
+using peermq::platform::Loop;
+using peermq::platform::NodeOptions;
 using peermq::service::ProducerClient;
 using peermq::service::ProducerClientOptions;
 using peermq::storage::SyncPolicy;
-using peermq::runtime::Timer;
+using peermq::platform::Timer;
 namespace fs = std::filesystem;
 namespace mq = peermq::mq;
 using namespace peermq::sim;

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 #include "sim/sim_scheduler.hpp"
 
 namespace peermq::sim {

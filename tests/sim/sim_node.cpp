@@ -119,7 +119,7 @@ ArrivalRecord SimNode::arrivals_from(const PublicKey& peer) const {
   return it == arrivals_.end() ? ArrivalRecord{} : it->second;
 }
 
-// As runtime::Node::arm(): one timer, moved only when the host's deadline moves.
+// As platform::Node::arm(): one timer, moved only when the host's deadline moves.
 void SimNode::arm() {
   if (!host_) return;
   const Instant next = host_->next_deadline();

@@ -1,6 +1,6 @@
 // SimNode: one simulated peermq process: a real overlay::Host bound to a SimSocket, the
 // scheduler (its clock and its only timer) and its machine's SimDirectory, exactly as
-// runtime::Node binds a Host to libuv:
+// platform::Node binds a Host to libuv:
 //
 //   SimSocket --datagram--> Host::on_datagram ... read done --> Host::on_batch_end
 //   Host --send--> SimSocket (flushed after every call into the host, as the libuv socket
@@ -48,7 +48,7 @@ namespace peermq::sim {
 struct SimNodeOptions {
   std::uint16_t port = 0;  // 0: an ephemeral port, a new one each start
   overlay::HostOptions host{};
-  std::size_t send_queue = 1024;  // datagrams, as runtime::UdpOptions
+  std::size_t send_queue = 1024;  // datagrams, as platform::UdpOptions
 };
 
 // How a peer's authenticated packets reached this node (Host::on_arrival), over all runs.

@@ -1,6 +1,6 @@
 // SimSocket: a node's UDP socket on the simulated network, as an overlay::DatagramTransport.
 //
-// Sending mirrors runtime::UdpSocket: send() queues a copy (at most `queue_limit`
+// Sending mirrors platform::UdpSocket: send() queues a copy (at most `queue_limit`
 // datagrams; a full queue refuses, counted as queue_full), flush() hands the queue to the
 // network in order. writable() flushes first when the queue is full. Receiving mirrors it
 // too: datagrams that arrive at one instant are one read: on_receive runs once per

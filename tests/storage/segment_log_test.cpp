@@ -32,7 +32,7 @@
 #include <peermq/clock.hpp>
 
 #include "mq/log_record.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 #include "sim/sim_disk.hpp"
 
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-// LoopbackNode: a runtime::Node on 127.0.0.1 (a port the kernel picks) with a scratch
+// LoopbackNode: a platform::Node on 127.0.0.1 (a port the kernel picks) with a scratch
 // directory for local discovery, not announced: the host over real UDP, as the tests that
 // need real sockets build it. `node->send(...)` reaches the host.
 #pragma once
@@ -14,8 +14,8 @@
 #include <peermq/identity.hpp>
 
 #include "overlay/host.hpp"
-#include "runtime/loop.hpp"
-#include "runtime/node.hpp"
+#include "platform/loop.hpp"
+#include "platform/node.hpp"
 
 namespace peermq::test {
 
@@ -38,10 +38,10 @@ inline const std::filesystem::path& scratch_discovery_dir() {
 class LoopbackNode {
  public:
   // `identity` outlives the node (the host keeps a reference to sign its announcements).
-  LoopbackNode(runtime::Loop& loop, const Identity& identity, Counters& counters,
+  LoopbackNode(platform::Loop& loop, const Identity& identity, Counters& counters,
                overlay::HostOptions host = {})
       : node_(loop, counters, identity, options(std::move(host))) {}
-  LoopbackNode(runtime::Loop&, Identity&&, Counters&, overlay::HostOptions = {}) = delete;
+  LoopbackNode(platform::Loop&, Identity&&, Counters&, overlay::HostOptions = {}) = delete;
 
   // Binds and starts; false (with the reason in detail()) on failure.
   bool start() { return node_.start(&detail_).ok(); }
@@ -53,8 +53,8 @@ class LoopbackNode {
   overlay::Host& host() noexcept { return node_.host(); }
 
  private:
-  static runtime::NodeOptions options(overlay::HostOptions host) {
-    runtime::NodeOptions o;
+  static platform::NodeOptions options(overlay::HostOptions host) {
+    platform::NodeOptions o;
     o.listen = Endpoint::v4({127, 0, 0, 1}, 0);
     o.discovery_dir = scratch_discovery_dir();
     o.host = std::move(host);
@@ -62,7 +62,7 @@ class LoopbackNode {
     return o;
   }
 
-  runtime::Node node_;
+  platform::Node node_;
   std::string detail_;
 };
 

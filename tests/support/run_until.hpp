@@ -1,4 +1,4 @@
-// run_until: turns a runtime::Loop until a condition holds or a time limit passes — the
+// run_until: turns a platform::Loop until a condition holds or a time limit passes — the
 // bounded wait every loop-driven test and benchmark needs. Returns the condition.
 //
 // A 10 ms tick keeps the loop turning, so conditions outside it (a child process's exit, a
@@ -9,18 +9,18 @@
 
 #include <peermq/clock.hpp>
 
-#include "runtime/loop.hpp"
-#include "runtime/timer.hpp"
+#include "platform/loop.hpp"
+#include "platform/timer.hpp"
 
 namespace peermq::test {
 
 template <class Done>
-bool run_until(runtime::Loop& loop, Done done, Duration limit) {
+bool run_until(platform::Loop& loop, Done done, Duration limit) {
   using namespace std::chrono_literals;
-  runtime::Timer guard(loop);
+  platform::Timer guard(loop);
   bool expired = false;
   guard.start(limit, [&] { expired = true; });
-  runtime::Timer tick(loop);
+  platform::Timer tick(loop);
   tick.start(10ms, 10ms, [] {});
   while (!done() && !expired) loop.run_once();
   return done();

@@ -1,0 +1,55 @@
+#include "platform/loop.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <system_error>
+
+#include "platform/uv_error.hpp"
+
+namespace peermq::platform {
+
+Loop::Loop() {
+  if (int status = uv_loop_init(&loop_); status < 0)
+    throw std::system_error(uv_error(status), "cannot create the event loop");
+  loop_.data = this;
+}
+
+Loop::~Loop() {
+  if (open_handles_ != 0) {
+    std::fprintf(stderr,
+                 "peermq: bug: event loop destroyed while %zu handle owner(s) still live; "
+                 "destroy timers and sockets before their Loop\n",
+                 open_handles_);
+    std::abort();
+  }
+  // libuv's MAKE_VALGRIND_HAPPY: close what is still open, let the close callbacks run,
+  // and repeat until libuv has nothing left.
+  while (uv_loop_close(&loop_) == UV_EBUSY) {
+    uv_walk(
+        &loop_,
+        [](uv_handle_t* handle, void*) {
+          if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+        },
+        nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+  }
+}
+
+bool Loop::run() {
+  return uv_run(&loop_, UV_RUN_DEFAULT) != 0;
+}
+bool Loop::run_once() {
+  return uv_run(&loop_, UV_RUN_ONCE) != 0;
+}
+bool Loop::run_nowait() {
+  return uv_run(&loop_, UV_RUN_NOWAIT) != 0;
+}
+void Loop::stop() noexcept {
+  uv_stop(&loop_);
+}
+
+Instant Loop::now() const noexcept {
+  return Instant{Duration{static_cast<Duration::rep>(uv_hrtime())}};
+}
+
+}  // namespace peermq::platform
