@@ -20,14 +20,11 @@ seeds=$1
 first=${2:-1}
 [[ $seeds =~ ^[0-9]+$ && $seeds -gt 0 && $first =~ ^[0-9]+$ ]] || usage
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${PEERMQ_BUILD_DIR:-$root/build/release}
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+build=${PEERMQ_BUILD_DIR:-$LIB_ROOT/build/release}
 jobs=${PEERMQ_SIM_JOBS:-2}
-launcher=()
-if command -v ccache >/dev/null; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-fi
-if ! cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null ||
+if ! lib_configure "$build" -DCMAKE_BUILD_TYPE=Release ||
   ! cmake --build "$build" --target peermq_sim_test -j "$jobs" >/dev/null; then
   echo "simulate: the Release build of peermq_sim_test failed" >&2
   exit 2
@@ -39,8 +36,7 @@ mapfile -t scenarios < <("$bin" --list-test-cases -sf='*_sim_test.cpp' --no-vers
   awk '/^====/ { rule++; next } rule == 1')
 [[ ${#scenarios[@]} -gt 0 ]] || { echo "simulate: no scenarios found in $bin" >&2; exit 2; }
 
-logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+logs=$LIB_TMP  # lib.sh removes it on exit
 
 run_one() {  # index name
   PEERMQ_SIM_SEEDS=$seeds PEERMQ_SIM_FIRST_SEED=$first "$bin" -tc="$2" --no-version \

@@ -279,7 +279,7 @@ TEST_CASE("the public producer options default to the protocol's in-flight windo
   CHECK(peermq::ProducerOptions{}.inflight == peermq::limits::producer_inflight_default);
 }
 
-TEST_CASE("a message the access list forbids fails with not_allowed; on_failure has the broker's words") {
+TEST_CASE("a message the access list forbids fails with not_allowed: on_failure has the broker's words") {
   Scene scene("not-allowed");
   // The producer's key, known before any broker: the access list names it.
   const std::string key_file = scene.path("producer.key");
@@ -304,7 +304,7 @@ TEST_CASE("a message the access list forbids fails with not_allowed; on_failure 
   auto answer = producer.request("forbidden", "x", 10s);
   CHECK(answer.error() == QueueError::not_allowed);
   REQUIRE(failures.size() == 1);
-  CHECK_MESSAGE(failures.front().find("not allowed to produce \"forbidden\"") != std::string::npos,
+  CHECK_MESSAGE(failures.front().find("not allowed to produce command \"forbidden\"") != std::string::npos,
                 failures.front());
 }
 

@@ -39,7 +39,7 @@ TEST_CASE("a store slot is half a cache line") {
   CHECK(sizeof(Slot) == 32);
 }
 
-TEST_CASE("appended slots keep their id and bytes; killing the head advances it") {
+TEST_CASE("appended slots keep their id and bytes: killing the head advances it") {
   MessageStore s;
   const Pos a = append(s, 10, 111, 3);
   const Pos b = append(s, 11, 222, 0);
@@ -208,7 +208,7 @@ TEST_CASE("a queued 100-byte message costs a 32-byte slot and a 116-byte block")
   CHECK(per_message <= 32 + 116 + double(MessageStore::kPageSize) / double(n));
 }
 
-TEST_CASE("a page goes back once its blocks are gone; an emptied current page is reused") {
+TEST_CASE("a page goes back once its blocks are gone: an emptied current page is reused") {
   MessageStore s;
   const std::uint64_t per_page = MessageStore::kPageSize / 1024;
   std::uint64_t uid = 0;

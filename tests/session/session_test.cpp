@@ -92,7 +92,7 @@ TEST_CASE("the initiator rekeys after rekey_after_messages and retires old keypa
   check_all_delivered_in_order(net.a(), 'b', sent);
 }
 
-TEST_CASE("a keypair past reject_after_messages is not used; a new handshake starts") {
+TEST_CASE("a keypair past reject_after_messages is not used: a new handshake starts") {
   SessionConfig config;
   config.reject_after_messages = 3;
   Network net(config);

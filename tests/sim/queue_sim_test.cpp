@@ -74,7 +74,7 @@ SimProducerOptions producer_options(std::uint64_t count, std::uint32_t inflight)
 
 }  // namespace
 
-TEST_CASE("queue: behind four kinds of NAT with 10-30% loss, every message is answered once") {
+TEST_CASE("queue: behind four kinds of NAT with 10-30% loss every message is answered once") {
   run_seeds([](SimWorld& w, Verdict& v) {
     SimPrng draw = w.random().derive("scenario");
     auto lossy = [&](NatType type) {

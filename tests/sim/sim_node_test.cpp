@@ -23,7 +23,7 @@ TEST_CASE("sim node restarts with its key and a later incarnation, on its config
   CHECK(n.runs() == 2);
 }
 
-TEST_CASE("sim node that stops withdraws its record; one that crashes leaves it behind") {
+TEST_CASE("sim node that stops withdraws its record: one that crashes leaves it behind") {
   SimWorld w(2);
   const MachineId m = w.public_machine();
   SimNode& a = w.add_node(m, {});
