@@ -16,7 +16,7 @@ bench="$2"
 total="${3:-10000}"
 processes="${4:-4}"
 # New dials per second over all processes: below the broker's cookie threshold
-# (limits::under_load_handshakes_per_second = 1000); cookies are handled anyway.
+# (limits::kUnderLoadHandshakesPerSecond = 1000); cookies are handled anyway.
 rate_total="${IDLE_BENCH_DIALS_PER_SECOND:-800}"
 settle_s="${IDLE_BENCH_SETTLE_SECONDS:-3}"
 timeout_s=50

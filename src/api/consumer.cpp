@@ -99,17 +99,17 @@ Result<void> Consumer::Impl::start(std::string* detail) {
   o.consumer.name = options.name;
   o.consumer.commands = options.commands;
   o.consumer.prefetch = options.prefetch;
-  if (options.name.size() > limits::max_client_name) {
-    return api::invalid(detail, "name: longer than " + std::to_string(limits::max_client_name) +
+  if (options.name.size() > limits::kMaxClientName) {
+    return api::invalid(detail, "name: longer than " + std::to_string(limits::kMaxClientName) +
                                     " bytes");
   }
   if (options.prefetch < 1 || options.prefetch > kMaxPrefetch) {
     return api::invalid(detail,
-                        "prefetch: expected 1.." + std::to_string(limits::max_prefetch));
+                        "prefetch: expected 1.." + std::to_string(limits::kMaxPrefetch));
   }
-  if (options.commands.size() > limits::max_subscriptions) {
+  if (options.commands.size() > limits::kMaxSubscriptions) {
     return api::invalid(detail, "commands: more than " +
-                                    std::to_string(limits::max_subscriptions));
+                                    std::to_string(limits::kMaxSubscriptions));
   }
   for (const std::string& command : options.commands) {
     if (!mq::valid_command(command)) {

@@ -65,7 +65,7 @@ Result<void> Delivery::reject(std::string_view reason, bool requeue) {
   if (!link_) return QueueError::not_held;
   service::ConsumerClient* client = link_->client;
   if (client == nullptr) return QueueError::stopped;
-  reason = reason.substr(0, limits::max_reason_text);
+  reason = reason.substr(0, limits::kMaxReasonText);
   if (auto sent = client->reject(tag_, requeue, reason); !sent) return to_public(sent.error());
   link_.reset();
   client->flush();

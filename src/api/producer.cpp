@@ -116,8 +116,8 @@ Result<void> Producer::Impl::start(std::string* detail) {
   auto broker = api::broker_key(options.broker, detail);
   if (!broker) return broker.error();
   o.broker = *broker;
-  if (options.name.size() > limits::max_client_name) {
-    return api::invalid(detail, "name: longer than " + std::to_string(limits::max_client_name) +
+  if (options.name.size() > limits::kMaxClientName) {
+    return api::invalid(detail, "name: longer than " + std::to_string(limits::kMaxClientName) +
                                     " bytes");
   }
   if (options.inflight < 1) return api::invalid(detail, "inflight: at least 1");

@@ -43,7 +43,7 @@ void ShellAnswerer::Impl::run_next() {
     }
     // The job leaves the queue when its command ends: a reconnect meanwhile makes its
     // answer void (the broker delivers the message again), which answer() reports.
-    auto started = command.start(command_text, jobs.front().payload, limits::max_payload,
+    auto started = command.start(command_text, jobs.front().payload, limits::kMaxPayload,
                                  [this](platform::ChildCommand::Outcome&& r) {
       Job done = std::move(jobs.front());
       jobs.pop_front();

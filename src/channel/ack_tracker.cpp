@@ -23,7 +23,7 @@ void AckTracker::insert(std::uint64_t pn) {
   } else {
     ranges_.insert(it, Range{pn, pn});
   }
-  if (ranges_.size() > limits::max_ack_ranges) {
+  if (ranges_.size() > limits::kMaxAckRanges) {
     floor_ = ranges_.back().high + 1;
     ranges_.pop_back();
   }
@@ -46,8 +46,8 @@ bool AckTracker::on_packet(std::uint64_t pn, bool ack_eliciting, Instant now) {
   new_since_ack_ = true;
   if (!ack_eliciting) return true;
   ++unacked_eliciting_;
-  if (ack_deadline_ == Instant::max()) ack_deadline_ = now + limits::max_ack_delay;
-  if (out_of_order || unacked_eliciting_ >= limits::ack_eliciting_threshold) {
+  if (ack_deadline_ == Instant::max()) ack_deadline_ = now + limits::kMaxAckDelay;
+  if (out_of_order || unacked_eliciting_ >= limits::kAckElicitingThreshold) {
     ack_deadline_ = std::min(ack_deadline_, now);
     immediate_ = true;
   }

@@ -28,8 +28,8 @@ Channel::Channel(const ChannelConfig& config)
       keepalive_interval_(config.keepalive_interval),
       congestion_(config.max_packet_size),
       pacer_(config.max_packet_size),
-      send_(config.send_buffer_limit, config.max_message_size, limits::initial_flow_window),
-      receive_(config.receive_window, limits::initial_flow_window, config.max_message_size) {}
+      send_(config.send_buffer_limit, config.max_message_size, limits::kInitialFlowWindow),
+      receive_(config.receive_window, limits::kInitialFlowWindow, config.max_message_size) {}
 
 Result<void> Channel::send(std::span<const std::uint8_t> message) {
   if (closed_) return ChannelError::closed;
@@ -47,7 +47,7 @@ Result<void> Channel::send_datagram(std::span<const std::uint8_t> datagram) {
   if (closed_) return ChannelError::closed;
   if (datagram.size() > max_datagram_size()) return ChannelError::datagram_too_large;
   if (!datagrams_) datagrams_ = std::make_unique<Datagrams>();
-  if (datagrams_->out.size() >= limits::max_queued_datagrams) return ChannelError::would_block;
+  if (datagrams_->out.size() >= limits::kMaxQueuedDatagrams) return ChannelError::would_block;
   datagrams_->out.emplace_back(datagram.begin(), datagram.end());
   return {};
 }
@@ -95,14 +95,14 @@ ChannelError Channel::apply_frame(const Frame& f, Instant now) {
       if (auto e = receive_.on_fragment(f.message); e != ChannelError{}) {
         // The peer broke the protocol (credit or lengths): nothing more it sends is trusted.
         ++stats_.protocol_violations;
-        close(close_code_protocol_violation);
+        close(kCloseCodeProtocolViolation);
         return e;
       }
       break;
     case FrameType::max_data: send_.set_peer_max_data(f.value); break;
     case FrameType::datagram:
       if (!datagrams_) datagrams_ = std::make_unique<Datagrams>();
-      if (datagrams_->in.size() >= limits::max_queued_datagrams) {
+      if (datagrams_->in.size() >= limits::kMaxQueuedDatagrams) {
         ++stats_.datagrams_dropped;
       } else {
         datagrams_->in.emplace_back(f.datagram.begin(), f.datagram.end());
@@ -164,7 +164,7 @@ void Channel::handle_outcome(LossOutcome& outcome, Instant now) {
 void Channel::on_timeout(Instant now) {
   LossOutcome& outcome = scratch().outcome;
   if (loss_.on_timeout(now, rtt_, outcome)) {
-    probes_ = limits::pto_probe_packets;
+    probes_ = limits::kPtoProbePackets;
     probe_due_ = now;
     ++stats_.pto_count;
   }
@@ -180,7 +180,7 @@ void Channel::on_timeout(Instant now) {
 // keep every range (up to max_ack_ranges) forever. Once they grow long, one PING at a time
 // makes such a packet acknowledged, which lets the ranges below it be dropped.
 bool Channel::wants_ack_pinged(bool may_send, std::size_t ack_ranges) const noexcept {
-  return may_send && ack_ranges >= limits::ack_ranges_before_ping && loss_.outstanding() == 0 &&
+  return may_send && ack_ranges >= limits::kAckRangesBeforePing && loss_.outstanding() == 0 &&
          !closed_;
 }
 

@@ -43,15 +43,15 @@
 namespace peermq::channel {
 
 // CLOSE code sent when the peer broke flow control or contradicted itself.
-inline constexpr std::uint64_t close_code_protocol_violation = 1;
+inline constexpr std::uint64_t kCloseCodeProtocolViolation = 1;
 
 struct ChannelConfig {
-  std::size_t max_message_size = limits::max_message_size;
-  std::size_t send_buffer_limit = limits::default_send_buffer_limit;
+  std::size_t max_message_size = limits::kMaxMessageSize;
+  std::size_t send_buffer_limit = limits::kDefaultSendBufferLimit;
   // Credit this side gives beyond what its reader has taken. Both sides start from
-  // limits::initial_flow_window; a larger window is announced at once.
-  std::uint64_t receive_window = limits::initial_flow_window;
-  std::size_t max_packet_size = limits::max_packet_size;
+  // limits::kInitialFlowWindow; a larger window is announced at once.
+  std::uint64_t receive_window = limits::kInitialFlowWindow;
+  std::size_t max_packet_size = limits::kMaxPacketSize;
   // Zero: off. Otherwise, once something was sent, a PING goes out whenever nothing
   // ack-eliciting was sent for this long; the peer's ACK answers it, so both ends keep
   // hearing from each other and neither closes the session as idle (QUIC's keep-alive).

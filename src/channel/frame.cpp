@@ -7,7 +7,7 @@
 namespace peermq::channel {
 
 namespace {
-constexpr ChannelError ok{};
+constexpr ChannelError kOk{};
 }  // namespace
 
 ChannelError PacketReader::read_packet_number(std::uint64_t& pn) noexcept {
@@ -17,11 +17,11 @@ ChannelError PacketReader::read_packet_number(std::uint64_t& pn) noexcept {
 ChannelError PacketReader::read_bytes(std::span<const std::uint8_t>& out) noexcept {
   std::size_t p = pos_;
   std::uint64_t len = 0;
-  if (auto e = varint_read(in_, p, len); e != ok) return e;
+  if (auto e = varint_read(in_, p, len); e != kOk) return e;
   if (len > in_.size() - p) return ChannelError::truncated;
   out = in_.subspan(p, static_cast<std::size_t>(len));
   pos_ = p + static_cast<std::size_t>(len);
-  return ok;
+  return kOk;
 }
 
 // RFC 9000 §19.3.1: each gap and length counts down from the previous range's smallest
@@ -30,17 +30,17 @@ ChannelError PacketReader::read_ack(AckFrame& a) noexcept {
   std::size_t p = pos_;
   std::uint64_t largest = 0, delay = 0, count = 0, first = 0;
   for (std::uint64_t* v : {&largest, &delay, &count, &first}) {
-    if (auto e = varint_read(in_, p, *v); e != ok) return e;
+    if (auto e = varint_read(in_, p, *v); e != kOk) return e;
   }
-  if (count >= limits::max_ack_ranges) return ChannelError::too_many_ack_ranges;
+  if (count >= limits::kMaxAckRanges) return ChannelError::too_many_ack_ranges;
   if (first > largest) return ChannelError::bad_ack_range;
   a.ack_delay_us = delay;
   a.range_count = static_cast<std::size_t>(count) + 1;
   a.ranges[0] = {largest - first, largest};
   for (std::size_t i = 1; i < a.range_count; ++i) {
     std::uint64_t gap = 0, len = 0;
-    if (auto e = varint_read(in_, p, gap); e != ok) return e;
-    if (auto e = varint_read(in_, p, len); e != ok) return e;
+    if (auto e = varint_read(in_, p, gap); e != kOk) return e;
+    if (auto e = varint_read(in_, p, len); e != kOk) return e;
     const std::uint64_t prev_smallest = a.ranges[i - 1].smallest;
     if (prev_smallest < gap + 2) return ChannelError::bad_ack_range;
     const std::uint64_t high = prev_smallest - gap - 2;
@@ -48,41 +48,41 @@ ChannelError PacketReader::read_ack(AckFrame& a) noexcept {
     a.ranges[i] = {high - len, high};
   }
   pos_ = p;
-  return ok;
+  return kOk;
 }
 
 ChannelError PacketReader::read_message(MessageFrame& m) noexcept {
   std::size_t p = pos_;
   std::uint64_t id = 0, offset = 0, total = 0;
-  if (auto e = varint_read(in_, p, id); e != ok) return e;
-  if (auto e = varint_read(in_, p, offset); e != ok) return e;
+  if (auto e = varint_read(in_, p, id); e != kOk) return e;
+  if (auto e = varint_read(in_, p, offset); e != kOk) return e;
   if (offset == 0) {
-    if (auto e = varint_read(in_, p, total); e != ok) return e;
-    if (total > limits::max_message_size) return ChannelError::message_too_large;
+    if (auto e = varint_read(in_, p, total); e != kOk) return e;
+    if (total > limits::kMaxMessageSize) return ChannelError::message_too_large;
   }
   const std::size_t saved = pos_;
   pos_ = p;
   std::span<const std::uint8_t> data;
-  if (auto e = read_bytes(data); e != ok) {
+  if (auto e = read_bytes(data); e != kOk) {
     pos_ = saved;
     return e;
   }
-  const bool past_max = offset > limits::max_message_size ||
-                        data.size() > limits::max_message_size - offset;
+  const bool past_max = offset > limits::kMaxMessageSize ||
+                        data.size() > limits::kMaxMessageSize - offset;
   const bool past_total = offset == 0 && data.size() > total;
   if (past_max || past_total) {
     pos_ = saved;
     return past_max ? ChannelError::message_too_large : ChannelError::fragment_out_of_bounds;
   }
   m = {id, offset, total, data};
-  return ok;
+  return kOk;
 }
 
 ChannelError PacketReader::next(Frame& f) noexcept {
   if (pos_ >= in_.size()) return ChannelError::truncated;
   const std::uint8_t type = in_[pos_];
   const std::size_t start = pos_++;
-  ChannelError e = ok;
+  ChannelError e = kOk;
   switch (static_cast<FrameType>(type)) {
     case FrameType::padding:
       while (pos_ < in_.size() && in_[pos_] == 0) ++pos_;  // one frame per byte: take the run
@@ -105,26 +105,26 @@ ChannelError PacketReader::next(Frame& f) noexcept {
     default:
       e = ChannelError::unknown_frame;
   }
-  if (e != ok) {
+  if (e != kOk) {
     pos_ = start;
     return e;
   }
   f.type = static_cast<FrameType>(type);
-  return ok;
+  return kOk;
 }
 
 ChannelError validate_packet(std::span<const std::uint8_t> packet, bool& ack_eliciting) noexcept {
   ack_eliciting = false;
   PacketReader r(packet);
   std::uint64_t pn = 0;
-  if (auto e = r.read_packet_number(pn); e != ok) return e;
+  if (auto e = r.read_packet_number(pn); e != kOk) return e;
   if (!r.more()) return ChannelError::empty_packet;
   Frame f;
   while (r.more()) {
-    if (auto e = r.next(f); e != ok) return e;
+    if (auto e = r.next(f); e != kOk) return e;
     if (f.type != FrameType::ack && f.type != FrameType::padding) ack_eliciting = true;
   }
-  return ok;
+  return kOk;
 }
 
 void PacketWriter::put_varint(std::uint64_t v) noexcept {

@@ -44,7 +44,7 @@ struct AckRange {
 struct AckFrame {
   std::uint64_t ack_delay_us = 0;
   std::size_t range_count = 0;
-  std::array<AckRange, limits::max_ack_ranges> ranges{};
+  std::array<AckRange, limits::kMaxAckRanges> ranges{};
   std::uint64_t largest() const noexcept { return ranges[0].largest; }
 };
 

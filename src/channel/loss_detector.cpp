@@ -45,9 +45,9 @@ void LossDetector::on_ack(const AckFrame& a, Instant now, RttEstimator& rtt, Los
     if (!rtt.has_sample()) first_rtt_sample_ = now;
     // The peer's number can be anything up to 2^62: cap it (as the estimator would) before
     // it is scaled to nanoseconds, where it could overflow.
-    constexpr std::uint64_t max_delay_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(limits::max_ack_delay).count();
-    const auto delay = std::chrono::microseconds(std::min(a.ack_delay_us, max_delay_us));
+    constexpr std::uint64_t kMaxDelayUs =
+        std::chrono::duration_cast<std::chrono::microseconds>(limits::kMaxAckDelay).count();
+    const auto delay = std::chrono::microseconds(std::min(a.ack_delay_us, kMaxDelayUs));
     rtt.on_sample(now - largest_time_sent, delay);
   }
   pto_count_ = 0;
@@ -63,7 +63,7 @@ void LossDetector::detect_lost(Instant now, const RttEstimator& rtt, LossOutcome
   for (SentPacket& p : sent_) {
     if (p.pn > largest_acked_) break;
     if (p.state != SentPacket::State::outstanding) continue;
-    if (p.time_sent <= lost_before || largest_acked_ >= p.pn + limits::loss_packet_threshold) {
+    if (p.time_sent <= lost_before || largest_acked_ >= p.pn + limits::kLossPacketThreshold) {
       p.state = SentPacket::State::lost;
       --outstanding_;
       out.lost.push_back(std::move(p));
@@ -87,7 +87,7 @@ bool LossDetector::is_persistent(const LossOutcome& out, const RttEstimator& rtt
   }
   if (first == nullptr) return false;
   const SentPacket& last = out.lost.back();
-  const Duration span = rtt.pto_base() * limits::persistent_congestion_threshold;
+  const Duration span = rtt.pto_base() * limits::kPersistentCongestionThreshold;
   if (last.time_sent - first->time_sent <= span) return false;
   auto it = std::lower_bound(sent_.begin(), sent_.end(), first->pn,
                              [](const SentPacket& p, std::uint64_t pn) { return p.pn < pn; });
@@ -104,7 +104,7 @@ void LossDetector::pop_resolved() {
 }
 
 Duration LossDetector::pto_interval(Duration base, unsigned pto_count) noexcept {
-  const Duration cap = std::max(base, Duration(limits::max_probe_timeout));
+  const Duration cap = std::max(base, Duration(limits::kMaxProbeTimeout));
   Duration d = base;
   for (unsigned i = 0; i < pto_count && d < cap; ++i) d *= 2;
   return std::min(d, cap);

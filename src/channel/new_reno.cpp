@@ -9,8 +9,8 @@ namespace peermq::channel {
 
 NewReno::NewReno(std::size_t packet_size) noexcept
     : max_packet_(packet_size),
-      min_window_(limits::min_congestion_window_packets * packet_size),
-      cwnd_(limits::initial_congestion_window_packets * packet_size),
+      min_window_(limits::kMinCongestionWindowPackets * packet_size),
+      cwnd_(limits::kInitialCongestionWindowPackets * packet_size),
       ssthresh_(std::numeric_limits<std::size_t>::max()) {}
 
 void NewReno::on_packet_removed(std::size_t bytes) noexcept {

@@ -9,18 +9,18 @@ namespace peermq::channel {
 
 Pacer::Pacer(std::size_t packet_size) noexcept
     : max_packet_(packet_size),
-      tokens_(static_cast<double>(limits::pacing_burst_packets * packet_size)),
+      tokens_(static_cast<double>(limits::kPacingBurstPackets * packet_size)),
       capacity_(tokens_) {}
 
 void Pacer::update(Instant now, std::size_t cwnd, Duration srtt) noexcept {
   const double ns = static_cast<double>(std::max(srtt, Duration(1)).count());
-  rate_per_ns_ = static_cast<double>(cwnd) * limits::pacing_gain_num / limits::pacing_gain_den / ns;
+  rate_per_ns_ = static_cast<double>(cwnd) * limits::kPacingGainNum / limits::kPacingGainDen / ns;
   // The burst is what the rate earns in one timer tick (the loop cannot wake more often,
   // so a smaller burst caps the rate at burst / tick), and at least a few packets; never
   // more than the window, and never below two packets, or pacing stalls the ACK clock.
-  const double tick = static_cast<double>(Duration(limits::timer_granularity).count());
+  const double tick = static_cast<double>(Duration(limits::kTimerGranularity).count());
   const double burst =
-      std::max(static_cast<double>(std::size_t{limits::pacing_burst_packets} * max_packet_),
+      std::max(static_cast<double>(std::size_t{limits::kPacingBurstPackets} * max_packet_),
                rate_per_ns_ * tick);
   capacity_ =
       std::clamp(std::min(burst, static_cast<double>(cwnd)), static_cast<double>(2 * max_packet_),

@@ -13,7 +13,7 @@ ReceiveBuffer::ReceiveBuffer(std::uint64_t window, std::uint64_t initial_credit,
 
 bool ReceiveBuffer::max_data_due() const noexcept {
   if (resend_) return true;
-  return max_data() > advertised_ && max_data() - advertised_ >= window_ / limits::max_data_update_divisor;
+  return max_data() > advertised_ && max_data() - advertised_ >= window_ / limits::kMaxDataUpdateDivisor;
 }
 
 ChannelError ReceiveBuffer::charge(std::uint64_t bytes) noexcept {
@@ -26,7 +26,7 @@ ChannelError ReceiveBuffer::charge(std::uint64_t bytes) noexcept {
 
 ChannelError ReceiveBuffer::grow(Partial& p, std::uint64_t end, bool is_new, bool is_head) {
   const std::uint64_t have = p.data.size();
-  if (auto e = charge((is_new ? limits::message_credit_overhead : 0) + (end > have ? end - have : 0));
+  if (auto e = charge((is_new ? limits::kMessageCreditOverhead : 0) + (end > have ? end - have : 0));
       e != ChannelError{}) {
     return e;
   }
@@ -94,7 +94,7 @@ ChannelError ReceiveBuffer::on_fragment(const MessageFrame& f) {
 // The common case, a whole message in one fragment and next in line, skips reassembly: it
 // is charged and released exactly as the general path would, without a Partial.
 ChannelError ReceiveBuffer::on_whole_head(const MessageFrame& f) {
-  if (auto e = charge(limits::message_credit_overhead + f.total); e != ChannelError{}) return e;
+  if (auto e = charge(limits::kMessageCreditOverhead + f.total); e != ChannelError{}) return e;
   buffered_ += f.data.size();
   ready_.push_back(Ready{std::vector<std::uint8_t>(f.data.begin(), f.data.end()), head_released_});
   head_released_ = 0;
@@ -125,7 +125,7 @@ void ReceiveBuffer::release_head_early() {
   if (!ready_.empty() || !partial_) return;
   auto it = partial_->find(next_id_);
   if (it == partial_->end()) return;
-  const std::uint64_t charge = limits::message_credit_overhead + it->second.data.size();
+  const std::uint64_t charge = limits::kMessageCreditOverhead + it->second.data.size();
   released_ += charge - head_released_;
   head_released_ = charge;
 }
@@ -135,7 +135,7 @@ std::optional<std::vector<std::uint8_t>> ReceiveBuffer::pop() {
   Ready r = std::move(ready_.front());
   ready_.pop_front();
   buffered_ -= r.data.size();
-  released_ += limits::message_credit_overhead + r.data.size() - r.early_credit;
+  released_ += limits::kMessageCreditOverhead + r.data.size() - r.early_credit;
   release_head_early();
   return std::move(r.data);
 }

@@ -7,7 +7,7 @@
 namespace peermq::channel {
 
 RttEstimator::RttEstimator() noexcept
-    : smoothed_(limits::initial_rtt), rttvar_(Duration(limits::initial_rtt) / 2) {}
+    : smoothed_(limits::kInitialRtt), rttvar_(Duration(limits::kInitialRtt) / 2) {}
 
 void RttEstimator::on_sample(Duration latest, Duration ack_delay) noexcept {
   latest_ = latest;
@@ -19,7 +19,7 @@ void RttEstimator::on_sample(Duration latest, Duration ack_delay) noexcept {
     return;
   }
   min_ = std::min(min_, latest);
-  ack_delay = std::min(ack_delay, Duration(limits::max_ack_delay));
+  ack_delay = std::min(ack_delay, Duration(limits::kMaxAckDelay));
   Duration adjusted = latest;
   if (latest >= min_ + ack_delay) adjusted = latest - ack_delay;
   const Duration deviation = smoothed_ > adjusted ? smoothed_ - adjusted : adjusted - smoothed_;
@@ -28,14 +28,14 @@ void RttEstimator::on_sample(Duration latest, Duration ack_delay) noexcept {
 }
 
 Duration RttEstimator::pto_base() const noexcept {
-  return smoothed_ + std::max(4 * rttvar_, Duration(limits::timer_granularity)) +
-         Duration(limits::max_ack_delay);
+  return smoothed_ + std::max(4 * rttvar_, Duration(limits::kTimerGranularity)) +
+         Duration(limits::kMaxAckDelay);
 }
 
 Duration RttEstimator::loss_delay() const noexcept {
   const Duration base = std::max(smoothed_, latest_);
-  return std::max(base * limits::loss_time_threshold_num / limits::loss_time_threshold_den,
-                  Duration(limits::timer_granularity));
+  return std::max(base * limits::kLossTimeThresholdNum / limits::kLossTimeThresholdDen,
+                  Duration(limits::kTimerGranularity));
 }
 
 }  // namespace peermq::channel

@@ -15,7 +15,7 @@ Result<void> SendBuffer::push(std::span<const std::uint8_t> message) {
   if (message.size() > max_message_size_) return ChannelError::message_too_large;
   if (buffered_ > 0 && buffered_ + message.size() > limit_) return ChannelError::would_block;
   // Zero-length messages cost no bytes, so bound their count as well.
-  if (messages_.size() >= limit_ / limits::message_credit_overhead)
+  if (messages_.size() >= limit_ / limits::kMessageCreditOverhead)
     return ChannelError::would_block;
   Message& m = messages_.emplace_back();
   // A freed buffer of about the right size saves an allocation and, for large messages,
@@ -41,7 +41,7 @@ bool SendBuffer::has_new() const noexcept {
   if (next_new_ - front_id_ >= messages_.size()) return false;
   const Message& m = messages_[static_cast<std::size_t>(next_new_ - front_id_)];
   const std::uint64_t need =
-      m.started ? 1 : limits::message_credit_overhead + (m.data.empty() ? 0 : 1);
+      m.started ? 1 : limits::kMessageCreditOverhead + (m.data.empty() ? 0 : 1);
   return peer_max_data_ >= credit_used_ + need;
 }
 
@@ -100,7 +100,7 @@ bool SendBuffer::write_new(PacketWriter& w, std::vector<Chunk>& chunks) {
   Message& m = messages_[static_cast<std::size_t>(next_new_ - front_id_)];
   const std::uint64_t total = m.data.size();
   std::uint64_t credit = peer_max_data_ - credit_used_;
-  if (!m.started) credit -= limits::message_credit_overhead;  // has_new() checked it is there
+  if (!m.started) credit -= limits::kMessageCreditOverhead;  // has_new() checked it is there
   bool fits = false;
   const std::size_t room = message_data_fit(next_new_, m.sent, total, w.remaining(), fits);
   const std::uint64_t n = std::min({std::uint64_t{room}, total - m.sent, credit});
@@ -109,7 +109,7 @@ bool SendBuffer::write_new(PacketWriter& w, std::vector<Chunk>& chunks) {
                                                                   static_cast<std::size_t>(n));
   if (!w.put_message(next_new_, m.sent, total, data)) return false;
   chunks.push_back({next_new_, m.sent, n});
-  credit_used_ += n + (m.started ? 0 : limits::message_credit_overhead);
+  credit_used_ += n + (m.started ? 0 : limits::kMessageCreditOverhead);
   m.started = true;
   m.sent += n;
   if (m.sent == total) ++next_new_;
@@ -187,8 +187,8 @@ void SendBuffer::keep_spare(std::vector<std::uint8_t>&& data) {
   std::vector<std::uint8_t> buf = std::move(data);
   if (buf.capacity() == 0) return;
   if (!spares_) spares_ = std::make_unique<Spares>();
-  if (spares_->buffers.size() >= limits::send_buffer_max_spares ||
-      spares_->bytes + buf.capacity() > limit_ / limits::send_buffer_spare_divisor) {
+  if (spares_->buffers.size() >= limits::kSendBufferMaxSpares ||
+      spares_->bytes + buf.capacity() > limit_ / limits::kSendBufferSpareDivisor) {
     return;
   }
   spares_->bytes += buf.capacity();

@@ -13,13 +13,13 @@
 
 namespace peermq::channel {
 
-inline constexpr std::uint64_t varint_max = (std::uint64_t{1} << 62) - 1;
+inline constexpr std::uint64_t kVarintMax = (std::uint64_t{1} << 62) - 1;
 
 constexpr std::size_t varint_size(std::uint64_t v) noexcept {
   return v < 64 ? 1 : v < 16384 ? 2 : v < (std::uint64_t{1} << 30) ? 4 : 8;
 }
 
-// Writes v (which must be <= varint_max) at out[0..]; out must hold varint_size(v) bytes.
+// Writes v (which must be <= kVarintMax) at out[0..]; out must hold varint_size(v) bytes.
 inline std::size_t varint_write(std::uint64_t v, std::uint8_t* out) noexcept {
   const std::size_t n = varint_size(v);
   const std::uint64_t prefix = n == 1 ? 0 : n == 2 ? 1 : n == 4 ? 2 : 3;

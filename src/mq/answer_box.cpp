@@ -19,8 +19,8 @@ std::span<const std::uint8_t> bytes_of(std::string_view s) noexcept {
 
 // An answer block's first part (the reason) has a 16-bit size, and its data a 24-bit one
 // (mq/message_store.hpp).
-static_assert(limits::max_reason_text <= 0xffff);
-static_assert(limits::max_payload + limits::max_reason_text < (std::size_t{1} << 24));
+static_assert(limits::kMaxReasonText <= 0xffff);
+static_assert(limits::kMaxPayload + limits::kMaxReasonText < (std::size_t{1} << 24));
 
 AnswerBox::AnswerBox(MessageStore& store, ProducerTable& producers, BrokerSender& sender,
                      BrokerMetrics& metrics, ExpirySweep& expiry) noexcept
@@ -58,7 +58,7 @@ std::uint64_t AnswerBox::store(std::uint64_t uid, std::uint32_t producer, std::u
   bytes_ += spec.size;
   ++count_;
   if (PeerLink* link = producers_.link(producer);
-      link != nullptr && m.unsent == npos && !send(*link, q)) {
+      link != nullptr && m.unsent == kNoPos && !send(*link, q)) {
     m.unsent = q;
   }
   return replaced;
@@ -95,14 +95,14 @@ void AnswerBox::resend_all(std::uint32_t producer) {
 }
 
 void AnswerBox::offline(std::uint32_t producer) noexcept {
-  if (producer < boxes_.size()) boxes_[producer].unsent = npos;
+  if (producer < boxes_.size()) boxes_[producer].unsent = kNoPos;
 }
 
 void AnswerBox::flush(std::uint32_t producer) {
   PeerLink* link = producers_.link(producer);
   if (link == nullptr) return;
   Mailbox& m = box(producer);
-  while (m.unsent != npos) {
+  while (m.unsent != kNoPos) {
     if (!send(*link, m.unsent)) return;
     m.unsent = store_.next(m.unsent);
   }

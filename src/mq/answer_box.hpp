@@ -74,7 +74,7 @@ class AnswerBox {
  private:
   struct Mailbox {
     SlotList answers;
-    Pos unsent = npos;  // first answer not yet sent on the current connection
+    Pos unsent = kNoPos;  // first answer not yet sent on the current connection
   };
 
   // The producer's mailbox, made when first needed (indexes are dense: the table reuses).

@@ -159,10 +159,10 @@ Result<void> Broker::refuse(Connection& c, RefuseCode code, std::string_view tex
 // ---- hello -----------------------------------------------------------------------------------
 
 Result<void> Broker::on_hello(Connection& c, const Hello& m, Instant now) {
-  if (m.version < limits::mq_protocol_version) {
+  if (m.version < limits::kMqProtocolVersion) {
     return refuse(c, RefuseCode::bad_version,
                   "queue protocol version " + std::to_string(m.version) + " is older than " +
-                      std::to_string(limits::mq_protocol_version) + ": upgrade the client");
+                      std::to_string(limits::kMqProtocolVersion) + ": upgrade the client");
   }
   static constexpr std::string_view kNoCommand[] = {""};
   std::span<const std::string_view> commands = m.commands;
@@ -255,7 +255,7 @@ Result<void> Broker::on_answer(Connection& c, const Answer& m, Instant now) {
   // A late answer to a delivery that timed out still completes the message if no other
   // consumer has taken it yet.
   const Pos p = router_.resolve(k, m.tag, true);
-  if (p == npos) {
+  if (p == kNoPos) {
     // It is done with a timed-out delivery: its credit comes back.
     if (router_.forgive(k)) settlement_.dispatch(k, now);
     return drop(MqError::unknown_delivery);
@@ -272,7 +272,7 @@ Result<void> Broker::on_reject(Connection& c, const Reject& m, Instant now) {
   if (c.consumer == nullptr) return drop(MqError::hello_required);
   Consumer& k = *c.consumer;
   const Pos p = router_.resolve(k, m.tag, false);
-  if (p == npos) {
+  if (p == kNoPos) {
     if (router_.forgive(k)) settlement_.dispatch(k, now);
     return drop(MqError::unknown_delivery);
   }
@@ -319,7 +319,7 @@ Result<void> Broker::on_dlq_modify(Connection& c, const DlqModify& m, Instant no
 
 void Broker::on_committed(std::uint64_t upto, Instant now) {
   journal_.commit(upto);
-  for (Pos p = publishes_.pop_committed(journal_.committed()); p != npos;
+  for (Pos p = publishes_.pop_committed(journal_.committed()); p != kNoPos;
        p = publishes_.pop_committed(journal_.committed())) {
     const Slot& s = store_.at(p);
     PeerLink* link = producers_.link(block_producer(s));

@@ -10,7 +10,7 @@ Result<void> BrokerConfig::validate() const {
   const bool ok = visibility_timeout > Duration::zero() && max_deliveries >= 1 &&
                   max_deliveries <= 255 && max_messages >= 1 &&
                   max_messages <= (std::uint64_t{1} << 29) && max_bytes >= 1 && max_payload >= 1 &&
-                  max_payload <= limits::max_payload && answer_ttl > Duration::zero() &&
+                  max_payload <= limits::kMaxPayload && answer_ttl > Duration::zero() &&
                   dedupe_window > Duration::zero() && dedupe_max_entries >= 1 &&
                   compact_min_span >= 1 && compact_min_span <= (std::uint64_t{1} << 30);
   if (!ok) return MqError::bad_config;

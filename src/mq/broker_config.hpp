@@ -21,15 +21,15 @@
 namespace peermq::mq {
 
 struct BrokerConfig {
-  Duration visibility_timeout = limits::broker_visibility_timeout;
-  std::uint32_t max_deliveries = limits::broker_max_deliveries;  // 1..255
-  std::uint64_t max_messages = limits::broker_queue_max_messages;
-  std::uint64_t max_bytes = limits::broker_queue_max_bytes;
-  std::size_t max_payload = limits::max_payload;  // payload + headers; <= limits::max_payload
-  Duration answer_ttl = limits::answer_ttl_default;
-  Duration dedupe_window = limits::dedupe_window;
-  std::size_t dedupe_max_entries = limits::dedupe_max_entries;
-  std::uint64_t compact_min_span = limits::broker_compact_min_span;
+  Duration visibility_timeout = limits::kBrokerVisibilityTimeout;
+  std::uint32_t max_deliveries = limits::kBrokerMaxDeliveries;  // 1..255
+  std::uint64_t max_messages = limits::kBrokerQueueMaxMessages;
+  std::uint64_t max_bytes = limits::kBrokerQueueMaxBytes;
+  std::size_t max_payload = limits::kMaxPayload;  // payload + headers; <= limits::kMaxPayload
+  Duration answer_ttl = limits::kAnswerTtlDefault;
+  Duration dedupe_window = limits::kDedupeWindow;
+  std::size_t dedupe_max_entries = limits::kDedupeMaxEntries;
+  std::uint64_t compact_min_span = limits::kBrokerCompactMinSpan;
   std::optional<AccessList> access;  // none: everybody may do everything
   std::string name = "broker";       // for refusal texts
 

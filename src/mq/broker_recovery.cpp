@@ -18,13 +18,13 @@ std::string_view text_of(std::span<const std::uint8_t> b) noexcept {
 // ---- replay ----------------------------------------------------------------------------------
 
 Pos BrokerRecovery::message(std::uint64_t uid) const noexcept {
-  const Pos p = uid == 0 ? npos : parts_.store.find_uid(uid);
-  return p != npos && parts_.store.at(p).state != SlotState::answer ? p : npos;
+  const Pos p = uid == 0 ? kNoPos : parts_.store.find_uid(uid);
+  return p != kNoPos && parts_.store.at(p).state != SlotState::answer ? p : kNoPos;
 }
 
 Pos BrokerRecovery::answer(std::uint64_t uid) const noexcept {
-  const Pos p = uid == 0 ? npos : parts_.store.find_uid(uid);
-  return p != npos && parts_.store.at(p).state == SlotState::answer ? p : npos;
+  const Pos p = uid == 0 ? kNoPos : parts_.store.find_uid(uid);
+  return p != kNoPos && parts_.store.at(p).state == SlotState::answer ? p : kNoPos;
 }
 
 void BrokerRecovery::drop_message(Pos p) {
@@ -36,17 +36,17 @@ Result<void> BrokerRecovery::apply(std::uint64_t seq, const JournalRecord& recor
   switch (static_cast<RecordType>(record.index() + 1)) {
     case RecordType::stored: return apply_stored(seq, std::get<StoredRecord>(record));
     case RecordType::acked:
-      if (const Pos p = message(std::get<AckedRecord>(record).uid); p != npos) drop_message(p);
+      if (const Pos p = message(std::get<AckedRecord>(record).uid); p != kNoPos) drop_message(p);
       return {};
     case RecordType::answered: return apply_answered(seq, std::get<AnsweredRecord>(record));
     case RecordType::answer_done:
-      if (const Pos p = answer(std::get<AnswerDoneRecord>(record).uid); p != npos) {
+      if (const Pos p = answer(std::get<AnswerDoneRecord>(record).uid); p != kNoPos) {
         parts_.answers.drop(p);
       }
       return {};
     case RecordType::dead_lettered: {
       const auto& r = std::get<DeadLetteredRecord>(record);
-      if (const Pos p = message(r.uid); p != npos && parts_.store.at(p).state == SlotState::ready) {
+      if (const Pos p = message(r.uid); p != kNoPos && parts_.store.at(p).state == SlotState::ready) {
         settlement_.detach(p);
         parts_.dead_letters.enter(p, r.reason);
       }
@@ -54,7 +54,7 @@ Result<void> BrokerRecovery::apply(std::uint64_t seq, const JournalRecord& recor
     }
     case RecordType::requeued: {
       const Pos p = message(std::get<RequeuedRecord>(record).uid);
-      if (p != npos && parts_.store.at(p).state == SlotState::dead_letter) {
+      if (p != kNoPos && parts_.store.at(p).state == SlotState::dead_letter) {
         settlement_.detach(p);
         parts_.dead_letters.reset(p);
         parts_.router.make_ready(p, false);
@@ -66,7 +66,7 @@ Result<void> BrokerRecovery::apply(std::uint64_t seq, const JournalRecord& recor
 }
 
 Result<void> BrokerRecovery::apply_stored(std::uint64_t seq, const StoredRecord& r) {
-  if (const Pos old = message(r.prev_uid); old != npos) drop_message(old);
+  if (const Pos old = message(r.prev_uid); old != kNoPos) drop_message(old);
   const std::int64_t expires =
       r.expires_ms == 0 ? kNever : parts_.journal.from_wall_ms(r.expires_ms);
   const std::uint32_t producer = parts_.producers.intern(r.producer);  // held across the slot
@@ -87,8 +87,8 @@ Result<void> BrokerRecovery::apply_stored(std::uint64_t seq, const StoredRecord&
 }
 
 Result<void> BrokerRecovery::apply_answered(std::uint64_t seq, const AnsweredRecord& r) {
-  if (const Pos p = message(r.acked_uid); p != npos) drop_message(p);
-  if (const Pos p = answer(r.prev_uid); p != npos) parts_.answers.drop(p);
+  if (const Pos p = message(r.acked_uid); p != kNoPos) drop_message(p);
+  if (const Pos p = answer(r.prev_uid); p != kNoPos) parts_.answers.drop(p);
   const std::uint32_t producer = parts_.producers.intern(r.producer);  // held across the slot
   // What this replaces is ended by a durable record: nothing to keep.
   (void)parts_.answers.store(
@@ -102,7 +102,7 @@ Result<void> BrokerRecovery::apply_answered(std::uint64_t seq, const AnsweredRec
 // ---- compaction ------------------------------------------------------------------------------
 
 void BrokerRecovery::compact() {
-  for (std::uint32_t budget = limits::broker_compact_batch; budget > 0; --budget) {
+  for (std::uint32_t budget = limits::kBrokerCompactBatch; budget > 0; --budget) {
     if (parts_.store.span() <= std::max(2 * parts_.store.live(), compact_min_span_)) return;
     const Pos p = parts_.store.head();
     const Slot& s = parts_.store.at(p);
@@ -133,7 +133,7 @@ void BrokerRecovery::relocate(Pos p) {
     seq = parts_.journal.append(
         StoredRecord{old_uid, key, block_id(s), parts_.router.command_name(s.command),
                      Headers{block_first(s), block_first(s).empty() ? 0u : 1u}, block_second(s),
-                     wall, s.priority, static_cast<std::uint8_t>(flags & known_flags), s.deliveries,
+                     wall, s.priority, static_cast<std::uint8_t>(flags & kKnownFlags), s.deliveries,
                      static_cast<std::uint8_t>(dead ? flags >> 4 : 0)});
     SlotList* list =
         s.state == SlotState::ready ? &parts_.router.ready_list(s.command, s.priority) : nullptr;

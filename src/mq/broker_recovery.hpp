@@ -17,7 +17,7 @@
 // Compaction: while the ring of slots spans more than twice the live ones (and at least
 // compact_min_span), the slot at the head — a message no consumer takes, a dead letter, an
 // answer never fetched — is written again as a new record (stored or answered naming its
-// old uid) and moved to the tail, at most limits::broker_compact_batch per call. The old
+// old uid) and moved to the tail, at most limits::kBrokerCompactBatch per call. The old
 // record stays needed until the new one is durable (BrokerJournal::keep_until). It waits
 // at a slot that is pending or in flight (a delivery tag names the position) or not
 // durable.
@@ -48,12 +48,12 @@ class BrokerRecovery {
 
   // Applies durable record `seq`. unknown_record_type for a record of no known type.
   Result<void> apply(std::uint64_t seq, const JournalRecord& record);
-  // Moves up to limits::broker_compact_batch old slots from the head to the tail.
+  // Moves up to limits::kBrokerCompactBatch old slots from the head to the tail.
   void compact();
 
  private:
-  Pos message(std::uint64_t uid) const noexcept;  // the live message slot of uid, or npos
-  Pos answer(std::uint64_t uid) const noexcept;   // the live answer slot of uid, or npos
+  Pos message(std::uint64_t uid) const noexcept;  // the live message slot of uid, or kNoPos
+  Pos answer(std::uint64_t uid) const noexcept;   // the live answer slot of uid, or kNoPos
   void drop_message(Pos p);
   Result<void> apply_stored(std::uint64_t seq, const StoredRecord& r);
   Result<void> apply_answered(std::uint64_t seq, const AnsweredRecord& r);

@@ -9,9 +9,9 @@ namespace peermq::mq {
 
 ConsumerCore::ConsumerCore(ConsumerConfig config, MessageSink& sink)
     : config_(std::move(config)), sink_(sink) {
-  const bool ok = config_.name.size() <= limits::max_client_name &&
-                  config_.commands.size() <= limits::max_subscriptions &&
-                  config_.prefetch <= limits::max_prefetch &&
+  const bool ok = config_.name.size() <= limits::kMaxClientName &&
+                  config_.commands.size() <= limits::kMaxSubscriptions &&
+                  config_.prefetch <= limits::kMaxPrefetch &&
                   std::all_of(config_.commands.begin(), config_.commands.end(),
                               [](const std::string& c) { return valid_command(c); });
   if (!ok) throw std::invalid_argument("mq::ConsumerConfig out of range");
@@ -62,7 +62,7 @@ Result<ConsumerEvent> ConsumerCore::on_message(std::span<const std::uint8_t> byt
 }
 
 Result<void> ConsumerCore::answer(std::uint64_t tag, std::span<const std::uint8_t> payload) {
-  if (payload.size() > limits::max_payload) return MqError::too_large;
+  if (payload.size() > limits::kMaxPayload) return MqError::too_large;
   if (!held_.erase(tag)) return MqError::unknown_delivery;
   scratch_.clear();
   encode(Answer{tag, payload}, scratch_);
@@ -75,8 +75,8 @@ Result<void> ConsumerCore::reject(std::uint64_t tag, bool requeue, std::string_v
   if (!held_.contains(tag)) return MqError::unknown_delivery;
   // A reason is for humans: cut it rather than fail the reject, and never inside a UTF-8
   // character (the last one may go whole).
-  if (reason.size() > limits::max_reason_text) {
-    std::size_t n = limits::max_reason_text;
+  if (reason.size() > limits::kMaxReasonText) {
+    std::size_t n = limits::kMaxReasonText;
     while (n > 0 && (static_cast<unsigned char>(reason[n - 1]) & 0xc0) == 0x80) --n;
     if (n > 0 && (static_cast<unsigned char>(reason[n - 1]) & 0x80) != 0) --n;
     reason = reason.substr(0, n);
@@ -90,7 +90,7 @@ Result<void> ConsumerCore::reject(std::uint64_t tag, bool requeue, std::string_v
 }
 
 Result<void> ConsumerCore::set_prefetch(std::uint32_t prefetch) {
-  if (prefetch > limits::max_prefetch) return MqError::bad_config;
+  if (prefetch > limits::kMaxPrefetch) return MqError::bad_config;
   config_.prefetch = prefetch;
   if (connected_) {
     scratch_.clear();

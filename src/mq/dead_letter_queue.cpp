@@ -55,7 +55,7 @@ void DeadLetterQueue::select(const DlqModify& request, std::vector<Pos>& out) co
   }
   for (std::uint64_t uid : request.uids) {
     const Pos p = store_.find_uid(uid);
-    if (p != npos) out.push_back(p);
+    if (p != kNoPos) out.push_back(p);
   }
 }
 

@@ -95,7 +95,7 @@ void DeliveryRouter::unsubscribe(Consumer& k) {
 
 void DeliveryRouter::take_back(Consumer& k, std::vector<Pos>& out) {
   const std::size_t first = out.size();
-  for (Pos p = in_flight_.head; p != npos; p = store_.next(p)) {
+  for (Pos p = in_flight_.head; p != kNoPos; p = store_.next(p)) {
     if (store_.at(p).consumer == k.id) out.push_back(p);
   }
   for (std::size_t i = first; i < out.size(); ++i) end_delivery(out[i]);
@@ -116,7 +116,7 @@ Pos DeliveryRouter::pop_ready(CommandQueue& q) noexcept {
 }
 
 Pos DeliveryRouter::take(Consumer& k) noexcept {
-  if (!has_credit(k)) return npos;
+  if (!has_credit(k)) return kNoPos;
   const std::size_t n = k.commands.size();
   std::uint32_t best = kNone;
   std::size_t best_offset = 0;
@@ -131,14 +131,14 @@ Pos DeliveryRouter::take(Consumer& k) noexcept {
       best_offset = j;
     }
   }
-  if (best == kNone) return npos;
+  if (best == kNone) return kNoPos;
   k.rr = static_cast<std::uint32_t>((k.rr + best_offset + 1) % n);
   return pop_ready(commands_[best]);
 }
 
 Pos DeliveryRouter::take(std::uint32_t command, Consumer*& to) noexcept {
   CommandQueue& q = commands_[command];
-  if (q.mask == 0) return npos;
+  if (q.mask == 0) return kNoPos;
   const std::size_t n = q.consumers.size();
   for (std::size_t i = 0; i < n; ++i) {
     Consumer* candidate = q.consumers[(q.rr + i) % n];
@@ -148,7 +148,7 @@ Pos DeliveryRouter::take(std::uint32_t command, Consumer*& to) noexcept {
       return pop_ready(q);
     }
   }
-  return npos;
+  return kNoPos;
 }
 
 // ---- deliveries ------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ bool DeliveryRouter::deliver(Consumer& k, Pos p, Instant now) {
   d.payload = block_second(s);
   d.delivery_count = s.deliveries;
   d.priority = s.priority;
-  d.flags = static_cast<std::uint8_t>(block_flags(s) & known_flags);
+  d.flags = static_cast<std::uint8_t>(block_flags(s) & kKnownFlags);
   if (!sender_.send(*k.link, d)) {
     // Not sent: the message goes back to the front and the consumer waits for on_writable.
     end_delivery(p);
@@ -188,16 +188,16 @@ Pos DeliveryRouter::resolve(const Consumer& k, std::uint64_t tag,
                             bool allow_requeued) const noexcept {
   const Pos p = tag >> 16;
   const auto attempt = static_cast<std::uint16_t>(tag & 0xffff);
-  if (!store_.contains(p)) return npos;
+  if (!store_.contains(p)) return kNoPos;
   const Slot& s = store_.at(p);
-  if (s.attempt != attempt || s.consumer != k.id) return npos;
+  if (s.attempt != attempt || s.consumer != k.id) return kNoPos;
   if (s.state == SlotState::in_flight) return p;
   if (allow_requeued && s.state == SlotState::ready) return p;
-  return npos;
+  return kNoPos;
 }
 
 std::int64_t DeliveryRouter::deadline() const noexcept {
-  if (in_flight_.head == npos) return kNever;
+  if (in_flight_.head == kNoPos) return kNever;
   // Every in-flight slot has its deadline (deliver() sets it, end_delivery() erases it); a
   // missing one would be a bug, and is treated as due.
   const std::int64_t* d = deadlines_.find(in_flight_.head);
@@ -206,7 +206,7 @@ std::int64_t DeliveryRouter::deadline() const noexcept {
 }
 
 Pos DeliveryRouter::time_out(std::int64_t now) noexcept {
-  if (in_flight_.head == npos || deadline() > now) return npos;
+  if (in_flight_.head == kNoPos || deadline() > now) return kNoPos;
   const Pos p = in_flight_.head;
   auto it = consumers_.find(store_.at(p).consumer);
   end_delivery(p);

@@ -3,7 +3,7 @@
 // visibility deadlines.
 //
 // Routing rules:
-// - Each command has one ready queue per priority (0..limits::max_priority), FIFO within a
+// - Each command has one ready queue per priority (0..limits::kMaxPriority), FIFO within a
 //   priority, and a bit mask of the non-empty ones, so the highest ready priority is one
 //   bit scan. A message goes to the back of its queue when it becomes ready, to the front
 //   when it comes back from a consumer (it was older than everything behind it).
@@ -108,9 +108,9 @@ class DeliveryRouter {
   void make_ready(Pos p, bool front) noexcept;
   // Message p leaves its ready queue (state held).
   void unready(Pos p) noexcept;
-  // The next message for k, popped (held); npos when k has no credit or nothing is ready.
+  // The next message for k, popped (held); kNoPos when k has no credit or nothing is ready.
   Pos take(Consumer& k) noexcept;
-  // The next message of `command` and the consumer to get it, popped; npos when nothing
+  // The next message of `command` and the consumer to get it, popped; kNoPos when nothing
   // is ready or no subscriber has credit.
   Pos take(std::uint32_t command, Consumer*& to) noexcept;
   // The list a ready message of (command, priority) is on: compaction moves slots on it.
@@ -125,10 +125,10 @@ class DeliveryRouter {
   // In-flight message p is no longer out (state held); its consumer's charge comes off.
   void end_delivery(Pos p) noexcept;
   // The message k holds under `tag`: in flight, or (allow_requeued) ready again after it
-  // timed out, as long as nobody else took it. npos for any other tag.
+  // timed out, as long as nobody else took it. kNoPos for any other tag.
   Pos resolve(const Consumer& k, std::uint64_t tag, bool allow_requeued) const noexcept;
   // The oldest delivery if its deadline is at or before `now`: ended, its consumer keeps
-  // the charge as a zombie. npos if none is due.
+  // the charge as a zombie. kNoPos if none is due.
   Pos time_out(std::int64_t now) noexcept;
   // The oldest delivery's deadline; kNever when nothing is in flight.
   std::int64_t deadline() const noexcept;
@@ -142,7 +142,7 @@ class DeliveryRouter {
  private:
   struct CommandQueue {
     std::string name;
-    std::array<SlotList, limits::max_priority + 1> ready;
+    std::array<SlotList, limits::kMaxPriority + 1> ready;
     std::uint16_t mask = 0;  // bit p: ready[p] is not empty
     std::uint32_t refs = 0;  // message slots and subscriptions
     std::vector<Consumer*> consumers;
@@ -195,7 +195,7 @@ inline void DeliveryRouter::unready(Pos p) noexcept {
   CommandQueue& q = commands_[s.command];
   SlotList& list = q.ready[s.priority];
   store_.unlink(list, p);
-  if (list.head == npos) q.mask = static_cast<std::uint16_t>(q.mask & ~(1u << s.priority));
+  if (list.head == kNoPos) q.mask = static_cast<std::uint16_t>(q.mask & ~(1u << s.priority));
   s.state = SlotState::held;
   --ready_;
 }

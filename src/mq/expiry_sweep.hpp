@@ -5,7 +5,7 @@
 // note()s its expiry, which keeps only the earliest, and sweep() walks the store once
 // (skipping untimed slots unread: Slot::timed), hands each expired ready message or answer
 // to the owner's callback and finds the next expiry. Sweeps are at least
-// limits::broker_expiry_sweep_interval apart, so a stream of expiring messages costs one
+// limits::kBrokerExpirySweepInterval apart, so a stream of expiring messages costs one
 // walk per interval, not one per message; a message found expired by dispatch in between
 // is dropped there (it is never delivered late either way).
 //
@@ -71,7 +71,7 @@ void ExpirySweep::sweep(const MessageStore& store, std::int64_t now, Expired&& e
   }
   next_expiry_ = std::min(next_expiry_, next);
   next_sweep_ =
-      now + std::chrono::duration_cast<Duration>(limits::broker_expiry_sweep_interval).count();
+      now + std::chrono::duration_cast<Duration>(limits::kBrokerExpirySweepInterval).count();
 }
 
 }  // namespace peermq::mq

@@ -27,14 +27,14 @@ Result<JournalRecord> decode_stored(MsgpackReader& r, MsgpackRecord& rec,
   MQ_READ(message_id, rec.read_u64());
   MQ_READ(command, read_command_field(rec));
   MQ_READ(headers, read_headers_field(r, rec, body));
-  MQ_READ(payload, rec.read_bin(limits::max_payload));
+  MQ_READ(payload, rec.read_bin(limits::kMaxPayload));
   MQ_READ(expires_ms, rec.read_i64());
-  MQ_READ(priority, rec.read_u32(0, limits::max_priority));
+  MQ_READ(priority, rec.read_u32(0, limits::kMaxPriority));
   MQ_READ(flags, rec.read_u32(0, 255));
   MQ_READ(deliveries, rec.read_u32());
   MQ_READ(dead_letter,
           rec.read_u32(0, static_cast<std::uint32_t>(DeadLetterReason::max_deliveries)));
-  if (headers.encoded.size() + payload.size() > limits::max_payload) return MqError::too_large;
+  if (headers.encoded.size() + payload.size() > limits::kMaxPayload) return MqError::too_large;
   s.prev_uid = prev_uid;
   s.producer = producer;
   s.message_id = message_id;
@@ -43,7 +43,7 @@ Result<JournalRecord> decode_stored(MsgpackReader& r, MsgpackRecord& rec,
   s.payload = payload;
   s.expires_ms = expires_ms;
   s.priority = static_cast<std::uint8_t>(priority);
-  s.flags = static_cast<std::uint8_t>(flags & known_flags);
+  s.flags = static_cast<std::uint8_t>(flags & kKnownFlags);
   s.deliveries = deliveries;
   s.dead_letter = static_cast<std::uint8_t>(dead_letter);
   return JournalRecord(s);
@@ -57,8 +57,8 @@ Result<JournalRecord> decode_answered(MsgpackRecord& rec) {
   MQ_READ(message_id, rec.read_u64());
   MQ_READ(status,
           rec.read_u32(0, static_cast<std::uint32_t>(AnswerStatus::expired)));
-  MQ_READ(payload, rec.read_bin(limits::max_payload));
-  MQ_READ(reason, rec.read_str(limits::max_reason_text));
+  MQ_READ(payload, rec.read_bin(limits::kMaxPayload));
+  MQ_READ(reason, rec.read_str(limits::kMaxReasonText));
   MQ_READ(expires_ms, rec.read_i64());
   a.acked_uid = acked_uid;
   a.prev_uid = prev_uid;
@@ -103,8 +103,8 @@ void write_key(MsgpackWriter& w, const PublicKey& key) {
 }
 
 // Upper bounds of encoded sizes: the array header and the type, then per field.
-constexpr std::size_t kHeadBound = wire::msgpack_header_bound + wire::msgpack_int_bound;
-constexpr std::size_t kIntBound = wire::msgpack_int_bound;
+constexpr std::size_t kHeadBound = wire::kMsgpackHeaderBound + wire::kMsgpackIntBound;
+constexpr std::size_t kIntBound = wire::kMsgpackIntBound;
 constexpr std::size_t kKeyBound = wire::msgpack_bytes_bound(sizeof(PublicKey));
 
 // A record of `fields` fields after its type, at most `bound` bytes, appended onto `out`
@@ -119,8 +119,8 @@ void record(std::vector<std::uint8_t>& out, std::size_t bound, RecordType type,
 
 Result<JournalRecord> decode_record(std::span<const std::uint8_t> body) {
   wire::MsgpackLimits l;
-  l.max_input = limits::log_record_max_body;
-  l.max_bin = static_cast<std::uint32_t>(limits::max_payload);
+  l.max_input = limits::kLogRecordMaxBody;
+  l.max_bin = static_cast<std::uint32_t>(limits::kMaxPayload);
   MQ_READ(r, MsgpackReader::open(body, l));
   MQ_READ(rec, r.record(1));
   MQ_READ(tag, rec.read_u64());

@@ -33,7 +33,7 @@ const char* describe(LogRecordError e) {
 }
 
 void append_record(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> body) {
-  assert(!body.empty() && body.size() <= limits::log_record_max_body);
+  assert(!body.empty() && body.size() <= limits::kLogRecordMaxBody);
   const std::size_t at = out.size();
   out.resize(at + kRecordHeaderSize);
   put_le32(out.data() + at, static_cast<std::uint32_t>(body.size()));

@@ -39,7 +39,7 @@ inline const char* category_name(LogRecordError) {
 }
 PEERMQ_ERROR_ENUM(LogRecordError)
 
-inline constexpr std::size_t kRecordHeaderSize = limits::log_record_header_size;
+inline constexpr std::size_t kRecordHeaderSize = limits::kLogRecordHeaderSize;
 
 // Bytes a record with a body of `body_size` takes on disk.
 constexpr std::size_t record_size(std::size_t body_size) noexcept {
@@ -52,13 +52,13 @@ struct RecordView {
 };
 
 // Appends the record holding `body` to `out`. The caller has checked that
-// 0 < body.size() <= limits::log_record_max_body (a programmer error otherwise).
+// 0 < body.size() <= limits::kLogRecordMaxBody (a programmer error otherwise).
 void append_record(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> body);
 
 // The record at the start of `bytes` (bytes after it are ignored). Bodies longer than
 // `max_body` are refused as too_large before anything else is read.
 Result<RecordView> decode_record(std::span<const std::uint8_t> bytes,
-                                 std::size_t max_body = limits::log_record_max_body) noexcept;
+                                 std::size_t max_body = limits::kLogRecordMaxBody) noexcept;
 
 // Walks the records of one segment, in order, stopping for good at the first bad one.
 //
@@ -68,7 +68,7 @@ Result<RecordView> decode_record(std::span<const std::uint8_t> bytes,
 class RecordScanner {
  public:
   explicit RecordScanner(std::span<const std::uint8_t> bytes,
-                         std::size_t max_body = limits::log_record_max_body) noexcept
+                         std::size_t max_body = limits::kLogRecordMaxBody) noexcept
       : bytes_(bytes), max_body_(max_body) {}
 
   // The next valid record, or nothing at the end or at the first bad record.
@@ -98,7 +98,7 @@ struct ScanSummary {
   std::error_code stop_reason;  // empty when every byte belongs to a valid record
 };
 ScanSummary scan_records(std::span<const std::uint8_t> bytes,
-                         std::size_t max_body = limits::log_record_max_body) noexcept;
+                         std::size_t max_body = limits::kLogRecordMaxBody) noexcept;
 
 }  // namespace peermq::mq
 

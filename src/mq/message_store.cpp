@@ -192,8 +192,8 @@ void MessageStore::kill(Pos p) noexcept {
 
 Pos MessageStore::relocate(Pos p, std::uint64_t new_uid, SlotList* list) {
   assert(at(p).state != SlotState::dead && uid(tail_ - 1) < new_uid);
-  const Pos before = list ? prev(p) : npos;
-  const Pos after = list ? next(p) : npos;
+  const Pos before = list ? prev(p) : kNoPos;
+  const Pos after = list ? next(p) : kNoPos;
   const std::size_t bytes = block_bytes(at(p).block);
   // A paged block is copied to the tail so that its old page can go; a large one moves.
   std::uint8_t* block = at(p).block;
@@ -220,12 +220,12 @@ Pos MessageStore::relocate(Pos p, std::uint64_t new_uid, SlotList* list) {
   set_prev(q, before);
   set_next(q, after);
   if (list) {
-    if (before == npos) {
+    if (before == kNoPos) {
       list->head = q;
     } else {
       set_next(before, q);
     }
-    if (after == npos) {
+    if (after == kNoPos) {
       list->tail = q;
     } else {
       set_prev(after, q);
@@ -251,14 +251,14 @@ Pos MessageStore::lower_bound(std::uint64_t uid) const noexcept {
 
 Pos MessageStore::find_uid(std::uint64_t uid) const noexcept {
   const Pos p = lower_bound(uid);
-  if (p == tail_ || this->uid(p) != uid || at(p).state == SlotState::dead) return npos;
+  if (p == tail_ || this->uid(p) != uid || at(p).state == SlotState::dead) return kNoPos;
   return p;
 }
 
 void MessageStore::push_back(SlotList& list, Pos p) noexcept {
-  set_next(p, npos);
+  set_next(p, kNoPos);
   set_prev(p, list.tail);
-  if (list.tail == npos) {
+  if (list.tail == kNoPos) {
     list.head = p;
   } else {
     set_next(list.tail, p);
@@ -268,9 +268,9 @@ void MessageStore::push_back(SlotList& list, Pos p) noexcept {
 }
 
 void MessageStore::push_front(SlotList& list, Pos p) noexcept {
-  set_prev(p, npos);
+  set_prev(p, kNoPos);
   set_next(p, list.head);
-  if (list.head == npos) {
+  if (list.head == kNoPos) {
     list.tail = p;
   } else {
     set_prev(list.head, p);
@@ -282,18 +282,18 @@ void MessageStore::push_front(SlotList& list, Pos p) noexcept {
 void MessageStore::unlink(SlotList& list, Pos p) noexcept {
   const Pos before = prev(p);
   const Pos after = next(p);
-  if (before == npos) {
+  if (before == kNoPos) {
     list.head = after;
   } else {
     set_next(before, after);
   }
-  if (after == npos) {
+  if (after == kNoPos) {
     list.tail = before;
   } else {
     set_prev(after, before);
   }
-  set_next(p, npos);
-  set_prev(p, npos);
+  set_next(p, kNoPos);
+  set_prev(p, kNoPos);
   --list.size;
 }
 

@@ -61,7 +61,7 @@
 namespace peermq::mq {
 
 using Pos = std::uint64_t;
-inline constexpr Pos npos = std::numeric_limits<Pos>::max();
+inline constexpr Pos kNoPos = std::numeric_limits<Pos>::max();
 // block_expires() of a block without expiry.
 inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
@@ -171,10 +171,10 @@ inline std::span<const std::uint8_t> block_rest(const Slot& s) noexcept {
   return {block_data(s), block_size(s)};
 }
 
-// An intrusive list's ends; empty when head == npos.
+// An intrusive list's ends; empty when head == kNoPos.
 struct SlotList {
-  Pos head = npos;
-  Pos tail = npos;
+  Pos head = kNoPos;
+  Pos tail = kNoPos;
   std::uint32_t size = 0;
 };
 
@@ -210,7 +210,7 @@ class MessageStore {
     return c.base + c.slots[p & (kChunkSlots - 1)].uid_offset;
   }
   bool contains(Pos p) const noexcept { return p >= head_ && p < tail_; }
-  // The live slot holding `uid`, or npos.
+  // The live slot holding `uid`, or kNoPos.
   Pos find_uid(std::uint64_t uid) const noexcept;
   // The first position whose uid is >= `uid` (tail() if none).
   Pos lower_bound(std::uint64_t uid) const noexcept;
@@ -246,12 +246,12 @@ class MessageStore {
     return static_cast<std::size_t>((p >> kChunkBits) - (head_ >> kChunkBits));
   }
   Pos link_pos(Pos self, std::uint32_t link) const noexcept {
-    if (link == static_cast<std::uint32_t>(self)) return npos;
+    if (link == static_cast<std::uint32_t>(self)) return kNoPos;
     return head_ + static_cast<std::uint32_t>(link - static_cast<std::uint32_t>(head_));
   }
   static std::uint32_t link_of(Pos p) noexcept { return static_cast<std::uint32_t>(p); }
-  void set_next(Pos p, Pos next) noexcept { at(p).next = link_of(next == npos ? p : next); }
-  void set_prev(Pos p, Pos prev) noexcept { at(p).prev = link_of(prev == npos ? p : prev); }
+  void set_next(Pos p, Pos next) noexcept { at(p).next = link_of(next == kNoPos ? p : next); }
+  void set_prev(Pos p, Pos prev) noexcept { at(p).prev = link_of(prev == kNoPos ? p : prev); }
   Pos push_slot(std::uint64_t uid);  // a fresh slot at the tail, uid set
   void trim() noexcept;
 

@@ -23,24 +23,24 @@ namespace {
 
 constexpr std::uint32_t kMaxType = static_cast<std::uint32_t>(MessageType::bye);
 constexpr std::uint64_t kMaxTtlMs =
-    static_cast<std::uint64_t>(std::chrono::milliseconds(limits::max_message_ttl).count());
+    static_cast<std::uint64_t>(std::chrono::milliseconds(limits::kMaxMessageTtl).count());
 
 wire::MsgpackLimits message_limits() {
   wire::MsgpackLimits l;
-  l.max_input = limits::max_message_size;
-  l.max_bin = static_cast<std::uint32_t>(limits::max_payload);
+  l.max_input = limits::kMaxMessageSize;
+  l.max_bin = static_cast<std::uint32_t>(limits::kMaxPayload);
   return l;
 }
 
 Result<std::string_view> read_command(MsgpackReader& r) {
-  MQ_READ(command, r.read_str(limits::max_command_name));
+  MQ_READ(command, r.read_str(limits::kMaxCommandName));
   if (!valid_command(command)) return MqError::bad_command;
   return command;
 }
 
 Result<std::uint8_t> read_flags(MsgpackRecord& rec) {
   MQ_READ(flags, rec.read_u32(0, 255));
-  if ((flags & ~std::uint32_t{known_flags}) != 0) return MqError::bad_enum;
+  if ((flags & ~std::uint32_t{kKnownFlags}) != 0) return MqError::bad_enum;
   return static_cast<std::uint8_t>(flags);
 }
 
@@ -57,14 +57,14 @@ Result<Message> decode_hello(MsgpackReader& r, MsgpackRecord& rec) {
   Hello m;
   MQ_READ(version, rec.read_u32());
   MQ_READ(role, read_enum(rec, Role::producer, Role::admin));
-  MQ_READ(name, rec.read_str(limits::max_client_name));
-  MQ_READ(count, rec.array(0, static_cast<std::uint32_t>(limits::max_subscriptions)));
+  MQ_READ(name, rec.read_str(limits::kMaxClientName));
+  MQ_READ(count, rec.array(0, static_cast<std::uint32_t>(limits::kMaxSubscriptions)));
   m.commands.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
     MQ_READ(command, read_command(r));
     m.commands.push_back(command);
   }
-  MQ_READ(prefetch, rec.read_u32(0, limits::max_prefetch));
+  MQ_READ(prefetch, rec.read_u32(0, limits::kMaxPrefetch));
   m.version = version;
   m.role = role;
   m.name = name;
@@ -76,11 +76,11 @@ Result<Message> decode_publish(MsgpackReader& r, MsgpackRecord& rec, Bytes input
   MQ_READ(id, rec.read_u64());
   MQ_READ(command, read_command_field(rec));
   MQ_READ(headers, read_headers_field(r, rec, input));
-  MQ_READ(payload, rec.read_bin(limits::max_payload));
+  MQ_READ(payload, rec.read_bin(limits::kMaxPayload));
   MQ_READ(ttl, rec.read_u64(0, kMaxTtlMs));
-  MQ_READ(priority, rec.read_u32(0, limits::max_priority));
+  MQ_READ(priority, rec.read_u32(0, limits::kMaxPriority));
   MQ_READ(flags, read_flags(rec));
-  if (headers.encoded.size() + payload.size() > limits::max_payload) return MqError::too_large;
+  if (headers.encoded.size() + payload.size() > limits::kMaxPayload) return MqError::too_large;
   return Message(Publish{id, command, headers, payload, ttl,
                          static_cast<std::uint8_t>(priority), flags});
 }
@@ -91,11 +91,11 @@ Result<Message> decode_deliver(MsgpackReader& r, MsgpackRecord& rec, Bytes input
   MQ_READ(producer, read_key_field(rec));
   MQ_READ(command, read_command_field(rec));
   MQ_READ(headers, read_headers_field(r, rec, input));
-  MQ_READ(payload, rec.read_bin(limits::max_payload));
+  MQ_READ(payload, rec.read_bin(limits::kMaxPayload));
   MQ_READ(count, rec.read_u32(1));
-  MQ_READ(priority, rec.read_u32(0, limits::max_priority));
+  MQ_READ(priority, rec.read_u32(0, limits::kMaxPriority));
   MQ_READ(flags, read_flags(rec));
-  if (headers.encoded.size() + payload.size() > limits::max_payload) return MqError::too_large;
+  if (headers.encoded.size() + payload.size() > limits::kMaxPayload) return MqError::too_large;
   return Message(Deliver{tag, message_id, producer, command, headers, payload, count,
                          static_cast<std::uint8_t>(priority), flags});
 }
@@ -105,7 +105,7 @@ Result<Message> decode_dlq_list_result(MsgpackReader& r, MsgpackRecord& rec) {
   MQ_READ(request_id, rec.read_u64());
   MQ_READ(next, rec.read_u64());
   MQ_READ(total, rec.read_u64());
-  MQ_READ(count, rec.array(0, limits::max_dlq_page));
+  MQ_READ(count, rec.array(0, limits::kMaxDlqPage));
   m.entries.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
     MQ_READ(entry, r.record(7));
@@ -132,7 +132,7 @@ Result<Message> decode_dlq_modify(MsgpackReader& r, MsgpackRecord& rec) {
   MQ_READ(request_id, rec.read_u64());
   MQ_READ(action, read_enum(rec, DlqAction::requeue, DlqAction::purge));
   MQ_READ(all, rec.read_bool());
-  MQ_READ(count, rec.array(0, limits::max_dlq_batch));
+  MQ_READ(count, rec.array(0, limits::kMaxDlqBatch));
   m.uids.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
     MQ_READ(uid, r.read_u64());
@@ -154,7 +154,7 @@ Result<Message> decode_body(MessageType type, MsgpackReader& r, MsgpackRecord& r
     }
     case MessageType::refused: {
       MQ_READ(code, read_enum(rec, RefuseCode::not_allowed, RefuseCode::bad_version));
-      MQ_READ(text, rec.read_str(limits::max_reason_text));
+      MQ_READ(text, rec.read_str(limits::kMaxReasonText));
       return Message(Refused{code, text});
     }
     case MessageType::publish: return decode_publish(r, rec, input);
@@ -165,26 +165,26 @@ Result<Message> decode_body(MessageType type, MsgpackReader& r, MsgpackRecord& r
     case MessageType::publish_nack: {
       MQ_READ(id, rec.read_u64());
       MQ_READ(reason, read_enum(rec, NackReason::queue_full, NackReason::not_allowed));
-      MQ_READ(text, rec.read_str(limits::max_reason_text));
+      MQ_READ(text, rec.read_str(limits::kMaxReasonText));
       return Message(PublishNack{id, reason, text});
     }
     case MessageType::deliver: return decode_deliver(r, rec, input);
     case MessageType::answer: {
       MQ_READ(tag, rec.read_u64());
-      MQ_READ(payload, rec.read_bin(limits::max_payload));
+      MQ_READ(payload, rec.read_bin(limits::kMaxPayload));
       return Message(Answer{tag, payload});
     }
     case MessageType::reject: {
       MQ_READ(tag, rec.read_u64());
       MQ_READ(requeue, rec.read_bool());
-      MQ_READ(reason, rec.read_str(limits::max_reason_text));
+      MQ_READ(reason, rec.read_str(limits::kMaxReasonText));
       return Message(Reject{tag, requeue, reason});
     }
     case MessageType::answer_to_producer: {
       MQ_READ(id, rec.read_u64());
       MQ_READ(status, read_enum(rec, AnswerStatus::answered, AnswerStatus::expired));
-      MQ_READ(payload, rec.read_bin(limits::max_payload));
-      MQ_READ(reason, rec.read_str(limits::max_reason_text));
+      MQ_READ(payload, rec.read_bin(limits::kMaxPayload));
+      MQ_READ(reason, rec.read_str(limits::kMaxReasonText));
       return Message(AnswerToProducer{id, status, payload, reason});
     }
     case MessageType::answer_received: {
@@ -192,13 +192,13 @@ Result<Message> decode_body(MessageType type, MsgpackReader& r, MsgpackRecord& r
       return Message(AnswerReceived{id});
     }
     case MessageType::credit: {
-      MQ_READ(prefetch, rec.read_u32(0, limits::max_prefetch));
+      MQ_READ(prefetch, rec.read_u32(0, limits::kMaxPrefetch));
       return Message(Credit{prefetch});
     }
     case MessageType::dlq_list: {
       MQ_READ(request_id, rec.read_u64());
       MQ_READ(after, rec.read_u64());
-      MQ_READ(max, rec.read_u32(1, limits::max_dlq_page));
+      MQ_READ(max, rec.read_u32(1, limits::kMaxDlqPage));
       return Message(DlqList{request_id, after, max});
     }
     case MessageType::dlq_list_result: return decode_dlq_list_result(r, rec);
@@ -228,7 +228,7 @@ void write_key(MsgpackWriter& w, const PublicKey& key) {
 }  // namespace
 
 Result<std::string_view> read_command_field(MsgpackRecord& rec) {
-  MQ_READ(command, rec.read_str(limits::max_command_name));
+  MQ_READ(command, rec.read_str(limits::kMaxCommandName));
   if (!valid_command(command)) return MqError::bad_command;
   return command;
 }
@@ -244,10 +244,10 @@ Result<PublicKey> read_key_field(MsgpackRecord& rec) {
 // A headers map read in place: its bytes are kept encoded, as a view into `input`.
 Result<Headers> read_headers_field(MsgpackReader& r, MsgpackRecord& rec, Bytes input) {
   const std::size_t start = r.offset();
-  MQ_READ(count, rec.map(0, static_cast<std::uint32_t>(limits::max_headers)));
+  MQ_READ(count, rec.map(0, static_cast<std::uint32_t>(limits::kMaxHeaders)));
   for (std::uint32_t i = 0; i < count; ++i) {
-    MQ_READ(name, r.read_str(limits::max_header_name));
-    MQ_READ(value, r.read_str(limits::max_header_value));
+    MQ_READ(name, r.read_str(limits::kMaxHeaderName));
+    MQ_READ(value, r.read_str(limits::kMaxHeaderValue));
     (void)name;
     (void)value;
   }
@@ -255,7 +255,7 @@ Result<Headers> read_headers_field(MsgpackReader& r, MsgpackRecord& rec, Bytes i
 }
 
 bool valid_command(std::string_view command) noexcept {
-  if (command.size() > limits::max_command_name) return false;
+  if (command.size() > limits::kMaxCommandName) return false;
   return std::all_of(command.begin(), command.end(), [](char c) {
     return c >= '!' && c <= '~' && c != '*';
   });
@@ -264,12 +264,12 @@ bool valid_command(std::string_view command) noexcept {
 Result<Headers> Headers::parse(std::span<const std::uint8_t> encoded) {
   if (encoded.empty()) return Headers{};
   wire::MsgpackLimits l;
-  l.max_input = limits::max_payload;
+  l.max_input = limits::kMaxPayload;
   MQ_READ(r, MsgpackReader::open(encoded, l));
-  MQ_READ(count, r.map(0, static_cast<std::uint32_t>(limits::max_headers)));
+  MQ_READ(count, r.map(0, static_cast<std::uint32_t>(limits::kMaxHeaders)));
   for (std::uint32_t i = 0; i < count; ++i) {
-    MQ_READ(name, r.read_str(limits::max_header_name));
-    MQ_READ(value, r.read_str(limits::max_header_value));
+    MQ_READ(name, r.read_str(limits::kMaxHeaderName));
+    MQ_READ(value, r.read_str(limits::kMaxHeaderValue));
     (void)name;
     (void)value;
   }
@@ -312,8 +312,8 @@ MsgpackWriter start(std::vector<std::uint8_t>& out, MessageType type, std::uint3
 }
 
 // Upper bounds of encoded sizes, for bounded() below.
-constexpr std::size_t kHeadBound = wire::msgpack_header_bound + wire::msgpack_int_bound;
-constexpr std::size_t kIntBound = wire::msgpack_int_bound;
+constexpr std::size_t kHeadBound = wire::kMsgpackHeaderBound + wire::kMsgpackIntBound;
+constexpr std::size_t kIntBound = wire::kMsgpackIntBound;
 constexpr std::size_t bytes_bound(std::size_t n) noexcept { return wire::msgpack_bytes_bound(n); }
 std::size_t headers_bound(const Headers& h) noexcept {
   return h.encoded.empty() ? 1 : h.encoded.size();

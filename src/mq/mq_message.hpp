@@ -39,7 +39,7 @@
 //                             connection at once (a consumer's unanswered deliveries go to
 //                             other consumers now, not after the session's idle timeout)
 //
-// Payload plus headers are at most limits::max_payload bytes, so a deliver built from any
+// Payload plus headers are at most limits::kMaxPayload bytes, so a deliver built from any
 // publish fits in a channel message. Command names are 0..max_command_name characters of
 // '!'..'~' without '*' (the access list's wildcard).
 //
@@ -112,8 +112,8 @@ enum class DeadLetterReason : std::uint8_t { rejected = 1, max_deliveries };
 enum class DlqAction : std::uint8_t { requeue = 1, purge };
 
 // publish/deliver flags.
-inline constexpr std::uint8_t flag_no_answer = 1;  // the producer wants no answer back
-inline constexpr std::uint8_t known_flags = flag_no_answer;
+inline constexpr std::uint8_t kFlagNoAnswer = 1;  // the producer wants no answer back
+inline constexpr std::uint8_t kKnownFlags = kFlagNoAnswer;
 
 // Whether `command` may name a queue: see the header comment.
 bool valid_command(std::string_view command) noexcept;
@@ -135,14 +135,14 @@ struct Headers {
 };
 
 struct Hello {
-  std::uint32_t version = limits::mq_protocol_version;
+  std::uint32_t version = limits::kMqProtocolVersion;
   Role role = Role::producer;
   std::string_view name;
   std::vector<std::string_view> commands;
-  std::uint32_t prefetch = limits::broker_prefetch_default;
+  std::uint32_t prefetch = limits::kBrokerPrefetchDefault;
 };
 struct HelloOk {
-  std::uint32_t version = limits::mq_protocol_version;
+  std::uint32_t version = limits::kMqProtocolVersion;
 };
 struct Refused {
   RefuseCode code = RefuseCode::not_allowed;
@@ -200,7 +200,7 @@ struct Credit {
 struct DlqList {
   std::uint64_t request_id = 0;
   std::uint64_t after = 0;
-  std::uint32_t max = limits::max_dlq_page;
+  std::uint32_t max = limits::kMaxDlqPage;
 };
 struct DlqEntry {
   std::uint64_t uid = 0;  // the broker's handle for dlq_modify
@@ -294,8 +294,8 @@ void Headers::for_each(F&& f) const {
   auto n = r->map();
   if (!n) return;
   for (std::uint32_t i = 0; i < *n; ++i) {
-    auto name = r->read_str(limits::max_header_name);
-    auto value = r->read_str(limits::max_header_value);
+    auto name = r->read_str(limits::kMaxHeaderName);
+    auto value = r->read_str(limits::kMaxHeaderValue);
     if (!name || !value) return;
     f(*name, *value);
   }

@@ -23,10 +23,10 @@ ProducerCore::ProducerCore(ProducerConfig config, MessageSink& sink, WallTime wa
       sink_(sink),
       first_id_(config_.first_id != 0 ? config_.first_id : id_from_clock(wall_now)),
       next_id_(first_id_),
-      backoff_(limits::publish_backoff_initial) {
+      backoff_(limits::kPublishBackoffInitial) {
   if (config_.max_inflight == 0 || config_.retry_interval <= Duration::zero() ||
       config_.answer_dedupe_window <= Duration::zero() ||
-      config_.name.size() > limits::max_client_name) {
+      config_.name.size() > limits::kMaxClientName) {
     throw std::invalid_argument("mq::ProducerConfig out of range");
   }
 }
@@ -54,18 +54,18 @@ void ProducerCore::on_disconnected() {
 
 Result<void> ProducerCore::validate(const PublishRequest& r) const {
   if (!valid_command(r.command)) return MqError::bad_command;
-  if (r.priority > limits::max_priority || r.ttl < Duration::zero() ||
-      r.ttl > limits::max_message_ttl || r.headers.size() > limits::max_headers) {
+  if (r.priority > limits::kMaxPriority || r.ttl < Duration::zero() ||
+      r.ttl > limits::kMaxMessageTtl || r.headers.size() > limits::kMaxHeaders) {
     return MqError::bad_publish;
   }
   std::size_t header_bytes = 0;
   for (const auto& [name, value] : r.headers) {
-    if (name.size() > limits::max_header_name || value.size() > limits::max_header_value) {
+    if (name.size() > limits::kMaxHeaderName || value.size() > limits::kMaxHeaderValue) {
       return MqError::bad_publish;
     }
     header_bytes += name.size() + value.size() + 8;  // an upper bound of the encoding
   }
-  if (r.payload.size() + header_bytes > limits::max_payload) return MqError::too_large;
+  if (r.payload.size() + header_bytes > limits::kMaxPayload) return MqError::too_large;
   return {};
 }
 
@@ -98,7 +98,7 @@ Result<std::uint64_t> ProducerCore::publish(const PublishRequest& request, Insta
   p.ttl_ms = static_cast<std::uint64_t>(
       std::chrono::ceil<std::chrono::milliseconds>(request.ttl).count());
   p.priority = request.priority;
-  p.flags = request.want_answer ? 0 : flag_no_answer;
+  p.flags = request.want_answer ? 0 : kFlagNoAnswer;
   e.bytes.clear();
   e.bytes.reserve(request.payload.size() + headers_.size() + request.command.size() + 48);
   encode(p, e.bytes);
@@ -164,7 +164,7 @@ void ProducerCore::remove(std::uint32_t index) {
 void ProducerCore::release_bytes(Entry& e) noexcept {
   // A small buffer stays for the entry's next message (no allocation per publish); it is
   // no larger than what the entry held before, so memory never grows by it.
-  if (e.bytes.capacity() <= limits::producer_kept_buffer) {
+  if (e.bytes.capacity() <= limits::kProducerKeptBuffer) {
     e.bytes.clear();
   } else {
     std::vector<std::uint8_t>().swap(e.bytes);
@@ -221,7 +221,7 @@ ProducerEvent ProducerCore::on_confirm(std::uint64_t id) {
   const std::uint32_t i = *index;
   Entry& e = entries_[i];
   if (e.state == State::confirmed) return event;
-  backoff_ = limits::publish_backoff_initial;
+  backoff_ = limits::kPublishBackoffInitial;
   ++stats_.confirmed;
   event.kind = ProducerEvent::Kind::confirmed;
   event.id = id;

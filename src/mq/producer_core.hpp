@@ -49,9 +49,9 @@ namespace peermq::mq {
 
 struct ProducerConfig {
   std::string name = "producer";
-  std::uint32_t max_inflight = limits::producer_inflight_default;
-  Duration retry_interval = limits::publish_retry_interval;
-  Duration answer_dedupe_window = limits::dedupe_window;
+  std::uint32_t max_inflight = limits::kProducerInflightDefault;
+  Duration retry_interval = limits::kPublishRetryInterval;
+  Duration answer_dedupe_window = limits::kDedupeWindow;
   std::uint64_t first_id = 0;  // 0: from the wall clock (see above)
 };
 
@@ -59,7 +59,7 @@ struct PublishRequest {
   std::string_view command;
   std::span<const std::pair<std::string_view, std::string_view>> headers;
   std::span<const std::uint8_t> payload;
-  Duration ttl{0};  // 0: no TTL; at most limits::max_message_ttl
+  Duration ttl{0};  // 0: no TTL; at most limits::kMaxMessageTtl
   std::uint8_t priority = 0;
   bool want_answer = true;
 };

@@ -54,7 +54,7 @@ class PublishTracker {
   // Recovery: (producer, id) is stored (replayed records are durable: not pending).
   void remember(std::uint32_t producer, std::uint64_t id);
   // The oldest pending slot if record `committed` covers it, taken off the pending list;
-  // npos if none is.
+  // kNoPos if none is.
   Pos pop_committed(std::uint64_t committed);
 
   // Turns the dedupe generation when its window is over.
@@ -83,9 +83,9 @@ class PublishTracker {
 };
 
 inline Pos PublishTracker::pop_committed(std::uint64_t committed) {
-  if (pending_.empty()) return npos;
+  if (pending_.empty()) return kNoPos;
   const Pos p = pending_.front();
-  if (store_.uid(p) > committed) return npos;
+  if (store_.uid(p) > committed) return kNoPos;
   pending_.pop_front();
   const Slot& s = store_.at(p);
   const MessageKey key{block_producer(s), block_id(s)};

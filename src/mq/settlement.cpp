@@ -14,7 +14,7 @@ std::int64_t ticks(Instant t) noexcept {
 
 void Settlement::time_out(Instant now) {
   const std::int64_t t = ticks(now);
-  for (Pos p = parts_.router.time_out(t); p != npos; p = parts_.router.time_out(t)) {
+  for (Pos p = parts_.router.time_out(t); p != kNoPos; p = parts_.router.time_out(t)) {
     const std::uint32_t command = parts_.store.at(p).command;
     metrics_.visibility_timeouts.inc();
     return_message(p, now);
@@ -24,13 +24,13 @@ void Settlement::time_out(Instant now) {
 
 void Settlement::dispatch(std::uint32_t command, Instant now) {
   Consumer* k = nullptr;
-  for (Pos p = parts_.router.take(command, k); p != npos; p = parts_.router.take(command, k)) {
+  for (Pos p = parts_.router.take(command, k); p != kNoPos; p = parts_.router.take(command, k)) {
     deliver_or_expire(*k, p, now);
   }
 }
 
 void Settlement::dispatch(Consumer& k, Instant now) {
-  for (Pos p = parts_.router.take(k); p != npos; p = parts_.router.take(k)) {
+  for (Pos p = parts_.router.take(k); p != kNoPos; p = parts_.router.take(k)) {
     deliver_or_expire(k, p, now);
   }
 }
@@ -48,7 +48,7 @@ void Settlement::complete(Pos p, AnswerStatus status, std::span<const std::uint8
   const Slot& s = parts_.store.at(p);
   const std::uint64_t uid = parts_.store.uid(p);
   const std::uint64_t seq =
-      (block_flags(s) & flag_no_answer) != 0
+      (block_flags(s) & kFlagNoAnswer) != 0
           ? parts_.journal.append(AckedRecord{uid})
           : store_answer(block_producer(s), block_id(s), status, payload, reason, uid, now);
   kill_by(seq, p);
@@ -85,7 +85,7 @@ void Settlement::dead_letter(Pos p, DeadLetterReason reason, std::string_view te
   const PublicKey& key = parts_.producers.key(producer);
   sender_.report(key, "message " + std::to_string(id) + " of " + Address(key).to_string() +
                           " moved to the dead-letter queue: " + std::string(text));
-  if ((block_flags(s) & flag_no_answer) == 0) {
+  if ((block_flags(s) & kFlagNoAnswer) == 0) {
     const AnswerStatus status =
         reason == DeadLetterReason::rejected ? AnswerStatus::rejected : AnswerStatus::dead_lettered;
     (void)store_answer(producer, id, status, {}, text, 0, now);

@@ -17,10 +17,10 @@ void copy_bytes(std::uint8_t* to, std::span<const std::uint8_t> from) noexcept {
 
 // A block's first part (the encoded headers) has a 16-bit size, and its data a 24-bit one
 // (mq/message_store.hpp).
-static_assert(5 + limits::max_headers *
-                      (5 + limits::max_header_name + 5 + limits::max_header_value) <=
+static_assert(5 + limits::kMaxHeaders *
+                      (5 + limits::kMaxHeaderName + 5 + limits::kMaxHeaderValue) <=
               0xffff);
-static_assert(limits::max_payload + limits::max_reason_text < (std::size_t{1} << 24));
+static_assert(limits::kMaxPayload + limits::kMaxReasonText < (std::size_t{1} << 24));
 
 Pos StoredMessages::create(std::uint64_t uid, const NewMessage& m, SlotState state) {
   const std::size_t header_bytes = m.headers.count == 0 ? 0 : m.headers.encoded.size();
@@ -30,7 +30,7 @@ Pos StoredMessages::create(std::uint64_t uid, const NewMessage& m, SlotState sta
   spec.producer = m.producer;
   spec.size = size;
   spec.first = static_cast<std::uint16_t>(header_bytes);
-  spec.flags = static_cast<std::uint8_t>(m.flags & known_flags);
+  spec.flags = static_cast<std::uint8_t>(m.flags & kKnownFlags);
   spec.expires = m.expires;
   const Pos p = store_.append(uid, state, spec);
   producers_.retain(m.producer);

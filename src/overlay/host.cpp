@@ -93,9 +93,9 @@ Host::Host(const Identity& identity, DatagramTransport& transport, const Clock& 
       metrics_(register_metrics(counters)),
       sessions_(identity, options_.session, clock.now(), clock.wall_now()),
       router_(*this, identity, clock, directory, router_options(options_)),
-      packet_(limits::transport_frame_header_size + options_.channel.max_packet_size),
-      key_answer_rate_(TokenRate::of(limits::relay_key_answers_per_second,
-                                     limits::relay_key_answers_per_second)),
+      packet_(limits::kTransportFrameHeaderSize + options_.channel.max_packet_size),
+      key_answer_rate_(TokenRate::of(limits::kRelayKeyAnswersPerSecond,
+                                     limits::kRelayKeyAnswersPerSecond)),
       key_answers_(key_answer_rate_, clock.now()),
       incarnation_(std::max<std::uint64_t>(
           1, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -231,10 +231,10 @@ void Host::rehandshake(const PublicKey& peer) {
 
 Result<void> Host::send_frame(const PublicKey& key, Peer& peer,
                               std::span<const std::uint8_t> message, Instant at) {
-  overlay_.resize(limits::transport_frame_header_size);
+  overlay_.resize(limits::kTransportFrameHeaderSize);
   wire::encode_transport_frame_header(
       wire::FrameKind::overlay, incarnation_, peer.incarnation,
-      std::span(overlay_).first<limits::transport_frame_header_size>());
+      std::span(overlay_).first<limits::kTransportFrameHeaderSize>());
   overlay_.insert(overlay_.end(), message.begin(), message.end());
   auto sent = sessions_.send(key, overlay_, at);
   if (!sent) {
@@ -293,7 +293,7 @@ void Host::hold(Peer& p, const Endpoint& where, std::span<const std::uint8_t> me
     same->message.assign(message.begin(), message.end());  // the newest probe wins
     return;
   }
-  if (p.held.size() >= limits::max_path_candidates) p.held.erase(p.held.begin());
+  if (p.held.size() >= limits::kMaxPathCandidates) p.held.erase(p.held.begin());
   p.held.push_back(HeldOverlay{where, {message.begin(), message.end()}});
 }
 
@@ -577,16 +577,16 @@ bool Host::check_incarnation(const PublicKey& key, Peer& peer, std::uint64_t sen
 }
 
 void Host::check_silence(const PublicKey& key, Peer& peer, Instant at) {
-  if (!peer.channel.awaiting_ack() || at - peer.heard_at < limits::peer_silence_rehandshake ||
+  if (!peer.channel.awaiting_ack() || at - peer.heard_at < limits::kPeerSilenceRehandshake ||
       at < peer.rehandshake_at) {
     return;
   }
   const session::Session* s = sessions_.session(key);
   if (s == nullptr || !s->can_send(at) || s->handshake_pending()) return;  // handshaking
   peer.silence_backoff = peer.silence_backoff == Duration::zero()
-                             ? Duration(limits::peer_silence_rehandshake)
+                             ? Duration(limits::kPeerSilenceRehandshake)
                              : std::min<Duration>(peer.silence_backoff * 2,
-                                                  limits::peer_silence_rehandshake_max);
+                                                  limits::kPeerSilenceRehandshakeMax);
   peer.rehandshake_at = at + peer.silence_backoff;
   PEERMQ_LOG(debug, "transport", "a peer is silent with data unacknowledged: handshaking again");
   metrics_.silence_rehandshakes->inc();
@@ -594,9 +594,9 @@ void Host::check_silence(const PublicKey& key, Peer& peer, Instant at) {
 }
 
 void Host::send_hint(const PublicKey& key, Peer& peer, Instant at) {
-  if (at - peer.hinted_at < limits::transport_hint_interval) return;
+  if (at - peer.hinted_at < limits::kTransportHintInterval) return;
   peer.hinted_at = at;
-  std::array<std::uint8_t, limits::transport_frame_header_size> header{};
+  std::array<std::uint8_t, limits::kTransportFrameHeaderSize> header{};
   wire::encode_transport_frame_header(wire::FrameKind::channel, incarnation_, peer.incarnation,
                                       header);
   if (!sessions_.send(key, header, at)) metrics_.session_send_errors->inc();
@@ -682,7 +682,7 @@ void Host::forward_via(const PublicKey& relay, const PublicKey& to,
                        std::span<const std::uint8_t> bytes) {
   auto it = peers_.find(relay);
   // The relay itself must be reached directly: relays do not chain.
-  if (bytes.empty() || bytes.size() > limits::relay_forward_max_packet || it == peers_.end() ||
+  if (bytes.empty() || bytes.size() > limits::kRelayForwardMaxPacket || it == peers_.end() ||
       it->second.route.kind != Route::Kind::direct || relay == to) {
     metrics_.drops_relayed->inc();
     return;
@@ -720,14 +720,14 @@ bool Host::pump_peer(const PublicKey& key, Peer& peer, Instant at) {
     return true;
   }
   while (transport_.writable()) {
-    auto body = std::span(packet_).subspan(limits::transport_frame_header_size);
+    auto body = std::span(packet_).subspan(limits::kTransportFrameHeaderSize);
     const std::size_t n = peer.channel.poll_packet(body, at);
     if (n == 0) return true;
     wire::encode_transport_frame_header(
         wire::FrameKind::channel, incarnation_, peer.incarnation,
-        std::span(packet_).first<limits::transport_frame_header_size>());
+        std::span(packet_).first<limits::kTransportFrameHeaderSize>());
     metrics_.packets_sent->inc();
-    if (!sessions_.send(key, std::span(packet_).first(limits::transport_frame_header_size + n),
+    if (!sessions_.send(key, std::span(packet_).first(limits::kTransportFrameHeaderSize + n),
                         at)) {
       metrics_.session_send_errors->inc();  // the channel's loss recovery resends it
     }

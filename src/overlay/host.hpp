@@ -151,7 +151,7 @@ class Host {
   // A ping (overlay, unreliable) along `peer`'s route; the pong comes to on_pong.
   Result<void> ping(const PublicKey& peer, std::uint64_t id);
   // An acknowledged PING on `peer`'s channel: if the peer stays silent, the host handshakes
-  // again (limits::peer_silence_rehandshake) and learns whether it restarted. For a client
+  // again (limits::kPeerSilenceRehandshake) and learns whether it restarted. For a client
   // waiting on a peer that has nothing to say (a producer awaiting answers).
   void probe(const PublicKey& peer);
   // Sends now what was queued outside an input call, up to what congestion control
@@ -173,7 +173,7 @@ class Host {
   // The same, straight to `where` whatever the route (probes; a relay's answers). Before
   // the session has keys, a handshake starts along the route (with no route, toward
   // `where`) and the message waits for the keys: the newest one per endpoint, for up to
-  // limits::max_path_candidates endpoints.
+  // limits::kMaxPathCandidates endpoints.
   Result<void> send_overlay_to(const PublicKey& peer, const Endpoint& where,
                                std::span<const std::uint8_t> message);
   // Asks whoever is at `relay` for its public key (the answer goes to the Router).

@@ -15,7 +15,7 @@ constexpr std::uint64_t kVersion = 1;
 constexpr std::string_view kContext = "peermq local announcement v1";
 
 const wire::MsgpackLimits kLimits{
-    .max_input = limits::local_announcement_max,
+    .max_input = limits::kLocalAnnouncementMax,
     .max_depth = 3,
     .max_entries = 16,
     .max_str = 64,
@@ -41,7 +41,7 @@ std::uint64_t unix_ms(WallTime t) {
 
 std::vector<std::uint8_t> encode_local_announcement(const Identity& identity,
                                                     const Candidates& endpoints, WallTime now) {
-  if (endpoints.empty() || endpoints.size() > limits::max_endpoint_candidates ||
+  if (endpoints.empty() || endpoints.size() > limits::kMaxEndpointCandidates ||
       !std::all_of(endpoints.begin(), endpoints.end(), valid_endpoint)) {
     throw std::invalid_argument("local announcement needs 1..max_endpoint_candidates endpoints");
   }
@@ -71,7 +71,7 @@ Result<LocalAnnouncement> decode_local_announcement(std::span<const std::uint8_t
   auto key = rec->field([](wire::MsgpackReader& f) { return read_key(f); });
   if (!key) return key.error();
   auto endpoints = rec->field([](wire::MsgpackReader& f) {
-    return read_candidates(f, 1, static_cast<std::uint32_t>(limits::max_endpoint_candidates));
+    return read_candidates(f, 1, static_cast<std::uint32_t>(limits::kMaxEndpointCandidates));
   });
   if (!endpoints) return endpoints.error();
   auto issued_ms = rec->read_u64(0, std::uint64_t{1} << 42);  // year 2109: WallTime still holds it
@@ -86,8 +86,8 @@ Result<LocalAnnouncement> decode_local_announcement(std::span<const std::uint8_t
   if (*key != expected) return OverlayError::key_mismatch;
   const WallTime issued{std::chrono::duration_cast<WallTime::duration>(
       std::chrono::milliseconds(static_cast<std::int64_t>(*issued_ms)))};
-  if (issued > now + limits::local_announcement_max_skew) return OverlayError::from_future;
-  if (issued + limits::local_announcement_lifetime < now) return OverlayError::expired;
+  if (issued > now + limits::kLocalAnnouncementMaxSkew) return OverlayError::from_future;
+  if (issued + limits::kLocalAnnouncementLifetime < now) return OverlayError::expired;
   Signature signature;
   std::copy(sig->begin(), sig->end(), signature.begin());
   if (!Identity::verify(*key, signed_bytes(bytes.subspan(fields_start, fields_end - fields_start)),

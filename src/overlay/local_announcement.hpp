@@ -4,7 +4,7 @@
 // runtime directory, named by its address:
 //     $XDG_RUNTIME_DIR/peermq/<address>.peer   (else /tmp/peermq-<uid>/<address>.peer)
 // The directory is the user's own (mode 0700), so only the user's nodes see each other.
-// A node rewrites its file every limits::local_discovery_interval (write to a temporary
+// A node rewrites its file every limits::kLocalDiscoveryInterval (write to a temporary
 // file, rename into place) and removes it on a clean exit. To dial ADDR with no relay, a
 // node reads <ADDR>.peer and accepts it only through decode_local_announcement(): signed
 // by ADDR's own key (a file another process planted cannot redirect the dial, and the

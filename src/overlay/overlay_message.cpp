@@ -20,11 +20,11 @@ constexpr std::uint64_t kMaxKeepaliveMs = 24ull * 3600 * 1000;
 
 // What open() accepts: one control message, shallow, no strings.
 const wire::MsgpackLimits kLimits{
-    .max_input = limits::overlay_message_max,
+    .max_input = limits::kOverlayMessageMax,
     .max_depth = 4,  // [type, ..., [endpoint...]] and room for a newer peer's extra field
     .max_entries = 32,
     .max_str = 64,
-    .max_bin = static_cast<std::uint32_t>(limits::relay_forward_max_packet),
+    .max_bin = static_cast<std::uint32_t>(limits::kRelayForwardMaxPacket),
     .max_ext = 64,
 };
 
@@ -46,7 +46,7 @@ class Fields {
   }
   Candidates candidates(std::uint32_t min) {
     return take(rec_.field([&](MsgpackReader& r) {
-      return read_candidates(r, min, static_cast<std::uint32_t>(limits::max_endpoint_candidates));
+      return read_candidates(r, min, static_cast<std::uint32_t>(limits::kMaxEndpointCandidates));
     }),
                 Candidates{});
   }
@@ -54,13 +54,13 @@ class Fields {
   std::optional<Candidates> optional_candidates() {
     return take(rec_.field([](MsgpackReader& r) {
       return r.read_optional([](MsgpackReader& f) {
-        return read_candidates(f, 1, static_cast<std::uint32_t>(limits::max_endpoint_candidates));
+        return read_candidates(f, 1, static_cast<std::uint32_t>(limits::kMaxEndpointCandidates));
       });
     }),
                 std::optional<Candidates>{});
   }
   std::span<const std::uint8_t> packet() {
-    auto p = take(rec_.read_bin(limits::relay_forward_max_packet), std::span<const std::uint8_t>{});
+    auto p = take(rec_.read_bin(limits::kRelayForwardMaxPacket), std::span<const std::uint8_t>{});
     if (!error_ && p.empty()) error_ = OverlayError::empty_packet;
     return p;
   }
@@ -159,13 +159,13 @@ OverlayMessage read_body(MessageType type, Fields& f) {
 }
 
 void check_candidates(const Candidates& c, std::size_t min) {
-  if (c.size() < min || c.size() > limits::max_endpoint_candidates) {
+  if (c.size() < min || c.size() > limits::kMaxEndpointCandidates) {
     throw std::invalid_argument("overlay message: candidate count out of range");
   }
 }
 
 void check_packet(std::span<const std::uint8_t> p) {
-  if (p.empty() || p.size() > limits::relay_forward_max_packet) {
+  if (p.empty() || p.size() > limits::kRelayForwardMaxPacket) {
     throw std::invalid_argument("overlay message: forwarded packet size out of range");
   }
 }

@@ -26,7 +26,7 @@
 // own session; an ack coming back from that same endpoint proves the path both ways.
 //
 // Decoding validates the whole message before returning it: types, key and endpoint
-// sizes, candidate counts, packet sizes (limits::overlay_message_max overall). The spans in
+// sizes, candidate counts, packet sizes (limits::kOverlayMessageMax overall). The spans in
 // forward/forwarded point INTO the decoded buffer: copy before releasing it.
 #pragma once
 
@@ -72,7 +72,7 @@ MessageClass class_of(MessageType t) noexcept;
 // node -> relay: register, or refresh, with these local endpoints (may be empty).
 struct Register {
   std::uint64_t seq = 0;  // echoed in registered, so a late answer is told from a fresh one
-  Candidates candidates;  // at most limits::max_endpoint_candidates
+  Candidates candidates;  // at most limits::kMaxEndpointCandidates
 };
 // relay -> node: registered; `observed` is where the relay sees the node's packets come
 // from (its public endpoint behind a NAT).

@@ -302,7 +302,7 @@ void PeerPath::probe_candidates(Instant now) {
 
 void PeerPath::send_probe(const Endpoint& to, Instant now) {
   const std::uint64_t seq = next_seq_++;
-  if (sent_.size() >= limits::max_outstanding_probes) sent_.erase(sent_.begin());
+  if (sent_.size() >= limits::kMaxOutstandingProbes) sent_.erase(sent_.begin());
   sent_[seq] = SentProbe{to, nonce_, now};
   PathOutput o{PathOutput::Kind::probe, to, {}, {}};
   encode(Probe{nonce_, seq}, o.message);
@@ -327,7 +327,7 @@ void PeerPath::fall_back(Instant now) {
 bool PeerPath::learn(const Endpoint& e) {
   if (!valid_endpoint(e)) return false;
   if (std::find(candidates_.begin(), candidates_.end(), e) != candidates_.end()) return false;
-  if (candidates_.size() >= limits::max_path_candidates) return false;
+  if (candidates_.size() >= limits::kMaxPathCandidates) return false;
   candidates_.push_back(e);
   return true;
 }

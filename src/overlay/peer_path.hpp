@@ -112,15 +112,15 @@ struct PathOutput {
 };
 
 struct PeerPathConfig {
-  Duration probe_interval = limits::hole_punch_probe_interval;
-  Duration punch_timeout = limits::hole_punch_timeout;
-  Duration request_retry = limits::hole_punch_request_retry;
-  Duration keepalive_interval = limits::direct_path_keepalive_interval;
-  Duration failover_timeout = limits::direct_path_failover_timeout;
-  Duration retry_initial = limits::hole_punch_retry_initial;
-  Duration retry_max = limits::hole_punch_retry_max;
-  Duration lookup_retry_initial = limits::path_lookup_retry_initial;
-  Duration lookup_retry_max = limits::path_lookup_retry_max;
+  Duration probe_interval = limits::kHolePunchProbeInterval;
+  Duration punch_timeout = limits::kHolePunchTimeout;
+  Duration request_retry = limits::kHolePunchRequestRetry;
+  Duration keepalive_interval = limits::kDirectPathKeepaliveInterval;
+  Duration failover_timeout = limits::kDirectPathFailoverTimeout;
+  Duration retry_initial = limits::kHolePunchRetryInitial;
+  Duration retry_max = limits::kHolePunchRetryMax;
+  Duration lookup_retry_initial = limits::kPathLookupRetryInitial;
+  Duration lookup_retry_max = limits::kPathLookupRetryMax;
   std::uint64_t nonce_seed = 0;  // the runtime passes a random value; tests a fixed one
 };
 

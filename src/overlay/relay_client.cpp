@@ -17,11 +17,11 @@ RelayClientEvent event(RelayClientEvent::Kind kind, const PublicKey& relay) {
 }  // namespace
 
 RelayClient::RelayClient(RelayClientConfig config, Instant now) : config_(std::move(config)) {
-  if (config_.relays.size() > limits::max_relays) {
-    throw std::invalid_argument("more relays than limits::max_relays");
+  if (config_.relays.size() > limits::kMaxRelays) {
+    throw std::invalid_argument("more relays than limits::kMaxRelays");
   }
-  if (config_.local_candidates.size() > limits::max_endpoint_candidates) {
-    config_.local_candidates.resize(limits::max_endpoint_candidates);
+  if (config_.local_candidates.size() > limits::kMaxEndpointCandidates) {
+    config_.local_candidates.resize(limits::kMaxEndpointCandidates);
   }
   relays_.reserve(config_.relays.size());
   for (const RelayInfo& info : config_.relays) {
@@ -100,8 +100,8 @@ void RelayClient::on_registered(Relay& r, const Registered& m, Instant now) {
   r.acked_seq = m.seq;
   r.missed = 0;
   r.retry = config_.retry_initial;
-  const Duration keepalive = std::clamp<Duration>(m.keepalive, limits::relay_keepalive_interval_min,
-                                                  limits::relay_keepalive_interval);
+  const Duration keepalive = std::clamp<Duration>(m.keepalive, limits::kRelayKeepaliveIntervalMin,
+                                                  limits::kRelayKeepaliveInterval);
   r.next_send = now + keepalive;
   const bool was_registered = r.status == Status::registered;
   const std::optional<Endpoint> before = r.observed;
@@ -294,7 +294,7 @@ Instant RelayClient::next_deadline() const noexcept {
 }
 
 bool RelayClient::add_relay(const RelayInfo& info, Instant now) {
-  if (find(info.key) != nullptr || relays_.size() >= limits::max_relays) return false;
+  if (find(info.key) != nullptr || relays_.size() >= limits::kMaxRelays) return false;
   config_.relays.push_back(info);
   Relay r;
   r.info = info;
@@ -306,8 +306,8 @@ bool RelayClient::add_relay(const RelayInfo& info, Instant now) {
 }
 
 void RelayClient::set_local_candidates(Candidates candidates, Instant now) {
-  if (candidates.size() > limits::max_endpoint_candidates) {
-    candidates.resize(limits::max_endpoint_candidates);
+  if (candidates.size() > limits::kMaxEndpointCandidates) {
+    candidates.resize(limits::kMaxEndpointCandidates);
   }
   config_.local_candidates = std::move(candidates);
   for (Relay& r : relays_) send_register(r, now);

@@ -52,13 +52,13 @@ struct RelayInfo {
 };
 
 struct RelayClientConfig {
-  std::vector<RelayInfo> relays;  // preference order; at most limits::max_relays
+  std::vector<RelayInfo> relays;  // preference order; at most limits::kMaxRelays
   Candidates local_candidates;    // our own endpoints, announced in every register
-  Duration retry_initial = limits::relay_register_retry_initial;
-  Duration retry_max = limits::relay_register_retry_max;
-  unsigned missed_answers_dead = limits::relay_missed_answers_dead;
-  Duration lookup_timeout = limits::address_lookup_timeout;
-  std::size_t max_pending_lookups = limits::max_pending_lookups;
+  Duration retry_initial = limits::kRelayRegisterRetryInitial;
+  Duration retry_max = limits::kRelayRegisterRetryMax;
+  unsigned missed_answers_dead = limits::kRelayMissedAnswersDead;
+  Duration lookup_timeout = limits::kAddressLookupTimeout;
+  std::size_t max_pending_lookups = limits::kMaxPendingLookups;
 };
 
 // A message for a relay: send it inside the session with `relay`.
@@ -101,7 +101,7 @@ class RelayClient {
  public:
   enum class Status { registering, registered, dead };
 
-  // Starts registering with every relay at `now`. More than limits::max_relays relays is
+  // Starts registering with every relay at `now`. More than limits::kMaxRelays relays is
   // a configuration error (std::invalid_argument).
   RelayClient(RelayClientConfig config, Instant now);
 
@@ -117,7 +117,7 @@ class RelayClient {
   Result<void> lookup(const PublicKey& target, Instant now);
   // A relay whose key became known after start (learned on first contact): appended to
   // the preference order, registered with at once. A key already configured, or more
-  // than limits::max_relays relays, is ignored (false).
+  // than limits::kMaxRelays relays, is ignored (false).
   bool add_relay(const RelayInfo& info, Instant now);
   // Our own endpoints changed: every relay hears a register at once.
   void set_local_candidates(Candidates candidates, Instant now);

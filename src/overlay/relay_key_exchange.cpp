@@ -62,7 +62,7 @@ RelayKeyAnswer encode_relay_key_answer(std::uint64_t nonce, const PublicKey& key
 }
 
 Result<std::uint64_t> decode_relay_key_request(std::span<const std::uint8_t> d) {
-  if (!has_header(d, kRequestType, limits::relay_key_request_size)) {
+  if (!has_header(d, kRequestType, limits::kRelayKeyRequestSize)) {
     return RelayKeyError::not_relay_key;
   }
   // Zero padding keeps the format open: a later version may put fields there.
@@ -73,7 +73,7 @@ Result<std::uint64_t> decode_relay_key_request(std::span<const std::uint8_t> d) 
 }
 
 Result<RelayKeyAnswerFields> decode_relay_key_answer(std::span<const std::uint8_t> d) {
-  if (!has_header(d, kAnswerType, limits::relay_key_answer_size)) {
+  if (!has_header(d, kAnswerType, limits::kRelayKeyAnswerSize)) {
     return RelayKeyError::not_relay_key;
   }
   RelayKeyAnswerFields f;

@@ -40,8 +40,8 @@ inline const char* category_name(RelayKeyError) {
 }
 PEERMQ_ERROR_ENUM(RelayKeyError)
 
-using RelayKeyRequest = std::array<std::uint8_t, limits::relay_key_request_size>;
-using RelayKeyAnswer = std::array<std::uint8_t, limits::relay_key_answer_size>;
+using RelayKeyRequest = std::array<std::uint8_t, limits::kRelayKeyRequestSize>;
+using RelayKeyAnswer = std::array<std::uint8_t, limits::kRelayKeyAnswerSize>;
 
 struct RelayKeyAnswerFields {
   std::uint64_t nonce = 0;

@@ -146,7 +146,7 @@ const RelayServer::Registration* RelayServer::registration(const PublicKey& node
 Candidates RelayServer::candidates_of(const Registration& r) {
   Candidates out{r.observed};
   for (const Endpoint& e : r.locals) {
-    if (out.size() >= limits::max_endpoint_candidates) break;
+    if (out.size() >= limits::kMaxEndpointCandidates) break;
     if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
   }
   return out;

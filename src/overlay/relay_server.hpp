@@ -13,7 +13,7 @@
 // - any other request from a node not in the table is answered with unknown_peer (the
 //   relay restarted, or the node expired): the node then registers again.
 // - lookup and punch_request spend the node's signalling allowance, forward its
-//   forwarding allowance (token buckets, limits::relay_signal_* / relay_forward_*):
+//   forwarding allowance (token buckets, limits::kRelaySignal* / kRelayForward*):
 //   over it, the message is dropped and counted.
 // - forward to a node not in the table is dropped; the sender hears lookup_result(not
 //   found) for it, within its signalling allowance, so it can look the target up again.
@@ -47,13 +47,13 @@
 namespace peermq::overlay {
 
 struct RelayServerConfig {
-  std::chrono::milliseconds keepalive = limits::relay_keepalive_interval;  // told to nodes
-  Duration registration_lifetime = limits::relay_registration_lifetime;
-  std::size_t max_registrations = limits::relay_max_registrations;
-  unsigned forward_per_second = limits::relay_forward_packets_per_second;
-  unsigned forward_burst = limits::relay_forward_burst;
-  unsigned signal_per_second = limits::relay_signal_per_second;
-  unsigned signal_burst = limits::relay_signal_burst;
+  std::chrono::milliseconds keepalive = limits::kRelayKeepaliveInterval;  // told to nodes
+  Duration registration_lifetime = limits::kRelayRegistrationLifetime;
+  std::size_t max_registrations = limits::kRelayMaxRegistrations;
+  unsigned forward_per_second = limits::kRelayForwardPacketsPerSecond;
+  unsigned forward_burst = limits::kRelayForwardBurst;
+  unsigned signal_per_second = limits::kRelaySignalPerSecond;
+  unsigned signal_burst = limits::kRelaySignalBurst;
 };
 
 // One message for a node: send `message` inside the session with `to`, at `endpoint`.

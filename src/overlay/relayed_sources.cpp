@@ -33,7 +33,7 @@ Endpoint address_of(std::uint32_t slot) noexcept {
 std::optional<Endpoint> RelayedSources::source_of(const PublicKey& relay, const PublicKey& peer) {
   auto it = slots_.find({relay, peer});
   if (it != slots_.end()) return address_of(it->second);
-  if (vias_.size() >= limits::transport_max_relayed_sources) return std::nullopt;
+  if (vias_.size() >= limits::kTransportMaxRelayedSources) return std::nullopt;
   vias_.push_back(Via{relay, peer});
   const auto slot = static_cast<std::uint32_t>(vias_.size());
   slots_.emplace(std::make_pair(relay, peer), slot);

@@ -8,7 +8,7 @@
 // port 1. An answer addressed to it is forwarded through R again; a datagram the relay says
 // is P's but that authenticates as someone else's is recognised and dropped.
 //
-// Slots are never reused while the host lives (at most limits::transport_max_relayed_sources
+// Slots are never reused while the host lives (at most limits::kTransportMaxRelayedSources
 // pairs), so an old name cannot come to mean another pair. Plain data, no I/O.
 #pragma once
 

@@ -31,7 +31,7 @@ Result<void> Router::start(Instant now, std::string* detail) {
   (void)detail;
   started_ = true;
   if (options_.announce) announce(now);
-  redial_at_ = now + limits::node_redial_interval;
+  redial_at_ = now + limits::kNodeRedialInterval;
   if (uses_relays()) start_overlay(now);
   return {};
 }
@@ -47,7 +47,7 @@ void Router::stop() noexcept {
 
 // What nodes on this host should dial: loopback when we listen on every address.
 void Router::announce(Instant now) {
-  announce_at_ = now + limits::local_discovery_interval;
+  announce_at_ = now + limits::kLocalDiscoveryInterval;
   if (directory_ == nullptr) return;
   Endpoint e = host_.local_endpoint();
   if (e.is_unspecified()) {
@@ -133,7 +133,7 @@ void Router::on_timeout(Instant now) {
     }
   }
   if (redial_at_ <= now) {
-    redial_at_ = now + limits::node_redial_interval;
+    redial_at_ = now + limits::kNodeRedialInterval;
     for (const PublicKey& peer : dialed_) {
       if (uses_relays()) {
         local_lookup_for_path(peer, now);
@@ -152,7 +152,7 @@ void Router::on_timeout(Instant now) {
     if (p.next <= now) {
       host_.request_relay_key(p.spec.endpoint, p.nonce);
       p.next = now + p.retry;
-      p.retry = std::min<Duration>(p.retry * 2, limits::relay_register_retry_max);
+      p.retry = std::min<Duration>(p.retry * 2, limits::kRelayRegisterRetryMax);
     }
     next = std::min(next, p.next);
   }
@@ -186,7 +186,7 @@ void Router::start_overlay(Instant now) {
       continue;
     }
     pending_keys_.push_back(PendingKey{spec, crypto::random_u64(), now,
-                                       limits::relay_key_retry_initial});
+                                       limits::kRelayKeyRetryInitial});
   }
   armed_at_ = now;  // on_timeout sends the key requests and the first registers
 }
@@ -232,7 +232,7 @@ void Router::send_to_relay(const PublicKey& relay, std::span<const std::uint8_t>
     Instant& since = link->second.unanswered_since;
     if (since == Instant::max()) {
       since = now;
-    } else if (now - since >= limits::relay_silence_rehandshake) {
+    } else if (now - since >= limits::kRelaySilenceRehandshake) {
       if (!link->second.complained) {
         PEERMQ_LOG(info, "relay", "relay %s does not answer: handshaking again (restarted?)",
                    link->second.spec.text.c_str());
@@ -253,7 +253,7 @@ void Router::on_forward(const PublicKey& relay, Instant now) {
     since = now;
     return;
   }
-  if (now - since < limits::relay_silence_rehandshake) return;
+  if (now - since < limits::kRelaySilenceRehandshake) return;
   // Our forwards have heard nothing back from the relay for a while: ask it directly.
   since = now;
   relay_client_->refresh(relay, now);

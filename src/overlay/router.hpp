@@ -2,9 +2,9 @@
 //
 // Finding a node on this host: the host announces its endpoints in the PeerDirectory and
 // dials others through it, so broker, consumers and producers on one machine need no
-// server at all. Dialed peers are looked up again every limits::node_redial_interval, so
+// server at all. Dialed peers are looked up again every limits::kNodeRedialInterval, so
 // a broker restarted on another port is found again within a second; our own record is
-// refreshed every limits::local_discovery_interval.
+// refreshed every limits::kLocalDiscoveryInterval.
 //
 // With relays (RouterOptions::relays) the router also runs the overlay:
 // - a RelayClient registers with every relay over an encrypted session, keeps the NAT

@@ -111,7 +111,7 @@ Result<overlay::LocalAnnouncement> LocalDirectory::lookup(const PublicKey& peer,
     return LocalDirectoryError::io;
   }
   // One byte more than a record may hold, so an oversized file is seen as such.
-  std::vector<std::uint8_t> buf(limits::local_announcement_max + 1);
+  std::vector<std::uint8_t> buf(limits::kLocalAnnouncementMax + 1);
   const ssize_t n = ::read(fd, buf.data(), buf.size());
   ::close(fd);
   if (n < 0) {

@@ -9,7 +9,7 @@
 // record is signed and the session authenticates the peer), but it could make one fail.
 // announce() writes "<address>.peer" through a temporary file and rename(2), so a reader
 // never sees half a record; withdraw() removes it on a clean exit. A crashed node's file
-// stays until its record expires (limits::local_announcement_lifetime).
+// stays until its record expires (limits::kLocalAnnouncementLifetime).
 //
 // Synchronous file I/O: records are a few hundred bytes, written every few seconds.
 #pragma once

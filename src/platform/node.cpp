@@ -95,7 +95,7 @@ std::vector<Endpoint> Node::UdpTransport::local_candidates() const {
   uv_interface_address_t* ifaces = nullptr;
   int count = 0;
   if (uv_interface_addresses(&ifaces, &count) == 0) {
-    for (int i = 0; i < count && out.size() < limits::max_endpoint_candidates; ++i) {
+    for (int i = 0; i < count && out.size() < limits::kMaxEndpointCandidates; ++i) {
       if (ifaces[i].is_internal) continue;
       auto e = from_sockaddr(reinterpret_cast<const sockaddr*>(&ifaces[i].address));
       if (!e || e->is_v4() != bound.is_v4() || e->scope_id() != 0) continue;

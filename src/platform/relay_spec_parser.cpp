@@ -109,8 +109,8 @@ Result<std::vector<RelaySpec>> parse_relay_specs(std::string_view text, std::str
     auto spec = parse_relay_spec(text.substr(0, comma), detail);
     if (!spec) return spec.error();
     out.push_back(std::move(*spec));
-    if (out.size() > limits::max_relays) {
-      say(detail, "at most " + std::to_string(limits::max_relays) + " relays");
+    if (out.size() > limits::kMaxRelays) {
+      say(detail, "at most " + std::to_string(limits::kMaxRelays) + " relays");
       return RelaySpecError::too_many;
     }
     if (comma == std::string_view::npos) break;

@@ -26,7 +26,7 @@ enum class RelaySpecError {
   bad_address,   // the part before '@' is not a peermq address
   bad_endpoint,  // not HOST:PORT
   unresolved,    // the host name does not resolve
-  too_many,      // more relays than limits::max_relays
+  too_many,      // more relays than limits::kMaxRelays
 };
 const char* describe(RelaySpecError e);
 inline const char* category_name(RelaySpecError) {

@@ -75,9 +75,9 @@ struct UdpOptions {
   // Datagrams send() can hold before it reports "would block".
   std::size_t send_queue_datagrams = 1024;
   // Largest datagram send() accepts: the size of each queue slot.
-  std::size_t max_send_datagram = limits::udp_payload_max;
+  std::size_t max_send_datagram = limits::kUdpPayloadMax;
   // Received datagrams longer than this are dropped and counted, never delivered.
-  std::size_t max_receive_datagram = limits::udp_receive_max;
+  std::size_t max_receive_datagram = limits::kUdpReceiveMax;
   // Asked of the kernel for each direction; a burst of datagrams waits here while the
   // node is busy, and a small buffer is where a fast node loses packets.
   int socket_buffer_bytes = static_cast<int>(4 * limits::MiB);

@@ -9,7 +9,7 @@ namespace peermq::service {
 overlay::HostOptions client_host_options(overlay::HostOptions options) {
   options.router.announce = false;
   if (options.channel.keepalive_interval <= Duration::zero()) {
-    options.channel.keepalive_interval = limits::client_keepalive_interval;
+    options.channel.keepalive_interval = limits::kClientKeepaliveInterval;
   }
   return options;
 }

@@ -11,7 +11,7 @@
 namespace peermq::service {
 
 // A client's host: not announced (nobody dials a client), and keeping its broker session
-// alive with a PING after limits::client_keepalive_interval of silence (nothing to send, or
+// alive with a PING after limits::kClientKeepaliveInterval of silence (nothing to send, or
 // a long job), so the broker does not take a quiet client for gone. Tests that shorten the
 // session timers set a shorter keepalive; zero means the default.
 overlay::HostOptions client_host_options(overlay::HostOptions options);

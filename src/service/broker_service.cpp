@@ -148,7 +148,7 @@ void BrokerService::start_sync() {
   const bool due = options_.log.sync == storage::SyncPolicy::batch
                        ? log.sync_due(now)
                        : broker_.stats().pending > 0 ||
-                             now - log.unsynced_since() >= limits::sync_always_ungated_delay;
+                             now - log.unsynced_since() >= limits::kSyncAlwaysUngatedDelay;
   if (!due) return;  // after_input() set the timer
   auto job = log.begin_sync(now);
   if (!job) {  // no descriptor to spare: sync here
@@ -203,7 +203,7 @@ void BrokerService::after_input() {
     Instant at = Instant::max();
     if (options_.log.sync == storage::SyncPolicy::batch) at = log.sync_deadline();
     if (options_.log.sync == storage::SyncPolicy::always)
-      at = log.unsynced_since() + limits::sync_always_ungated_delay;
+      at = log.unsynced_since() + limits::kSyncAlwaysUngatedDelay;
     if (at != Instant::max()) sync_timer_->start_at(at, [this] { commit(); });
   }
 }

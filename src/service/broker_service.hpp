@@ -10,7 +10,7 @@
 // written meanwhile go to the next one, started at once. Stored records are then confirmed
 // to the producers and delivered, and what that sends leaves at once (Host::flush). With always, a waiting publish starts an fdatasync; records nothing waits for
 // (answers, acknowledgements) ride along with the next one, or get their own after
-// limits::sync_always_ungated_delay: a sync of them alone would hold up the publishes that
+// limits::kSyncAlwaysUngatedDelay: a sync of them alone would hold up the publishes that
 // follow. With batch, a timer syncs a quiet log in time. After each commit the log
 // releases every record below the broker's live_floor(), so acknowledged segments go.
 //

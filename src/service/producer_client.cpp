@@ -82,12 +82,12 @@ void ProducerClient::arm_probe() {
   if (probe_armed_ || core_.in_flight() == 0) return;
   probe_armed_ = true;
   probe_timer_->start_at(std::max(heard_at_, executor_.now()) +
-                             limits::producer_waiting_probe_interval,
+                             limits::kProducerWaitingProbeInterval,
                          [this] {
                            probe_armed_ = false;
                            if (stopped_ || core_.in_flight() == 0) return;
                            const Instant now = executor_.now();
-                           if (now - heard_at_ >= limits::producer_waiting_probe_interval) {
+                           if (now - heard_at_ >= limits::kProducerWaitingProbeInterval) {
                              host_.probe(options_.broker);
                              heard_at_ = now;  // the next PING one interval later
                            }

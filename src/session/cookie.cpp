@@ -91,7 +91,7 @@ CookieMaker::CookieMaker(const X25519PublicKey& remote_public, Duration secret_l
     : remote_(remote_public), secret_lifetime_(secret_lifetime) {}
 
 bool CookieMaker::has_cookie(Instant now) const {
-  return has_cookie_ && now - cookie_born_ < secret_lifetime_ - Duration(limits::cookie_latency);
+  return has_cookie_ && now - cookie_born_ < secret_lifetime_ - Duration(limits::kCookieLatency);
 }
 
 void CookieMaker::add_macs(std::span<std::uint8_t> packet, Instant now) {
@@ -108,7 +108,7 @@ void CookieMaker::add_macs(std::span<std::uint8_t> packet, Instant now) {
 Result<void> CookieMaker::consume_reply(const CookieReply& reply, Instant now) {
   // Only one reply per packet sent: a second one is a replay or someone else's.
   if (!has_sent_mac1_) return SessionError::bad_cookie_reply;
-  Secret<limits::cookie_size> cookie;
+  Secret<limits::kCookieSize> cookie;
   unsigned long long size = 0;
   const std::array<std::uint8_t, 32> cookie_key = derive_key("cookie--", remote_);
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(

@@ -80,7 +80,7 @@ class CookieMaker {
 
  private:
   X25519PublicKey remote_;
-  Secret<limits::cookie_size> cookie_;
+  Secret<limits::kCookieSize> cookie_;
   Instant cookie_born_{};
   Mac last_mac1_{};
   bool has_cookie_ = false;

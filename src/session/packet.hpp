@@ -36,26 +36,26 @@ namespace peermq::session {
 enum class PacketType : std::uint8_t { initiation = 1, response = 2, cookie_reply = 3, transport = 4 };
 
 inline constexpr std::size_t kHeaderSize = 4;  // type + 3 reserved bytes
-inline constexpr std::size_t kIndexSize = limits::session_index_size;
-inline constexpr std::size_t kMacSize = limits::mac_size;
+inline constexpr std::size_t kIndexSize = limits::kSessionIndexSize;
+inline constexpr std::size_t kMacSize = limits::kMacSize;
 inline constexpr std::size_t kMacsSize = 2 * kMacSize;
 inline constexpr std::size_t kTimestampSize = 12;  // TAI64N
-inline constexpr std::size_t kInitiationPayloadSize = kTimestampSize + limits::key_size;
+inline constexpr std::size_t kInitiationPayloadSize = kTimestampSize + limits::kKeySize;
 inline constexpr std::size_t kInitiationNoiseSize =
-    limits::noise_ik_initiation_min + kInitiationPayloadSize;
+    limits::kNoiseIkInitiationMin + kInitiationPayloadSize;
 inline constexpr std::size_t kInitiationSize =
     kHeaderSize + kIndexSize + kInitiationNoiseSize + kMacsSize;
-inline constexpr std::size_t kResponseNoiseSize = limits::noise_ik_response_min;
+inline constexpr std::size_t kResponseNoiseSize = limits::kNoiseIkResponseMin;
 inline constexpr std::size_t kResponseSize =
     kHeaderSize + 2 * kIndexSize + kResponseNoiseSize + kMacsSize;
 inline constexpr std::size_t kCookieNonceSize = 24;  // XChaCha20-Poly1305
-inline constexpr std::size_t kEncryptedCookieSize = limits::cookie_size + limits::aead_tag_size;
+inline constexpr std::size_t kEncryptedCookieSize = limits::kCookieSize + limits::kAeadTagSize;
 inline constexpr std::size_t kCookieReplySize =
     kHeaderSize + kIndexSize + kCookieNonceSize + kEncryptedCookieSize;
-inline constexpr std::size_t kTransportHeaderSize = kHeaderSize + kIndexSize + limits::counter_size;
-inline constexpr std::size_t kTransportOverhead = kTransportHeaderSize + limits::aead_tag_size;
+inline constexpr std::size_t kTransportHeaderSize = kHeaderSize + kIndexSize + limits::kCounterSize;
+inline constexpr std::size_t kTransportOverhead = kTransportHeaderSize + limits::kAeadTagSize;
 // The largest plaintext one transport packet carries: the packet fits udp_payload_max.
-inline constexpr std::size_t kMaxPlaintext = limits::udp_payload_max - kTransportOverhead;
+inline constexpr std::size_t kMaxPlaintext = limits::kUdpPayloadMax - kTransportOverhead;
 
 static_assert(kInitiationSize == 180 && kResponseSize == 92 && kCookieReplySize == 64);
 // A cookie reply must never amplify: it answers an initiation or a response.

@@ -14,7 +14,7 @@
 // between the two calls is still refused.
 //
 // The window: with H the highest counter accepted so far, a counter c is accepted when it
-//   - is below limits::reject_after_messages (else `exhausted`: the session must rekey),
+//   - is below limits::kRejectAfterMessages (else `exhausted`: the session must rekey),
 //   - and c > H - kWindowPackets, i.e. c >= H - 8191: exactly the 8192 newest counters
 //     H - 8191 ... H, plus every counter above H (else `too_old`),
 //   - and has not been accepted before (else `duplicate`).
@@ -48,7 +48,7 @@ namespace peermq::session {
 enum class ReplayError {
   duplicate = 1,  // the counter was already accepted: a replayed or duplicated packet
   too_old,        // the counter is kWindowPackets or more below the highest accepted one
-  exhausted,      // the counter reached limits::reject_after_messages: rekey needed
+  exhausted,      // the counter reached limits::kRejectAfterMessages: rekey needed
 };
 const char* describe(ReplayError e);
 inline const char* category_name(ReplayError) {
@@ -59,9 +59,9 @@ PEERMQ_ERROR_ENUM(ReplayError)
 class ReplayWindow {
  public:
   // Counters accepted out of order behind the highest one (the highest included).
-  static constexpr std::uint64_t kWindowPackets = limits::replay_window_packets;
+  static constexpr std::uint64_t kWindowPackets = limits::kReplayWindowPackets;
   // First counter refused as `exhausted`.
-  static constexpr std::uint64_t kRejectAfter = limits::reject_after_messages;
+  static constexpr std::uint64_t kRejectAfter = limits::kRejectAfterMessages;
 
   // Would accept(counter) succeed now? Changes nothing.
   Result<void> check(std::uint64_t counter) const;

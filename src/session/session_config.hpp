@@ -14,25 +14,25 @@
 namespace peermq::session {
 
 struct SessionConfig {
-  Duration rekey_after_time = limits::rekey_after_time;
-  std::uint64_t rekey_after_messages = limits::rekey_after_messages;
-  Duration reject_after_time = limits::reject_after_time;
-  std::uint64_t reject_after_messages = limits::reject_after_messages;
-  Duration keepalive_interval = limits::keepalive_interval;
-  Duration idle_timeout = limits::session_idle_timeout;
-  Duration rekey_timeout = limits::rekey_timeout;
-  Duration retry_initial = limits::handshake_retry_initial;
-  Duration retry_max = limits::handshake_retry_max;
-  unsigned retry_backoff = limits::handshake_retry_backoff;
-  Duration retry_jitter = limits::handshake_retry_jitter;
-  unsigned max_handshake_attempts = limits::max_handshake_attempts;
-  Duration cookie_secret_lifetime = limits::cookie_secret_lifetime;
-  unsigned handshakes_per_second_per_source = limits::handshakes_per_second_per_source;
-  unsigned handshake_burst_per_source = limits::handshake_burst_per_source;
-  std::size_t rate_limiter_sources = limits::rate_limiter_sources;
-  unsigned under_load_handshakes_per_second = limits::under_load_handshakes_per_second;
-  std::size_t max_queued_per_peer = limits::max_queued_per_peer;
-  std::size_t max_peers = limits::max_peers;
+  Duration rekey_after_time = limits::kRekeyAfterTime;
+  std::uint64_t rekey_after_messages = limits::kRekeyAfterMessages;
+  Duration reject_after_time = limits::kRejectAfterTime;
+  std::uint64_t reject_after_messages = limits::kRejectAfterMessages;
+  Duration keepalive_interval = limits::kKeepaliveInterval;
+  Duration idle_timeout = limits::kSessionIdleTimeout;
+  Duration rekey_timeout = limits::kRekeyTimeout;
+  Duration retry_initial = limits::kHandshakeRetryInitial;
+  Duration retry_max = limits::kHandshakeRetryMax;
+  unsigned retry_backoff = limits::kHandshakeRetryBackoff;
+  Duration retry_jitter = limits::kHandshakeRetryJitter;
+  unsigned max_handshake_attempts = limits::kMaxHandshakeAttempts;
+  Duration cookie_secret_lifetime = limits::kCookieSecretLifetime;
+  unsigned handshakes_per_second_per_source = limits::kHandshakesPerSecondPerSource;
+  unsigned handshake_burst_per_source = limits::kHandshakeBurstPerSource;
+  std::size_t rate_limiter_sources = limits::kRateLimiterSources;
+  unsigned under_load_handshakes_per_second = limits::kUnderLoadHandshakesPerSecond;
+  std::size_t max_queued_per_peer = limits::kMaxQueuedPerPeer;
+  std::size_t max_peers = limits::kMaxPeers;
 };
 
 }  // namespace peermq::session

@@ -45,7 +45,7 @@ const char* advice(LogError e) {
              "recovery keeps every intact record";
     case LogError::empty_record: return "a log record must not be empty";
     case LogError::record_too_large:
-      return "a log record is larger than the log accepts (limits::log_record_max_body)";
+      return "a log record is larger than the log accepts (limits::kLogRecordMaxBody)";
     case LogError::failed:
       return "the log in {} stopped after a failed sync, as what is on disk is no longer "
              "known: restart the broker to recover from the disk";
@@ -356,7 +356,7 @@ Result<void> SegmentLog::recover_segment(std::uint64_t first_seq, std::uint64_t 
 Result<std::uint64_t> SegmentLog::append(std::span<const std::uint8_t> body) {
   if (failed_) return fail(LogError::failed, "");
   if (body.empty()) return fail(LogError::empty_record, "");
-  if (body.size() > limits::log_record_max_body)
+  if (body.size() > limits::kLogRecordMaxBody)
     return fail(LogError::record_too_large, std::to_string(body.size()) + " bytes");
   const std::size_t size = mq::record_size(body.size());
   if (Segment& old = tail(); old.bytes > 0 && old.bytes + size > options_.segment_size) {

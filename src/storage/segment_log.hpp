@@ -97,7 +97,7 @@ enum class LogError {
   locked,             // another log holds the directory
   io_error,           // EIO and anything else the system reports
   empty_record,       // append() of an empty body
-  record_too_large,   // append() of a body above limits::log_record_max_body
+  record_too_large,   // append() of a body above limits::kLogRecordMaxBody
   failed,             // an earlier sync failed: the log writes nothing more
   unknown_sync_policy,
 };
@@ -117,9 +117,9 @@ struct LogOptions {
   SyncPolicy sync = SyncPolicy::batch;
   // Roll to a new segment once the current one would grow past this. A record larger
   // than this gets a segment of its own.
-  std::size_t segment_size = limits::log_segment_size;
+  std::size_t segment_size = limits::kLogSegmentSize;
   // `batch` policy: the longest a written record waits for fdatasync.
-  Duration sync_interval = limits::sync_batch_interval_default;
+  Duration sync_interval = limits::kSyncBatchIntervalDefault;
 };
 
 // Called by open() once per valid record, in sequence order. `body` is valid only during

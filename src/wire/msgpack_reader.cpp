@@ -58,7 +58,7 @@ Result<Head> decode_head(const std::uint8_t* p, std::size_t avail) {
     MsgpackType type;
     std::uint8_t field;
   };
-  static constexpr std::array<Layout, 32> layouts = {{
+  static constexpr std::array<Layout, 32> kLayouts = {{
       {MsgpackType::nil, 0},          {MsgpackType::nil, 0},  // 0xc1: never used
       {MsgpackType::boolean, 0},      {MsgpackType::boolean, 0},
       {MsgpackType::bin, 1},          {MsgpackType::bin, 2},
@@ -77,7 +77,7 @@ Result<Head> decode_head(const std::uint8_t* p, std::size_t avail) {
       {MsgpackType::map, 2},          {MsgpackType::map, 4},
   }};
   if (m == 0xc1) return WireError::malformed;
-  const Layout layout = layouts[m - 0xc0u];
+  const Layout layout = kLayouts[m - 0xc0u];
   const bool is_ext = layout.type == MsgpackType::ext;
   const unsigned size = 1u + layout.field + (is_ext ? 1u : 0u);
   if (avail < size) return WireError::truncated;
@@ -169,9 +169,9 @@ bool valid_utf8(std::string_view s) noexcept {
 Result<MsgpackReader> MsgpackReader::open(std::span<const std::uint8_t> input,
                                           const MsgpackLimits& limits) {
   if (input.size() > limits.max_input) return WireError::too_large;
-  const std::uint32_t max_depth = std::min(limits.max_depth, limits::msgpack_max_depth_cap);
+  const std::uint32_t max_depth = std::min(limits.max_depth, limits::kMsgpackMaxDepthCap);
   // Values still to read in each open container; level 0 is the top-level value.
-  std::array<std::uint64_t, limits::msgpack_max_depth_cap + 1> pending{};
+  std::array<std::uint64_t, limits::kMsgpackMaxDepthCap + 1> pending{};
   std::uint32_t depth = 0;
   pending[0] = 1;
   std::size_t pos = 0;

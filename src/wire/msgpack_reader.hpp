@@ -28,7 +28,7 @@
 //   auto rec = r->record(2);                             // [id, command, ttl?]
 //   if (!rec) return rec.error();
 //   auto id = rec->read_u64();
-//   auto command = rec->read_str(limits::max_command_name);
+//   auto command = rec->read_str(limits::kMaxCommandName);
 //   auto ttl = rec->read_optional([](MsgpackReader& f) { return f.read_u64(); });
 //   if (!id || !command || !ttl) return first error...;
 //   rec->finish();
@@ -53,12 +53,12 @@ namespace peermq::wire {
 
 // What open() accepts. Defaults are the protocol limits; a layer may tighten them.
 struct MsgpackLimits {
-  std::size_t max_input = limits::max_message_size;
-  std::uint32_t max_depth = limits::msgpack_max_depth;  // clamped to msgpack_max_depth_cap
-  std::uint32_t max_entries = limits::msgpack_max_entries;
-  std::uint32_t max_str = limits::msgpack_max_str;
-  std::uint32_t max_bin = limits::msgpack_max_bin;
-  std::uint32_t max_ext = limits::msgpack_max_ext;
+  std::size_t max_input = limits::kMaxMessageSize;
+  std::uint32_t max_depth = limits::kMsgpackMaxDepth;  // clamped to msgpack_max_depth_cap
+  std::uint32_t max_entries = limits::kMsgpackMaxEntries;
+  std::uint32_t max_str = limits::kMsgpackMaxStr;
+  std::uint32_t max_bin = limits::kMsgpackMaxBin;
+  std::uint32_t max_ext = limits::kMsgpackMaxExt;
 };
 
 // The kind of the next value. Integers are split by sign of the value, not by encoding:

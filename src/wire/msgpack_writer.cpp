@@ -8,7 +8,7 @@
 namespace peermq::wire {
 namespace {
 
-constexpr std::uint8_t no_marker = 0;  // put_sized: this width does not exist for the type
+constexpr std::uint8_t kNoMarker = 0;  // put_sized: this width does not exist for the type
 
 std::uint64_t checked_length(std::size_t n) {
   if (n > std::numeric_limits<std::uint32_t>::max()) {
@@ -48,10 +48,10 @@ MsgpackWriter& MsgpackWriter::put(std::uint8_t marker, std::uint64_t value, unsi
 MsgpackWriter& MsgpackWriter::put_sized(std::uint64_t length, std::span<const std::uint8_t> payload,
                                         std::uint8_t fix, std::uint64_t fix_max, std::uint8_t m8,
                                         std::uint8_t m16, std::uint8_t m32) {
-  if (fix != no_marker && length <= fix_max) {
+  if (fix != kNoMarker && length <= fix_max) {
     return put(static_cast<std::uint8_t>(fix | length), 0, 0, payload);
   }
-  if (m8 != no_marker && length <= 0xff) return put(m8, length, 1, payload);
+  if (m8 != kNoMarker && length <= 0xff) return put(m8, length, 1, payload);
   if (length <= 0xffff) return put(m16, length, 2, payload);
   return put(m32, length, 4, payload);
 }
@@ -97,15 +97,15 @@ MsgpackWriter& MsgpackWriter::str(std::string_view v) {
 }
 
 MsgpackWriter& MsgpackWriter::bin(std::span<const std::uint8_t> v) {
-  return put_sized(checked_length(v.size()), v, no_marker, 0, 0xc4, 0xc5, 0xc6);
+  return put_sized(checked_length(v.size()), v, kNoMarker, 0, 0xc4, 0xc5, 0xc6);
 }
 
 MsgpackWriter& MsgpackWriter::array(std::uint32_t count) {
-  return put_sized(count, {}, 0x90, 15, no_marker, 0xdc, 0xdd);
+  return put_sized(count, {}, 0x90, 15, kNoMarker, 0xdc, 0xdd);
 }
 
 MsgpackWriter& MsgpackWriter::map(std::uint32_t count) {
-  return put_sized(count, {}, 0x80, 15, no_marker, 0xde, 0xdf);
+  return put_sized(count, {}, 0x80, 15, kNoMarker, 0xde, 0xdf);
 }
 
 MsgpackWriter& MsgpackWriter::ext(std::int8_t type, std::span<const std::uint8_t> data) {

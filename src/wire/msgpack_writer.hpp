@@ -63,7 +63,7 @@ class MsgpackWriter {
   MsgpackWriter& put(std::uint8_t marker, std::uint64_t value, unsigned width,
                      std::span<const std::uint8_t> payload = {});
   // The shortest of a type's length forms: `fix` (length in the marker) up to fix_max, then
-  // the 8/16/32-bit forms; no_marker (0) marks a form the type lacks.
+  // the 8/16/32-bit forms; kNoMarker (0) marks a form the type lacks.
   MsgpackWriter& put_sized(std::uint64_t length, std::span<const std::uint8_t> payload,
                            std::uint8_t fix, std::uint64_t fix_max, std::uint8_t m8,
                            std::uint8_t m16, std::uint8_t m32);
@@ -75,8 +75,8 @@ class MsgpackWriter {
 };
 
 // Upper bounds of encoded sizes, for append_bounded().
-inline constexpr std::size_t msgpack_int_bound = 9;     // any integer or float
-inline constexpr std::size_t msgpack_header_bound = 5;  // an array or map header
+inline constexpr std::size_t kMsgpackIntBound = 9;     // any integer or float
+inline constexpr std::size_t kMsgpackHeaderBound = 5;  // an array or map header
 constexpr std::size_t msgpack_bytes_bound(std::size_t n) noexcept {
   return 5 + n;  // str or bin: the longest length header, then the bytes
 }

@@ -27,7 +27,7 @@ void store_u64le(std::uint64_t v, std::uint8_t* p) noexcept {
 }  // namespace
 
 Result<TransportFrame> decode_transport_frame(std::span<const std::uint8_t> bytes) {
-  if (bytes.size() < limits::transport_frame_header_size) return FrameError::truncated;
+  if (bytes.size() < limits::kTransportFrameHeaderSize) return FrameError::truncated;
   const std::uint8_t kind = bytes[0];
   if (kind != static_cast<std::uint8_t>(FrameKind::channel) &&
       kind != static_cast<std::uint8_t>(FrameKind::overlay)) {
@@ -38,13 +38,13 @@ Result<TransportFrame> decode_transport_frame(std::span<const std::uint8_t> byte
   f.sender_incarnation = load_u64le(bytes.data() + 1);
   f.receiver_incarnation = load_u64le(bytes.data() + 9);
   if (f.sender_incarnation == 0) return FrameError::no_incarnation;
-  f.body = bytes.subspan(limits::transport_frame_header_size);
+  f.body = bytes.subspan(limits::kTransportFrameHeaderSize);
   return f;
 }
 
 void encode_transport_frame_header(
     FrameKind kind, std::uint64_t sender_incarnation, std::uint64_t receiver_incarnation,
-    std::span<std::uint8_t, limits::transport_frame_header_size> out) {
+    std::span<std::uint8_t, limits::kTransportFrameHeaderSize> out) {
   out[0] = static_cast<std::uint8_t>(kind);
   store_u64le(sender_incarnation, out.data() + 1);
   store_u64le(receiver_incarnation, out.data() + 9);

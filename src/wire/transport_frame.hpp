@@ -53,10 +53,10 @@ struct TransportFrame {
 
 Result<TransportFrame> decode_transport_frame(std::span<const std::uint8_t> bytes);
 
-// Writes the header into the first limits::transport_frame_header_size bytes of `out`.
+// Writes the header into the first limits::kTransportFrameHeaderSize bytes of `out`.
 void encode_transport_frame_header(
     FrameKind kind, std::uint64_t sender_incarnation, std::uint64_t receiver_incarnation,
-    std::span<std::uint8_t, limits::transport_frame_header_size> out);
+    std::span<std::uint8_t, limits::kTransportFrameHeaderSize> out);
 
 }  // namespace peermq::wire
 

@@ -155,10 +155,10 @@ TEST_CASE("a broker's identity loads before its log is opened, in a data directo
 
 TEST_CASE("the public broker options default to the protocol's limits") {
   const BrokerOptions o;
-  CHECK(o.visibility_timeout == peermq::limits::broker_visibility_timeout);
-  CHECK(o.max_deliveries == peermq::limits::broker_max_deliveries);
-  CHECK(o.max_messages == peermq::limits::broker_queue_max_messages);
-  CHECK(peermq::kMaxPayload == peermq::limits::max_payload);
-  CHECK(peermq::kMaxPriority == peermq::limits::max_priority);
-  CHECK(peermq::kMaxPrefetch == peermq::limits::max_prefetch);
+  CHECK(o.visibility_timeout == peermq::limits::kBrokerVisibilityTimeout);
+  CHECK(o.max_deliveries == peermq::limits::kBrokerMaxDeliveries);
+  CHECK(o.max_messages == peermq::limits::kBrokerQueueMaxMessages);
+  CHECK(peermq::kMaxPayload == peermq::limits::kMaxPayload);
+  CHECK(peermq::kMaxPriority == peermq::limits::kMaxPriority);
+  CHECK(peermq::kMaxPrefetch == peermq::limits::kMaxPrefetch);
 }

@@ -276,7 +276,7 @@ TEST_CASE("a producer destroyed with messages waiting drops their callbacks unca
 }
 
 TEST_CASE("the public producer options default to the protocol's in-flight window") {
-  CHECK(peermq::ProducerOptions{}.inflight == peermq::limits::producer_inflight_default);
+  CHECK(peermq::ProducerOptions{}.inflight == peermq::limits::kProducerInflightDefault);
 }
 
 TEST_CASE("a message the access list forbids fails with not_allowed: on_failure has the broker's words") {

@@ -16,12 +16,12 @@
 // Channel, ProducerCore) the way overlay::Host and ProducerClient join them, over a plain
 // libuv UDP handle, with one shared receive buffer; the broker cannot tell the difference.
 //
-// Sources: the broker limits handshakes per source IP (limits::handshakes_per_second_per_
+// Sources: the broker limits handshakes per source IP (limits::kHandshakesPerSecondPerSource
 // source, 20/s), as it must, so 10,000 producers from one address would take 500 s to get
 // in. SOURCE_PREFIX "127.N" binds producer i to 127.N.(i / 250).(1 + i % 250): loopback
 // addresses that stand for distinct hosts. "127.0.0.1" binds them all to 127.0.0.1.
 // Default: 127.0.0.1. New dials are paced (DIALS_PER_SECOND, default 250), so the broker's
-// load threshold (limits::under_load_handshakes_per_second) is met by cookies, which the
+// load threshold (limits::kUnderLoadHandshakesPerSecond) is met by cookies, which the
 // session layer handles, not by losses.
 //
 // Prints "connected: K/COUNT" once every producer's hello was accepted (exit code 0 later)
@@ -64,12 +64,12 @@ using namespace peermq;
 using peermq::Endpoint;
 using platform::Loop;
 
-constexpr std::size_t kHeader = limits::transport_frame_header_size;
+constexpr std::size_t kHeader = limits::kTransportFrameHeaderSize;
 
 // One receive buffer for every socket and one packet being built: the loop's thread
 // handles one datagram (or timer) at a time.
 std::array<char, 64 * 1024> g_receive_buffer;
-std::array<std::uint8_t, kHeader + limits::max_packet_size> g_packet;
+std::array<std::uint8_t, kHeader + limits::kMaxPacketSize> g_packet;
 
 std::uint64_t new_incarnation() {
   static std::uint64_t last = 0;

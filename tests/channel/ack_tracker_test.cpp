@@ -20,9 +20,9 @@ TEST_CASE("ack tracker acks every second ack-eliciting packet at once") {
   CHECK(t.deadline() == Instant::max());
   CHECK(t.on_packet(0, true, t0));
   CHECK_FALSE(t.ack_due(t0));
-  CHECK(t.deadline() == t0 + limits::max_ack_delay);
-  CHECK_FALSE(t.ack_due(t0 + limits::max_ack_delay - 1us));
-  CHECK(t.ack_due(t0 + limits::max_ack_delay));
+  CHECK(t.deadline() == t0 + limits::kMaxAckDelay);
+  CHECK_FALSE(t.ack_due(t0 + limits::kMaxAckDelay - 1us));
+  CHECK(t.ack_due(t0 + limits::kMaxAckDelay));
   CHECK(t.on_packet(1, true, t0 + 1ms));
   CHECK(t.ack_due(t0 + 1ms));
   AckFrame a;
@@ -59,7 +59,7 @@ TEST_CASE("ack tracker keeps a bounded number of ranges and forgets the oldest")
   for (std::uint64_t i = 0; i < 100; ++i) CHECK(t.on_packet(2 * i, true, t0));
   AckFrame a;
   t.fill(a, t0);
-  CHECK(a.range_count == peermq::limits::max_ack_ranges);
+  CHECK(a.range_count == peermq::limits::kMaxAckRanges);
   CHECK(a.ranges[0].largest == 198);
   // Packets below the oldest kept range count as already seen.
   CHECK_FALSE(t.on_packet(1, true, t0));

@@ -171,7 +171,7 @@ TEST_CASE("small request/answer traffic keeps moving over a short path losing a 
       CHECK(r.answered == 10000);
       CHECK(r.virtual_time < 8s);
       // A stall this long would make the overlay give up a working direct path.
-      CHECK(r.longest_silence < Duration(limits::direct_path_failover_timeout));
+      CHECK(r.longest_silence < Duration(limits::kDirectPathFailoverTimeout));
       MESSAGE("loss " << loss << " seed " << seed << ": 10,000 round trips in "
               << std::chrono::duration<double>(r.virtual_time).count()
               << " s virtual, longest without an answer "

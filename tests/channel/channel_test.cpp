@@ -53,7 +53,7 @@ using Bytes = std::vector<std::uint8_t>;
 // both have read everything; virtual time moves 1 ms per round.
 void settle(Channel& a, Channel& b, Instant& now, std::size_t& received_a,
             std::size_t& received_b) {
-  Bytes buf(limits::max_packet_size);
+  Bytes buf(limits::kMaxPacketSize);
   for (int round = 0; round < 10000; ++round) {
     bool moved = false;
     while (std::size_t n = a.poll_packet(buf, now)) {
@@ -147,7 +147,7 @@ TEST_CASE("a clean link delivers messages in order at a high rate") {
 TEST_CASE("the channel core alone moves messages fast when packets are handed over directly") {
   Channel a, b;
   Instant now = ManualClock::kDefaultStart;
-  Bytes buf(limits::max_packet_size);
+  Bytes buf(limits::kMaxPacketSize);
   constexpr std::size_t count = 50000, size = 1000;
   const Bytes payload = make_pattern(size, 2, 0);
   std::size_t sent = 0, received = 0, refused = 0;
@@ -193,11 +193,11 @@ TEST_CASE("a reader that stops reading stops the sender within the window, and r
   (void)pair.sim.run_until(fill, 10s);
   CHECK(blocked);
   CHECK(sent < count);
-  const std::uint64_t window = limits::initial_flow_window;
+  const std::uint64_t window = limits::kInitialFlowWindow;
   // Nothing was read: at most the initial credit crossed the link.
   CHECK(pair.b.channel.receive_buffered_bytes() <= window);
   CHECK(pair.b.channel.receive_buffered_bytes() > window / 2);
-  CHECK(pair.a.channel.send_buffered_bytes() <= limits::default_send_buffer_limit);
+  CHECK(pair.a.channel.send_buffered_bytes() <= limits::kDefaultSendBufferLimit);
   const auto before = pair.a.channel.stats().packets_sent;
   (void)pair.sim.run_until(fill, 60s);
   CHECK(pair.a.channel.stats().packets_sent == before);  // the sender stays quiet
@@ -216,13 +216,13 @@ TEST_CASE("a reader that stops reading stops the sender within the window, and r
   };
   CHECK(pair.sim.run_until(read, 1h) == NetworkSimulator::Outcome::done);
   CHECK(bad == 0);
-  CHECK(peak <= window + limits::max_message_size);
+  CHECK(peak <= window + limits::kMaxMessageSize);
 }
 
 TEST_CASE("a message larger than the flow-control window still gets through") {
   ChannelPair pair(4);
   pair.set_links(Link{});
-  const Bytes big = make_pattern(3 * limits::initial_flow_window + 17, 4, 0);
+  const Bytes big = make_pattern(3 * limits::kInitialFlowWindow + 17, 4, 0);
   REQUIRE(pair.a.channel.send(big));
   std::optional<Bytes> got;
   auto done = [&] {
@@ -381,7 +381,7 @@ TEST_CASE("a peer that sends beyond its credit breaks the channel") {
   CHECK(c.on_packet(p, now).error() == ChannelError::flow_control_violation);
   CHECK(c.is_closed());
   CHECK(c.stats().protocol_violations == 1);
-  Bytes out(limits::max_packet_size);
+  Bytes out(limits::kMaxPacketSize);
   CHECK(c.poll_packet(out, now) > 0);  // the CLOSE goes out
 }
 

@@ -23,7 +23,7 @@ ChannelError validate(const Bytes& b) {
 }
 
 Bytes one_frame_packet(const std::function<bool(PacketWriter&)>& put) {
-  Bytes out(limits::max_packet_size);
+  Bytes out(limits::kMaxPacketSize);
   PacketWriter w(out);
   REQUIRE(w.put_packet_number(300));
   REQUIRE(put(w));
@@ -45,7 +45,7 @@ AckFrame three_ranges() {
 
 TEST_CASE("every frame type survives an encode and decode round trip") {
   const Bytes payload{1, 2, 3, 4, 5};
-  Bytes out(limits::max_packet_size);
+  Bytes out(limits::kMaxPacketSize);
   PacketWriter w(out);
   REQUIRE(w.put_packet_number(1ull << 40));
   REQUIRE(w.put_padding(3));
@@ -144,7 +144,7 @@ TEST_CASE("a number not in its shortest form is a bad varint") {
   std::uint64_t v = 0;
   const std::array<std::uint8_t, 8> max{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   REQUIRE(varint_read(max, pos, v) == ChannelError{});
-  CHECK(v == varint_max);
+  CHECK(v == kVarintMax);
 }
 
 TEST_CASE("lengths that run past the packet or the message are rejected") {
@@ -157,19 +157,19 @@ TEST_CASE("lengths that run past the packet or the message are rejected") {
         ChannelError::fragment_out_of_bounds);
   // Total above the maximum message size.
   Bytes big = one_frame_packet([](PacketWriter& w) {
-    return w.put_message(1, 0, peermq::limits::max_message_size, {});
+    return w.put_message(1, 0, peermq::limits::kMaxMessageSize, {});
   });
   CHECK(validate(big) == ChannelError{});
   Bytes out(64);
   PacketWriter w(out);
   REQUIRE(w.put_packet_number(1));
   std::array<std::uint8_t, 1> one{7};
-  REQUIRE(w.put_message(1, peermq::limits::max_message_size, 0, one));  // ends one past the max
+  REQUIRE(w.put_message(1, peermq::limits::kMaxMessageSize, 0, one));  // ends one past the max
   out.resize(w.size());
   CHECK(validate(out) == ChannelError::message_too_large);
   Bytes over{0x01, 0x03, 0x01, 0x00};
-  over.resize(4 + varint_size(peermq::limits::max_message_size + 1));
-  varint_write(peermq::limits::max_message_size + 1, over.data() + 4);
+  over.resize(4 + varint_size(peermq::limits::kMaxMessageSize + 1));
+  varint_write(peermq::limits::kMaxMessageSize + 1, over.data() + 4);
   over.push_back(0x00);
   CHECK(validate(over) == ChannelError::message_too_large);
 }

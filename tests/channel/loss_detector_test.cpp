@@ -78,7 +78,7 @@ TEST_CASE("the probe timeout doubles with each unanswered probe and resets on an
   LossOutcome out;
   send(d, 0, t0);
   d.on_ack(ack(0, 0), t0 + 10ms, rtt, out);  // srtt 10, rttvar 5
-  const Duration pto = 10ms + 4 * 5ms + Duration(limits::max_ack_delay);
+  const Duration pto = 10ms + 4 * 5ms + Duration(limits::kMaxAckDelay);
   send(d, 1, t0 + 20ms);
   CHECK(d.deadline(rtt) == t0 + 20ms + pto);
   CHECK(d.on_timeout(t0 + 20ms + pto, rtt, out));
@@ -93,7 +93,7 @@ TEST_CASE("the probe timeout doubles with each unanswered probe and resets on an
 }
 
 TEST_CASE("the probe timeout stops doubling at max_probe_timeout, or at the PTO if longer") {
-  const Duration cap = limits::max_probe_timeout;
+  const Duration cap = limits::kMaxProbeTimeout;
   // A short PTO doubles up to the cap and stays there, however many probes went unanswered.
   CHECK(LossDetector::pto_interval(10ms, 0) == 10ms);
   CHECK(LossDetector::pto_interval(10ms, 3) == 80ms);

@@ -83,7 +83,7 @@ TEST_CASE("receive buffer gives credit back as the reader takes messages") {
   REQUIRE(r.pop());
   // Message 0's credit comes back; message 1 is now the head with nothing left to read, so
   // its 700 bytes so far are credited at once (a message larger than the window must flow).
-  CHECK(r.max_data() == window + limits::message_credit_overhead + 1000 + limits::message_credit_overhead + 700);
+  CHECK(r.max_data() == window + limits::kMessageCreditOverhead + 1000 + limits::kMessageCreditOverhead + 700);
   CHECK(r.max_data_due());
   r.on_max_data_sent();
   CHECK_FALSE(r.max_data_due());

@@ -13,7 +13,7 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-std::vector<Chunk> write_packet(SendBuffer& b, std::size_t room = limits::max_packet_size) {
+std::vector<Chunk> write_packet(SendBuffer& b, std::size_t room = limits::kMaxPacketSize) {
   Bytes out(room);
   PacketWriter w(out);
   std::vector<Chunk> chunks;
@@ -36,7 +36,7 @@ TEST_CASE("send buffer cuts a message into fragments that fit and frees it when 
   CHECK(p2[0].offset == p1[0].length);
   CHECK(p1[0].length + p2[0].length + p3[0].length == 3000);
   CHECK(write_packet(b).empty());
-  CHECK(b.credit_used() == 3000 + limits::message_credit_overhead);
+  CHECK(b.credit_used() == 3000 + limits::kMessageCreditOverhead);
   b.on_acked(p1[0]);
   b.on_acked(p3[0]);
   CHECK(b.queued_messages() == 1);
@@ -70,7 +70,7 @@ TEST_CASE("send buffer stops at the peer's credit and resumes when it grows") {
   REQUIRE(b.push(Bytes(5000, 1)));
   const auto p1 = write_packet(b);
   REQUIRE(p1.size() == 1);
-  CHECK(p1[0].length == 1000 - limits::message_credit_overhead);
+  CHECK(p1[0].length == 1000 - limits::kMessageCreditOverhead);
   CHECK_FALSE(b.has_new());
   CHECK(write_packet(b).empty());
   b.set_peer_max_data(2000);

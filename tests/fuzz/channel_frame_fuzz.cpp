@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The same bytes, split in up to four packets, to a channel that also talks back.
   Channel c;
   Instant now = ManualClock::kDefaultStart;
-  std::vector<std::uint8_t> out(limits::max_packet_size);
+  std::vector<std::uint8_t> out(limits::kMaxPacketSize);
   const std::size_t part = size / 4 + 1;
   for (std::size_t at = 0; at < size; at += part) {
     (void)c.on_packet(in.subspan(at, std::min(part, size - at)), now);

@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       continue;
     }
     if (a->key != expected || a->endpoints.empty() ||
-        a->endpoints.size() > limits::max_endpoint_candidates) {
+        a->endpoints.size() > limits::kMaxEndpointCandidates) {
       std::abort();
     }
   }

@@ -65,7 +65,7 @@ void check_round_trip(std::span<const std::uint8_t> in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::uint8_t> in(data, size);
-  check_scan(in, peermq::limits::log_record_max_body);
+  check_scan(in, peermq::limits::kLogRecordMaxBody);
   check_scan(in, 64);  // a small limit, so too_large is reachable with short inputs
   check_round_trip(in);
   return 0;

@@ -44,7 +44,7 @@ void check_views(std::span<const std::uint8_t> in, const Message& m) {
           sv(v.command);
           bv(v.headers.encoded);
           bv(v.payload);
-          require(v.headers.encoded.size() + v.payload.size() <= peermq::limits::max_payload,
+          require(v.headers.encoded.size() + v.payload.size() <= peermq::limits::kMaxPayload,
                   "publish size");
           require(valid_command(v.command), "publish command");
           v.headers.for_each([&](std::string_view n, std::string_view val) {

@@ -193,16 +193,16 @@ peermq::Result<Message> decode_message(const Bytes& input) {
   Message m;
   auto id = rec->read_u64();
   if (!id) return id.error();
-  auto command = rec->read_str(limits::max_command_name);
+  auto command = rec->read_str(limits::kMaxCommandName);
   if (!command) return command.error();
-  auto payload = rec->read_bin(limits::max_message_size);
+  auto payload = rec->read_bin(limits::kMaxMessageSize);
   if (!payload) return payload.error();
-  auto count = rec->map(0, limits::max_headers);
+  auto count = rec->map(0, limits::kMaxHeaders);
   if (!count) return count.error();
   for (std::uint32_t i = 0; i < *count; ++i) {
-    auto name = r->read_str(limits::max_header_name);
+    auto name = r->read_str(limits::kMaxHeaderName);
     if (!name) return name.error();
-    auto value = r->read_str(limits::max_header_value);
+    auto value = r->read_str(limits::kMaxHeaderValue);
     if (!value) return value.error();
     m.headers.emplace_back(*name, *value);
   }

@@ -68,7 +68,7 @@ void feed_cores(const OverlayMessage& m) {
   }
   while (auto e = client.poll_event()) {
     // Events carry what was decoded: bounded like it.
-    require(e->candidates.size() <= limits::max_endpoint_candidates, "event candidates");
+    require(e->candidates.size() <= limits::kMaxEndpointCandidates, "event candidates");
   }
 
   // A peer path, with the message as its peer's probe or ack, or as its relay's notify.
@@ -78,7 +78,7 @@ void feed_cores(const OverlayMessage& m) {
   if (const auto* a = std::get_if<ProbeAck>(&m)) path.on_probe_ack(source, *a, now);
   if (const auto* n = std::get_if<PunchNotify>(&m)) path.on_punch_notify(key(3), *n, now);
   path.on_timeout(now + std::chrono::seconds(1));
-  require(path.candidates().size() <= limits::max_path_candidates, "path candidates");
+  require(path.candidates().size() <= limits::kMaxPathCandidates, "path candidates");
   while (path.poll_output()) {
   }
   while (path.poll_event()) {
@@ -95,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const std::vector<std::uint8_t> once = encode(*m);
-  require(once.size() <= limits::overlay_message_max, "re-encoding stays within the limit");
+  require(once.size() <= limits::kOverlayMessageMax, "re-encoding stays within the limit");
   auto again = decode_message(once);
   require(again.ok(), "re-encoded message decodes");
   require(type_of(*again) == type_of(*m), "type survives");

@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::span<const std::uint8_t> in(data, size);
   auto frame = wire::decode_transport_frame(in);
   if (!frame) return 0;
-  std::array<std::uint8_t, limits::transport_frame_header_size> header{};
+  std::array<std::uint8_t, limits::kTransportFrameHeaderSize> header{};
   wire::encode_transport_frame_header(frame->kind, frame->sender_incarnation,
                                       frame->receiver_incarnation, header);
   if (std::memcmp(header.data(), data, header.size()) != 0) std::abort();

@@ -132,7 +132,7 @@ struct BoxRig {
   Pos found(std::uint64_t id) {
     const Pos* p = r.answers.find(producer, id);
     REQUIRE(p != nullptr);
-    return p != nullptr ? *p : npos;
+    return p != nullptr ? *p : kNoPos;
   }
   void online() {
     r.producers.set_link(producer, &link);

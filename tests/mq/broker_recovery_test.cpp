@@ -184,7 +184,7 @@ TEST_CASE("a replayed message is ready, or a dead letter with its reason and cou
   CHECK(r.router.ready() == 1);
   CHECK(r.dead_letters.count() == 1);
   const Pos dead = r.store.find_uid(2);
-  REQUIRE(dead != npos);
+  REQUIRE(dead != kNoPos);
   CHECK(DeadLetterQueue::reason(r.store.at(dead)) == DeadLetterReason::max_deliveries);
   CHECK(r.store.at(dead).deliveries == 5);
   CHECK(r.store.at(r.store.find_uid(1)).deliveries == 2);
@@ -217,9 +217,9 @@ TEST_CASE("a rewritten record replaces the slot it names") {
   apply(r, 6, answered(9, 0, 2));  // and of answer 2
   CHECK(r.messages.count() == 1);
   CHECK(r.answers.count() == 1);
-  CHECK(r.store.find_uid(1) == npos);
-  CHECK(r.store.find_uid(5) != npos);
-  CHECK(r.store.find_uid(6) != npos);
+  CHECK(r.store.find_uid(1) == kNoPos);
+  CHECK(r.store.find_uid(5) != kNoPos);
+  CHECK(r.store.find_uid(6) != kNoPos);
 }
 
 TEST_CASE("an answered record ends its message and keeps the answer") {

@@ -84,13 +84,13 @@ TEST_CASE("a reject carries the requeue flag and a reason cut to the limit at a 
   h.core.on_connected(h.clock.now());
   (void)h.feed(h.delivery(5, "x"));
   (void)h.sink.take();
-  std::string reason(limits::max_reason_text - 1, 'r');
+  std::string reason(limits::kMaxReasonText - 1, 'r');
   reason += "\xc3\xa9";  // a two-byte character across the limit
   REQUIRE(h.core.reject(5, false, reason));
   auto got = h.sink.take();
   const Reject& r = got.at(0).as<Reject>();  // decodes: valid UTF-8
   CHECK_FALSE(r.requeue);
-  CHECK(r.reason.size() == limits::max_reason_text - 1);
+  CHECK(r.reason.size() == limits::kMaxReasonText - 1);
   CHECK(h.core.reject(5, true, "").error() == MqError::unknown_delivery);
 }
 
@@ -113,7 +113,7 @@ TEST_CASE("set_prefetch tells the broker") {
   (void)h.sink.take();
   REQUIRE(h.core.set_prefetch(0));
   CHECK(h.sink.take().at(0).as<Credit>().prefetch == 0);
-  CHECK(h.core.set_prefetch(limits::max_prefetch + 1).error() == MqError::bad_config);
+  CHECK(h.core.set_prefetch(limits::kMaxPrefetch + 1).error() == MqError::bad_config);
 }
 
 TEST_CASE("a refused consumer learns why") {

@@ -81,19 +81,19 @@ TEST_CASE("dead-letter requests from a peer that is not an admin are dropped") {
 
 TEST_CASE("a dead letter keeps its own flags beside the reason, and reset clears both counts") {
   PartsRig r;
-  const Pos p = r.message("jobs", P, 0, kNever, "x", flag_no_answer);
+  const Pos p = r.message("jobs", P, 0, kNever, "x", kFlagNoAnswer);
   r.store.at(p).deliveries = 4;
   r.dead_letters.enter(p, DeadLetterReason::max_deliveries);
   CHECK(r.dead_letters.count() == 1);
   CHECK(r.state(p) == SlotState::dead_letter);
   CHECK(DeadLetterQueue::reason(r.store.at(p)) == DeadLetterReason::max_deliveries);
-  CHECK((block_flags(r.store.at(p)) & 0x0f) == flag_no_answer);
+  CHECK((block_flags(r.store.at(p)) & 0x0f) == kFlagNoAnswer);
   r.dead_letters.leave(p);
   CHECK(r.dead_letters.count() == 0);
   CHECK(r.state(p) == SlotState::held);
   r.dead_letters.reset(p);
   CHECK(r.store.at(p).deliveries == 0);
-  CHECK(block_flags(r.store.at(p)) == flag_no_answer);
+  CHECK(block_flags(r.store.at(p)) == kFlagNoAnswer);
 }
 
 TEST_CASE("a listing pages through dead letters in uid order and skips the rest") {

@@ -307,7 +307,7 @@ TEST_CASE("a delivery moves through ready, held and in flight as the table says"
     DeliveryRouter::Consumer& a = r.consumer(la, {"jobs"}, 1);
     DeliveryRouter::Consumer& b = r.consumer(lb, {"jobs"}, 1);
     const Pos m = r.ready("jobs");
-    Pos taken = npos;
+    Pos taken = kNoPos;
     std::uint64_t first_tag = 0;  // never a tag: the attempt is at least 1
     for (Step step : row.steps) {
       switch (step) {
@@ -325,7 +325,7 @@ TEST_CASE("a delivery moves through ready, held and in flight as the table says"
           break;
         }
         case S::end: r.router.end_delivery(m); break;
-        case S::early: CHECK(r.router.time_out(ticks(r.clock.now())) == npos); break;
+        case S::early: CHECK(r.router.time_out(ticks(r.clock.now())) == kNoPos); break;
         case S::due:
           r.clock.advance(5s);
           CHECK(r.router.time_out(ticks(r.clock.now())) == m);
@@ -365,7 +365,7 @@ TEST_CASE("a command's messages go round robin to the subscribers with credit") 
   for (int i = 0; i < 8; ++i) {
     if (i == 6) r.router.set_prefetch(k2, 0);  // k2 pauses: the others share
     DeliveryRouter::Consumer* to = nullptr;
-    REQUIRE(r.router.take(jobs, to) != npos);
+    REQUIRE(r.router.take(jobs, to) != kNoPos);
     got.push_back(to);
   }
   CHECK(got == std::vector<DeliveryRouter::Consumer*>{&k1, &k2, &k3, &k1, &k2, &k3, &k1, &k3});
@@ -381,7 +381,7 @@ TEST_CASE("a consumer takes the highest ready priority of its commands, round ro
   const Pos c1 = r.ready("c", 5);
   const Pos c2 = r.ready("c", 5);
   std::vector<Pos> got;
-  for (Pos p = r.router.take(k); p != npos; p = r.router.take(k)) got.push_back(p);
+  for (Pos p = r.router.take(k); p != kNoPos; p = r.router.take(k)) got.push_back(p);
   CHECK(got == std::vector<Pos>{b1, c1, b2, c2, a1});
 }
 
@@ -396,7 +396,7 @@ TEST_CASE("messages in one queue come out by priority, in order within one") {
   const Pos back = r.message("jobs", P, 4);
   r.router.make_ready(back, true);  // returned from a consumer: ahead of its equals
   std::vector<Pos> got;
-  for (Pos p = r.router.take(k); p != npos; p = r.router.take(k)) got.push_back(p);
+  for (Pos p = r.router.take(k); p != kNoPos; p = r.router.take(k)) got.push_back(p);
   CHECK(got == std::vector<Pos>{high1, high2, back, mid, low});
 }
 
@@ -422,7 +422,7 @@ TEST_CASE("a second subscribe replaces the first") {
   r.router.subscribe(k, "again", 3, std::vector<std::string_view>{"new"});
   CHECK(k.prefetch == 3);
   CHECK(k.name == "again");
-  CHECK(r.router.take(k) == npos);  // "old" is no longer its command
+  CHECK(r.router.take(k) == kNoPos);  // "old" is no longer its command
   const Pos n = r.ready("new");
   CHECK(r.router.take(k) == n);
 }
@@ -496,7 +496,7 @@ TEST_CASE("only the oldest delivery can be due: deadlines are in delivery order"
   REQUIRE(r.router.deliver(k, second, r.clock.now()));
   CHECK(r.router.deadline() == ticks(t0 + 5s));
   CHECK(r.router.time_out(ticks(t0 + 5s)) == first);
-  CHECK(r.router.time_out(ticks(t0 + 5s)) == npos);
+  CHECK(r.router.time_out(ticks(t0 + 5s)) == kNoPos);
   CHECK(r.router.deadline() == ticks(t0 + 6s));
   CHECK(k.zombies == 1);
   CHECK(k.in_flight == 1);

@@ -32,7 +32,7 @@ namespace {
 
 constexpr std::int64_t kSecond = 1'000'000'000;  // Instant ticks are nanoseconds
 constexpr std::int64_t kInterval =
-    std::chrono::duration_cast<Duration>(limits::broker_expiry_sweep_interval).count();
+    std::chrono::duration_cast<Duration>(limits::kBrokerExpirySweepInterval).count();
 
 Pos slot(MessageStore& s, std::uint64_t uid, SlotState state, std::int64_t expires) {
   BlockSpec spec;

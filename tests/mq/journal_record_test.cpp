@@ -32,7 +32,7 @@ TEST_CASE("every journal record survives an encode/decode round trip") {
 
   const StoredRecord stored = round_trip(
       StoredRecord{12, key(1), 99, "jobs", *Headers::parse(headers), payload,
-                   1767225600123, 3, flag_no_answer, 4,
+                   1767225600123, 3, kFlagNoAnswer, 4,
                    static_cast<std::uint8_t>(DeadLetterReason::rejected)},
       s);
   CHECK(stored.prev_uid == 12);
@@ -43,7 +43,7 @@ TEST_CASE("every journal record survives an encode/decode round trip") {
   CHECK(text(stored.payload) == "body");
   CHECK(stored.expires_ms == 1767225600123);
   CHECK(stored.priority == 3);
-  CHECK(stored.flags == flag_no_answer);
+  CHECK(stored.flags == kFlagNoAnswer);
   CHECK(stored.deliveries == 4);
   CHECK(stored.dead_letter == 1);
 

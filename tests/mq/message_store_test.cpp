@@ -12,13 +12,13 @@ namespace {
 
 std::vector<std::uint64_t> uids(const MessageStore& s, const SlotList& list) {
   std::vector<std::uint64_t> out;
-  for (Pos p = list.head; p != npos; p = s.next(p)) out.push_back(s.uid(p));
+  for (Pos p = list.head; p != kNoPos; p = s.next(p)) out.push_back(s.uid(p));
   return out;
 }
 
 std::vector<std::uint64_t> uids_backwards(const MessageStore& s, const SlotList& list) {
   std::vector<std::uint64_t> out;
-  for (Pos p = list.tail; p != npos; p = s.prev(p)) out.push_back(s.uid(p));
+  for (Pos p = list.tail; p != kNoPos; p = s.prev(p)) out.push_back(s.uid(p));
   return out;
 }
 
@@ -98,12 +98,12 @@ TEST_CASE("find_uid finds live slots by binary search and skips dead ones") {
   MessageStore s;
   for (std::uint64_t uid = 1; uid <= 100; uid += 3) (void)append(s, uid, uid);
   const Pos p = s.find_uid(31);
-  REQUIRE(p != npos);
+  REQUIRE(p != kNoPos);
   CHECK(s.uid(p) == 31);
-  CHECK(s.find_uid(32) == npos);
-  CHECK(s.find_uid(1000) == npos);
+  CHECK(s.find_uid(32) == kNoPos);
+  CHECK(s.find_uid(1000) == kNoPos);
   s.kill(p);
-  CHECK(s.find_uid(31) == npos);
+  CHECK(s.find_uid(31) == kNoPos);
   CHECK(s.uid(s.lower_bound(32)) == 34);
 }
 
@@ -145,8 +145,8 @@ TEST_CASE("intrusive lists link through the slots in both directions") {
   CHECK(list.size == 2);
   s.unlink(list, pos[1]);
   s.unlink(list, pos[3]);
-  CHECK(list.head == npos);
-  CHECK(list.tail == npos);
+  CHECK(list.head == kNoPos);
+  CHECK(list.tail == kNoPos);
 }
 
 TEST_CASE("relocate moves a slot to the tail and keeps its place in its list") {
@@ -170,7 +170,7 @@ TEST_CASE("relocate moves a slot to the tail and keeps its place in its list") {
   CHECK(int{s.at(moved).priority} == 3);
   CHECK(uids(s, list) == std::vector<std::uint64_t>{4, 3});
   CHECK(uids_backwards(s, list) == std::vector<std::uint64_t>{3, 4});
-  CHECK(s.find_uid(1) == npos);
+  CHECK(s.find_uid(1) == kNoPos);
   CHECK(s.find_uid(4) == moved);
   CHECK(s.live() == 2);
 }
@@ -182,7 +182,7 @@ TEST_CASE("the store grows and shrinks across chunk boundaries") {
   for (std::uint64_t uid = 1; uid <= n; ++uid) s.push_back(list, append(s, uid, uid, 1));
   CHECK(list.size == n);
   std::uint64_t expected = 1;
-  while (list.head != npos) {
+  while (list.head != kNoPos) {
     const Pos p = list.head;
     CHECK(s.uid(p) == expected);
     CHECK(block_id(s.at(p)) == expected++);

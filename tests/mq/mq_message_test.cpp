@@ -63,7 +63,7 @@ TEST_CASE("every queue message survives an encode/decode round trip") {
   CHECK(refused.text == "no");
 
   const Publish publish = round_trip(Publish{~std::uint64_t{0}, "users.get", h, payload, 1500,
-                                             limits::max_priority, flag_no_answer},
+                                             limits::kMaxPriority, kFlagNoAnswer},
                                      s);
   CHECK(publish.id == ~std::uint64_t{0});
   CHECK(publish.command == "users.get");
@@ -71,8 +71,8 @@ TEST_CASE("every queue message survives an encode/decode round trip") {
   CHECK(publish.headers.find("lang") == std::optional<std::string_view>("en"));
   CHECK(text(publish.payload) == "payload");
   CHECK(publish.ttl_ms == 1500);
-  CHECK(publish.priority == limits::max_priority);
-  CHECK(publish.flags == flag_no_answer);
+  CHECK(publish.priority == limits::kMaxPriority);
+  CHECK(publish.flags == kFlagNoAnswer);
 
   CHECK(round_trip(Confirm{9}, s).id == 9);
   const PublishNack nack = round_trip(PublishNack{9, NackReason::too_large, "big"}, s);
@@ -169,7 +169,7 @@ TEST_CASE("queue message decoder rejects bad input with typed errors") {
       /* 13 */ {"space in command", raw_publish(1, "a b", 0, 0, 0), MqError::bad_command},
       /* 14 */ {"command too long", raw_publish(1, std::string(65, 'c'), 0, 0, 0),
                 WireError::too_long},
-      /* 15 */ {"credit over max", arr({12, limits::max_prefetch + 1ull}),
+      /* 15 */ {"credit over max", arr({12, limits::kMaxPrefetch + 1ull}),
                 WireError::out_of_range},
       /* 16 */ {"dlq_list max 0", arr({13, 1, 0, 0}), WireError::out_of_range},
       /* 17 */ {"trailing bytes", {0x92, 0x05, 0x01, 0x00}, WireError::trailing_bytes},
@@ -191,12 +191,12 @@ TEST_CASE("a deliver whose producer key is not 32 bytes is rejected") {
 }
 
 TEST_CASE("headers are limited in number and length") {
-  std::vector<std::pair<std::string_view, std::string_view>> many(limits::max_headers + 1,
+  std::vector<std::pair<std::string_view, std::string_view>> many(limits::kMaxHeaders + 1,
                                                                   {"k", "v"});
   CHECK(Headers::parse(encoded_headers(many)).error() == WireError::too_many_entries);
-  const std::string long_name(limits::max_header_name + 1, 'n');
+  const std::string long_name(limits::kMaxHeaderName + 1, 'n');
   CHECK(Headers::parse(encoded_headers({{long_name, "v"}})).error() == WireError::too_long);
-  const std::string long_value(limits::max_header_value + 1, 'v');
+  const std::string long_value(limits::kMaxHeaderValue + 1, 'v');
   CHECK(Headers::parse(encoded_headers({{"k", long_value}})).error() == WireError::too_long);
   const Bytes not_a_map = {0x91, 0x01};
   CHECK(Headers::parse(not_a_map).error() == WireError::wrong_type);
@@ -219,7 +219,7 @@ TEST_CASE("payload plus headers over max_payload is rejected as too large") {
   Bytes out;
   MsgpackWriter w(out);
   const Bytes headers = encoded_headers({{"k", "v"}});
-  const Bytes body(limits::max_payload, 'x');
+  const Bytes body(limits::kMaxPayload, 'x');
   w.array(8).u64(4).u64(1).str("a").raw(headers).bin(body).u64(0).u64(0).u64(0);
   CHECK(decode(out).error() == MqError::too_large);
 }
@@ -228,8 +228,8 @@ TEST_CASE("command names are printable ASCII without the wildcard") {
   CHECK(valid_command(""));
   CHECK(valid_command("users.get"));
   CHECK(valid_command("num_users"));
-  CHECK(valid_command(std::string(limits::max_command_name, 'x')));
-  CHECK_FALSE(valid_command(std::string(limits::max_command_name + 1, 'x')));
+  CHECK(valid_command(std::string(limits::kMaxCommandName, 'x')));
+  CHECK_FALSE(valid_command(std::string(limits::kMaxCommandName + 1, 'x')));
   CHECK_FALSE(valid_command("users.*"));
   CHECK_FALSE(valid_command("a b"));
   CHECK_FALSE(valid_command("tab\t"));

@@ -103,7 +103,7 @@ TEST_CASE("an unconfirmed publish is sent again after the retry interval, a conf
   const std::uint64_t b = h.publish("b");
   CHECK(h.sent_ids() == std::vector<std::uint64_t>{a, b});
   CHECK(h.feed(Confirm{a}).kind == ProducerEvent::Kind::confirmed);
-  CHECK(h.core->next_deadline() == h.clock.now() + limits::publish_retry_interval);
+  CHECK(h.core->next_deadline() == h.clock.now() + limits::kPublishRetryInterval);
   h.advance(500ms);
   CHECK(h.sent_ids().empty());
   h.advance(500ms);
@@ -163,11 +163,11 @@ TEST_CASE("queue_full pauses all publishing for a growing backoff, then retries"
         ProducerEvent::Kind::none);
   const std::uint64_t b = h.publish("b");
   CHECK(h.sent_ids().empty());  // paused
-  CHECK(h.core->next_deadline() == h.clock.now() + limits::publish_backoff_initial);
-  h.advance(limits::publish_backoff_initial);
+  CHECK(h.core->next_deadline() == h.clock.now() + limits::kPublishBackoffInitial);
+  h.advance(limits::kPublishBackoffInitial);
   CHECK(h.sent_ids() == std::vector<std::uint64_t>{a, b});
   (void)h.feed(PublishNack{a, NackReason::queue_full, "full"});
-  CHECK(h.core->next_deadline() == h.clock.now() + 2 * limits::publish_backoff_initial);
+  CHECK(h.core->next_deadline() == h.clock.now() + 2 * limits::kPublishBackoffInitial);
   CHECK(h.core->stats().queue_full == 2);
 }
 
@@ -261,13 +261,13 @@ TEST_CASE("invalid publish requests are refused before anything is sent") {
   r.command = "bad*";
   CHECK(h.core->publish(r, h.clock.now()).error() == MqError::bad_command);
   r.command = "ok";
-  r.priority = limits::max_priority + 1;
+  r.priority = limits::kMaxPriority + 1;
   CHECK(h.core->publish(r, h.clock.now()).error() == MqError::bad_publish);
   r.priority = 0;
-  r.ttl = limits::max_message_ttl + 1s;
+  r.ttl = limits::kMaxMessageTtl + 1s;
   CHECK(h.core->publish(r, h.clock.now()).error() == MqError::bad_publish);
   r.ttl = 0s;
-  const std::string long_value(limits::max_header_value + 1, 'v');
+  const std::string long_value(limits::kMaxHeaderValue + 1, 'v');
   const std::pair<std::string_view, std::string_view> header{"k", long_value};
   r.headers = std::span(&header, 1);
   CHECK(h.core->publish(r, h.clock.now()).error() == MqError::bad_publish);

@@ -199,11 +199,11 @@ TEST_CASE("a publish is pending until a commit covers it, and stored from the st
   CHECK(r.publishes.stored(producer, id));
   CHECK(r.publishes.pending(producer, id));
   CHECK(r.publishes.pending_count() == 1);
-  CHECK(r.publishes.pop_committed(0) == npos);
+  CHECK(r.publishes.pop_committed(0) == kNoPos);
   CHECK(r.publishes.pop_committed(1) == p);
   CHECK_FALSE(r.publishes.pending(producer, id));
   CHECK(r.publishes.stored(producer, id));
-  CHECK(r.publishes.pop_committed(1) == npos);
+  CHECK(r.publishes.pop_committed(1) == kNoPos);
   CHECK(r.publishes.pending_count() == 0);
 }
 
@@ -215,7 +215,7 @@ TEST_CASE("pending publishes come back in seq order, only as far as the commit")
   for (Pos p : {a, b, c}) add(r, p);
   CHECK(r.publishes.pop_committed(2) == a);
   CHECK(r.publishes.pop_committed(2) == b);
-  CHECK(r.publishes.pop_committed(2) == npos);
+  CHECK(r.publishes.pop_committed(2) == kNoPos);
   CHECK(r.publishes.pop_committed(3) == c);
 }
 

@@ -38,12 +38,12 @@ TEST_CASE("a message published without wanting an answer is acknowledged silentl
   BrokerHarness h;
   h.hello(P, Role::producer);
   h.hello(C, Role::consumer, {"jobs"});
-  REQUIRE(h.publish(P, 1, "jobs", "fire and forget", 0, 0, flag_no_answer));
+  REQUIRE(h.publish(P, 1, "jobs", "fire and forget", 0, 0, kFlagNoAnswer));
   h.commit();
   (void)h.take(P);
   auto d = h.deliveries(C);
   REQUIRE(d.size() == 1);
-  CHECK(d[0].as<Deliver>().flags == flag_no_answer);
+  CHECK(d[0].as<Deliver>().flags == kFlagNoAnswer);
   answer(h, C, d[0], "ignored");
   CHECK(h.take(P).empty());
   CHECK(h.broker->stats().stored_answers == 0);
@@ -137,10 +137,10 @@ TEST_CASE("each outcome writes its record: a table") {
   const Case cases[] = {
       /* 1 */ {1, "answered", 0, 1, 0, {R::answered}, SlotState::dead, 1},
       /* 2 */
-      {2, "answered, no answer wanted", flag_no_answer, 1, 0, {R::acked}, SlotState::dead, 0},
+      {2, "answered, no answer wanted", kFlagNoAnswer, 1, 0, {R::acked}, SlotState::dead, 0},
       /* 3 */ {3, "expired", 0, 0, 1, {R::answered}, SlotState::dead, 1},
       /* 4 */
-      {4, "expired, no answer wanted", flag_no_answer, 0, 1, {R::acked}, SlotState::dead, 0},
+      {4, "expired, no answer wanted", kFlagNoAnswer, 0, 1, {R::acked}, SlotState::dead, 0},
       /* 5 */ {5, "returned below max deliveries", 0, 2, 2, {}, SlotState::ready, 0},
       /* 6 */
       {6,
@@ -154,7 +154,7 @@ TEST_CASE("each outcome writes its record: a table") {
       /* 7 */
       {7,
        "returned at max, no answer wanted",
-       flag_no_answer,
+       kFlagNoAnswer,
        3,
        2,
        {R::dead_lettered},

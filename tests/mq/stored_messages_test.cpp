@@ -46,7 +46,7 @@ TEST_CASE("a stored message's slot and block hold what the publish said") {
   const Headers headers{encoded, 1};
   const Bytes payload = bytes("payload");
   const Pos p = r.messages.create(
-      7, NewMessage{producer, 42, "jobs", headers, payload, 1234, 3, flag_no_answer | 0x80},
+      7, NewMessage{producer, 42, "jobs", headers, payload, 1234, 3, kFlagNoAnswer | 0x80},
       SlotState::pending);
   const Slot& s = r.store.at(p);
   CHECK(s.state == SlotState::pending);
@@ -55,7 +55,7 @@ TEST_CASE("a stored message's slot and block hold what the publish said") {
   CHECK(block_producer(s) == producer);
   CHECK(r.router.command_name(s.command) == "jobs");
   CHECK(unsigned{s.priority} == 3);
-  CHECK(block_flags(s) == flag_no_answer);  // unknown flags are not kept
+  CHECK(block_flags(s) == kFlagNoAnswer);  // unknown flags are not kept
   CHECK(block_expires(s) == 1234);
   CHECK(unsigned{s.timed} == 1);
   CHECK(text(block_first(s)) == text(encoded));

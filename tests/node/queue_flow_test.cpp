@@ -553,7 +553,7 @@ TEST_CASE(
   c.broker().kill_now();
   const auto restarted_at = SteadyClock::now();
   CHECK(c.start_broker("broker-2", {}) == address);
-  // Both clients look the broker up again (every limits::node_redial_interval) and say
+  // Both clients look the broker up again (every limits::kNodeRedialInterval) and say
   // hello: each logs that it is connected a second time.
   CHECK_MESSAGE(connected_twice(waiting, limit(10s)), "the waiting producer did not reconnect");
   CHECK_MESSAGE(connected_twice(idle, limit(10s)), "the idle consumer did not reconnect");

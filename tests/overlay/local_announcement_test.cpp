@@ -22,7 +22,7 @@ TEST_CASE("a local announcement decodes to its key, endpoints and time") {
   const Identity id = Identity::generate();
   const Candidates where{ep(127, 0, 0, 1, 40001), ep(192, 168, 1, 2, 40001)};
   const Bytes record = encode_local_announcement(id, where, kNow);
-  CHECK(record.size() <= limits::local_announcement_max);
+  CHECK(record.size() <= limits::kLocalAnnouncementMax);
   auto a = decode_local_announcement(record, id.public_key(), kNow + 1s);
   INFO(a.error().message());
   REQUIRE(a.ok());
@@ -34,13 +34,13 @@ TEST_CASE("a local announcement decodes to its key, endpoints and time") {
 TEST_CASE("a local announcement with the most endpoints fits the size limit") {
   const Identity id = Identity::generate();
   Candidates many;
-  for (std::size_t i = 0; i < limits::max_endpoint_candidates; ++i) {
+  for (std::size_t i = 0; i < limits::kMaxEndpointCandidates; ++i) {
     std::array<std::uint8_t, 16> ip{};
     ip.fill(0xfe);
     many.push_back(Endpoint::v6(ip, static_cast<std::uint16_t>(1000 + i)));
   }
   const Bytes record = encode_local_announcement(id, many, kNow);
-  CHECK(record.size() <= limits::local_announcement_max);
+  CHECK(record.size() <= limits::kLocalAnnouncementMax);
   CHECK(decode_local_announcement(record, id.public_key(), kNow).ok());
 }
 
@@ -52,11 +52,11 @@ TEST_CASE("a local announcement is refused when stale, from the future, or for a
     return decode_local_announcement(record, k, now).error();
   };
   // Edge cases around the lifetime and the skew.
-  /* 1 */ CHECK_FALSE(at(kNow + limits::local_announcement_lifetime, id.public_key()));
-  /* 2 */ CHECK(at(kNow + limits::local_announcement_lifetime + 1ms, id.public_key()) ==
+  /* 1 */ CHECK_FALSE(at(kNow + limits::kLocalAnnouncementLifetime, id.public_key()));
+  /* 2 */ CHECK(at(kNow + limits::kLocalAnnouncementLifetime + 1ms, id.public_key()) ==
                 OverlayError::expired);
-  /* 3 */ CHECK_FALSE(at(kNow - limits::local_announcement_max_skew, id.public_key()));
-  /* 4 */ CHECK(at(kNow - limits::local_announcement_max_skew - 1ms, id.public_key()) ==
+  /* 3 */ CHECK_FALSE(at(kNow - limits::kLocalAnnouncementMaxSkew, id.public_key()));
+  /* 4 */ CHECK(at(kNow - limits::kLocalAnnouncementMaxSkew - 1ms, id.public_key()) ==
                 OverlayError::from_future);
   /* 5 */ CHECK(at(kNow, other.public_key()) == OverlayError::key_mismatch);
 }

@@ -127,11 +127,11 @@ TEST_CASE("a newer peer's extra trailing fields are skipped") {
 }
 
 TEST_CASE("the largest forward fits the overlay message limit and one more byte does not") {
-  const Bytes biggest(limits::relay_forward_max_packet, 0xab);
+  const Bytes biggest(limits::kRelayForwardMaxPacket, 0xab);
   const Bytes bytes = encode(OverlayMessage{Forwarded{key(1), biggest}});
-  CHECK(bytes.size() <= limits::overlay_message_max);
+  CHECK(bytes.size() <= limits::kOverlayMessageMax);
   CHECK(decode_message(bytes).ok());
-  const Bytes too_big(limits::relay_forward_max_packet + 1, 0xab);
+  const Bytes too_big(limits::kRelayForwardMaxPacket + 1, 0xab);
   CHECK_THROWS_AS(encode(OverlayMessage{Forward{key(1), too_big}}), std::invalid_argument);
   Bytes hand;
   MsgpackWriter w(hand);
@@ -205,8 +205,8 @@ TEST_CASE("malformed overlay messages are refused with a typed error") {
          w.array(3)
              .u64(type(MessageType::register_node))
              .u64(1)
-             .array(limits::max_endpoint_candidates + 1);
-         for (std::size_t i = 0; i <= limits::max_endpoint_candidates; ++i) {
+             .array(limits::kMaxEndpointCandidates + 1);
+         for (std::size_t i = 0; i <= limits::kMaxEndpointCandidates; ++i) {
            w.bin(endpoint_bytes(static_cast<std::uint16_t>(1000 + i)));
          }
        },
@@ -255,7 +255,7 @@ TEST_CASE("truncated and trailing bytes are refused") {
 }
 
 TEST_CASE("encoding a message that breaks the limits is a programmer error") {
-  Candidates nine(limits::max_endpoint_candidates + 1, ep(1, 1, 1, 1, 1));
+  Candidates nine(limits::kMaxEndpointCandidates + 1, ep(1, 1, 1, 1, 1));
   CHECK_THROWS_AS(encode(OverlayMessage{Register{1, nine}}), std::invalid_argument);
   CHECK_THROWS_AS(encode(OverlayMessage{PunchNotify{key(1), 1, {}}}), std::invalid_argument);
   CHECK_THROWS_AS(encode(OverlayMessage{LookupResult{1, key(1), true, {}}}), std::invalid_argument);

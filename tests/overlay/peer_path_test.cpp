@@ -154,12 +154,12 @@ TEST_CASE("a peer that never answers punches stays relayed, quietly, and is retr
   Path p;
   p.found();
   p.events();
-  p.advance(limits::hole_punch_timeout - 1ms);
+  p.advance(limits::kHolePunchTimeout - 1ms);
   auto out = p.drain();
   // Every probe interval, each of the two candidates.
   const auto n = Path::probes(out).size();
   CHECK(n == static_cast<std::size_t>(
-                 2 * (limits::hole_punch_timeout / limits::hole_punch_probe_interval - 1)));
+                 2 * (limits::kHolePunchTimeout / limits::kHolePunchProbeInterval - 1)));
   CHECK(p.events().empty());
   p.advance(1ms);
   CHECK_FALSE(p.path.punching());
@@ -170,16 +170,16 @@ TEST_CASE("a peer that never answers punches stays relayed, quietly, and is retr
   CHECK(p.path.route() == Route::relayed_via(R1));
   // Silence until the retry, then a new round with a new punch request.
   p.drain();
-  p.advance(limits::hole_punch_retry_initial - 1ms);
+  p.advance(limits::kHolePunchRetryInitial - 1ms);
   CHECK(p.drain().empty());
   p.advance(1ms);
   CHECK(p.path.punching());
   out = p.drain();
   CHECK(out[0].kind == PathOutput::Kind::to_relay);
   // The next retry waits twice as long.
-  p.advance(limits::hole_punch_timeout);
+  p.advance(limits::kHolePunchTimeout);
   p.drain();
-  p.advance(2 * limits::hole_punch_retry_initial - 1ms);
+  p.advance(2 * limits::kHolePunchRetryInitial - 1ms);
   CHECK(p.drain().empty());
   p.advance(1ms);
   CHECK(p.path.punching());
@@ -226,7 +226,7 @@ TEST_CASE("an idle direct path is kept alive by probes and survives while acks c
   REQUIRE(p.ack_first_probe(out, B_pub));
   p.drain();
   for (int i = 0; i < 30; ++i) {
-    p.advance(limits::direct_path_keepalive_interval);
+    p.advance(limits::kDirectPathKeepaliveInterval);
     out = p.drain();
     const auto probes = Path::probes(out);
     REQUIRE(probes.size() == 1);
@@ -245,7 +245,7 @@ TEST_CASE("a silent direct path falls back to the relay within the failover time
   p.events();
   p.drain();
   const Instant last_heard = p.now;
-  p.advance(limits::direct_path_failover_timeout - 1ms);
+  p.advance(limits::kDirectPathFailoverTimeout - 1ms);
   CHECK(p.path.route() == Route::direct_to(B_pub));
   // Keepalive probes went out once per interval while it was silent.
   CHECK(Path::probes(p.drain()).size() == 2);
@@ -255,9 +255,9 @@ TEST_CASE("a silent direct path falls back to the relay within the failover time
   REQUIRE(ev.size() == 1);
   CHECK(ev[0].reason == Reason::direct_lost);
   CHECK(ev[0].from == Route::direct_to(B_pub));
-  CHECK(p.now - last_heard == limits::direct_path_failover_timeout);
+  CHECK(p.now - last_heard == limits::kDirectPathFailoverTimeout);
   // Punching resumes after the retry delay.
-  p.advance(limits::hole_punch_retry_initial);
+  p.advance(limits::kHolePunchRetryInitial);
   CHECK(p.path.punching());
 }
 
@@ -291,7 +291,7 @@ TEST_CASE("a NAT rebinding is followed: data from a new endpoint moves the direc
   CHECK(p.path.route() == Route::direct_to(rebound));
   // ...but do once its endpoint went quiet: an idle path's rebinding.
   p.drain();
-  p.advance(limits::direct_path_keepalive_interval);
+  p.advance(limits::kDirectPathKeepaliveInterval);
   const Endpoint idle_rebound = ep(203, 0, 113, 2, 50222);
   p.path.on_probe(idle_rebound, Probe{1, 2}, p.now);
   CHECK(p.path.route() == Route::direct_to(idle_rebound));
@@ -343,7 +343,7 @@ TEST_CASE("a direct path that dies with no relay left asks for a lookup") {
   p.path.on_relay_lost(R1, p.now);
   CHECK(p.path.route() == Route::direct_to(B_pub));  // still fine
   p.drain();
-  p.advance(limits::direct_path_failover_timeout);
+  p.advance(limits::kDirectPathFailoverTimeout);
   CHECK(p.path.route().kind == Route::Kind::none);
   bool lookup = false;
   for (const Sent& s : p.drain()) lookup = lookup || s.kind == PathOutput::Kind::lookup;
@@ -369,27 +369,27 @@ TEST_CASE("the candidate list is bounded") {
   for (std::uint16_t port = 1; port <= 100; ++port) {
     p.path.on_probe(ep(203, 0, 113, 9, port), Probe{1, port}, p.now);
   }
-  CHECK(p.path.candidates().size() == limits::max_path_candidates);
+  CHECK(p.path.candidates().size() == limits::kMaxPathCandidates);
 }
 
 TEST_CASE("a path with no route retries a failed lookup, backing off") {
   Path p;
   p.path.on_lookup_failed(p.now);
-  p.advance(limits::path_lookup_retry_initial - 1ms);
+  p.advance(limits::kPathLookupRetryInitial - 1ms);
   CHECK(p.drain().empty());
   p.advance(1ms);
   auto out = p.drain();
   REQUIRE(out.size() == 1);
   CHECK(out[0].kind == PathOutput::Kind::lookup);
   p.path.on_lookup_failed(p.now);
-  p.advance(2 * limits::path_lookup_retry_initial - 1ms);
+  p.advance(2 * limits::kPathLookupRetryInitial - 1ms);
   CHECK(p.drain().empty());
   p.advance(1ms);
   CHECK(p.drain().size() == 1);
   // A path that has a route does not keep asking.
   p.path.on_lookup_result(R1, {B_pub}, p.now);
   p.path.on_lookup_failed(p.now);
-  p.advance(limits::path_lookup_retry_max);
+  p.advance(limits::kPathLookupRetryMax);
   for (const Sent& s : p.drain()) CHECK(s.kind != PathOutput::Kind::lookup);
 }
 
@@ -402,15 +402,15 @@ std::size_t count_requests(const std::vector<Sent>& out) {
 TEST_CASE("a punch request is repeated every retry interval until the peer is heard from") {
   Path p;
   CHECK(count_requests(p.found()) == 1);
-  p.advance(limits::hole_punch_request_retry - 1ms);
+  p.advance(limits::kHolePunchRequestRetry - 1ms);
   CHECK(count_requests(p.drain()) == 0);
   p.advance(1ms);
   CHECK(count_requests(p.drain()) == 1);  // the request, or the relay's notify, was lost
-  p.advance(2 * limits::hole_punch_request_retry);
+  p.advance(2 * limits::kHolePunchRequestRetry);
   CHECK(count_requests(p.drain()) == 2);
   // The peer's probe shows the notify reached it: no more requests this round.
   p.path.on_probe(B_pub, Probe{1, 1}, p.now);
-  p.advance(limits::hole_punch_timeout - 3 * limits::hole_punch_request_retry - 1ms);
+  p.advance(limits::kHolePunchTimeout - 3 * limits::kHolePunchRequestRetry - 1ms);
   CHECK(p.path.punching());
   CHECK(count_requests(p.drain()) == 0);
   CHECK(p.path.stats().requests_sent == 4);
@@ -419,11 +419,11 @@ TEST_CASE("a punch request is repeated every retry interval until the peer is he
 TEST_CASE("a punch request is not repeated past the end of its round") {
   Path p;
   p.found();
-  p.advance(limits::hole_punch_timeout);
+  p.advance(limits::kHolePunchTimeout);
   CHECK_FALSE(p.path.punching());
   const auto sent = p.path.stats().requests_sent;
-  CHECK(sent == static_cast<std::uint64_t>(limits::hole_punch_timeout / limits::hole_punch_request_retry));
-  p.advance(limits::hole_punch_retry_initial - 1ms);
+  CHECK(sent == static_cast<std::uint64_t>(limits::kHolePunchTimeout / limits::kHolePunchRequestRetry));
+  p.advance(limits::kHolePunchRetryInitial - 1ms);
   CHECK(p.path.stats().requests_sent == sent);
 }
 
@@ -433,7 +433,7 @@ TEST_CASE("a punch round gets its full time once the session can carry its probe
   p.found();
   p.advance(8s);
   p.path.on_session(true, p.now);
-  p.advance(limits::hole_punch_timeout - 1ms);
+  p.advance(limits::kHolePunchTimeout - 1ms);
   CHECK(p.path.punching());
   p.advance(1ms);
   CHECK_FALSE(p.path.punching());
@@ -443,7 +443,7 @@ TEST_CASE("a punch round that ended before the session was usable runs again whe
   Path p;
   p.path.on_session(false, p.now);
   p.found();
-  p.advance(limits::hole_punch_timeout);
+  p.advance(limits::kHolePunchTimeout);
   CHECK_FALSE(p.path.punching());
   auto ev = p.events();
   REQUIRE_FALSE(ev.empty());
@@ -454,10 +454,10 @@ TEST_CASE("a punch round that ended before the session was usable runs again whe
   CHECK(p.path.punching());  // at once, not after the retry delay
   CHECK(count_requests(p.drain()) == 1);
   // That round failing counts as the first: the retry waits the initial delay.
-  p.advance(limits::hole_punch_timeout);
+  p.advance(limits::kHolePunchTimeout);
   CHECK_FALSE(p.path.punching());
   p.drain();
-  p.advance(limits::hole_punch_retry_initial - 1ms);
+  p.advance(limits::kHolePunchRetryInitial - 1ms);
   CHECK_FALSE(p.path.punching());
   p.advance(1ms);
   CHECK(p.path.punching());
@@ -473,7 +473,7 @@ TEST_CASE("a relayed peer that fails over to another relay is followed once ours
   p.now += 10ms;
   p.path.on_relayed_packet(R2, p.now);  // R1 carried its packets just now: stay
   CHECK(p.path.route() == Route::relayed_via(R1));
-  p.now += limits::direct_path_keepalive_interval;
+  p.now += limits::kDirectPathKeepaliveInterval;
   p.path.on_relayed_packet(R2, p.now);  // R1 silent for a keepalive interval: follow
   CHECK(p.path.route() == Route::relayed_via(R2));
   CHECK(p.path.relay() == R2);

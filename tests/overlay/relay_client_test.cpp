@@ -67,7 +67,7 @@ class Client {
     for (const Out& o : out) {
       if (o.relay != only) continue;
       if (const auto* r = std::get_if<Register>(&o.message)) {
-        from(o.relay, Registered{r->seq, me_pub, limits::relay_keepalive_interval});
+        from(o.relay, Registered{r->seq, me_pub, limits::kRelayKeepaliveInterval});
       }
     }
   }
@@ -108,25 +108,25 @@ TEST_CASE("relay client keeps its registration alive at the keepalive interval")
   Client c({{R1, R1_at}});
   c.answer_registers(c.drain(), R1);
   c.events();
-  c.advance(limits::relay_keepalive_interval - 1ms);
+  c.advance(limits::kRelayKeepaliveInterval - 1ms);
   CHECK(c.drain().empty());
   c.advance(1ms);
   auto out = c.drain();
   REQUIRE(count_registers(out, R1) == 1);
   c.answer_registers(out, R1);
   CHECK(c.events().empty());  // a refresh that changes nothing is silent
-  CHECK(c.client.next_deadline() == c.now + limits::relay_keepalive_interval);
+  CHECK(c.client.next_deadline() == c.now + limits::kRelayKeepaliveInterval);
 }
 
 TEST_CASE("relay client clamps the keepalive interval a relay asks for") {
   Client c({{R1, R1_at}});
   auto out = c.drain();
   c.from(R1, Registered{std::get<Register>(out[0].message).seq, me_pub, 1ms});
-  CHECK(c.client.next_deadline() == c.now + limits::relay_keepalive_interval_min);
-  c.advance(limits::relay_keepalive_interval_min);
+  CHECK(c.client.next_deadline() == c.now + limits::kRelayKeepaliveIntervalMin);
+  c.advance(limits::kRelayKeepaliveIntervalMin);
   out = c.drain();
   c.from(R1, Registered{std::get<Register>(out[0].message).seq, me_pub, 1h});
-  CHECK(c.client.next_deadline() == c.now + limits::relay_keepalive_interval);
+  CHECK(c.client.next_deadline() == c.now + limits::kRelayKeepaliveInterval);
 }
 
 TEST_CASE("relay client retries an unanswered register with backoff, then calls the relay dead") {
@@ -135,8 +135,8 @@ TEST_CASE("relay client retries an unanswered register with backoff, then calls 
   c.events();
   // The relay goes silent. Keepalive, then retries after 0.25, 0.5, 1, 2 and 4 s: the
   // fifth unanswered register in a row makes it dead.
-  static_assert(limits::relay_missed_answers_dead == 5);
-  c.advance(limits::relay_keepalive_interval);
+  static_assert(limits::kRelayMissedAnswersDead == 5);
+  c.advance(limits::kRelayKeepaliveInterval);
   CHECK(count_registers(c.drain(), R1) == 1);
   for (const auto gap : {250ms, 500ms, 1000ms, 2000ms}) {
     c.advance(gap);
@@ -150,12 +150,12 @@ TEST_CASE("relay client retries an unanswered register with backoff, then calls 
   CHECK(ev[0].kind == Kind::relay_lost);
   CHECK(c.client.status(0) == RelayClient::Status::dead);
   // A dead relay is still tried, at most every retry_max.
-  c.advance(limits::relay_register_retry_max * 4);
+  c.advance(limits::kRelayRegisterRetryMax * 4);
   const auto tries = count_registers(c.drain(), R1);
   CHECK(tries >= 4);
   CHECK(tries <= 6);
   // ...and it comes back when it answers.
-  c.advance(limits::relay_register_retry_max);
+  c.advance(limits::kRelayRegisterRetryMax);
   c.answer_registers(c.drain(), R1);
   ev = c.events();
   REQUIRE(ev.size() == 1);
@@ -204,7 +204,7 @@ TEST_CASE("relay client reports when the relay sees it at a new endpoint") {
   Client c({{R1, R1_at}});
   c.answer_registers(c.drain(), R1);
   c.events();
-  c.advance(limits::relay_keepalive_interval);
+  c.advance(limits::kRelayKeepaliveInterval);
   auto out = c.drain();
   const Endpoint rebound = ep(198, 51, 100, 9, 42000);
   c.from(R1, Registered{std::get<Register>(out[0].message).seq, rebound, 15s});
@@ -269,7 +269,7 @@ TEST_CASE("relay client lookup moves to the next relay after the timeout") {
   out = c.drain();
   REQUIRE(out[0].relay == R1);
   const auto first_id = std::get<Lookup>(out[0].message).request_id;
-  c.advance(limits::address_lookup_timeout - 1ms);
+  c.advance(limits::kAddressLookupTimeout - 1ms);
   CHECK(c.drain().empty());
   c.advance(1ms);
   out = c.drain();
@@ -279,7 +279,7 @@ TEST_CASE("relay client lookup moves to the next relay after the timeout") {
   c.from(R1, LookupResult{first_id, B, true, {B_pub}});
   CHECK(c.client.stats().drops_of(OverlayError::stale_answer) == 1);
   CHECK(c.events().empty());
-  c.advance(limits::address_lookup_timeout);
+  c.advance(limits::kAddressLookupTimeout);
   auto ev = c.events();
   bool failed = false;
   for (const auto& e : ev) {
@@ -296,7 +296,7 @@ TEST_CASE("relay client lookup waits for a relay to register, within the timeout
   auto out = c.drain();  // register sent, unanswered yet
   REQUIRE(c.client.lookup(B, c.now).ok());
   CHECK(c.drain().empty());  // parked: R1 is not registered
-  c.advance(limits::relay_register_retry_initial / 2);  // the answer comes before a retry
+  c.advance(limits::kRelayRegisterRetryInitial / 2);  // the answer comes before a retry
   c.answer_registers(out, R1);
   out = c.drain();
   REQUIRE(out.size() == 1);
@@ -329,10 +329,10 @@ TEST_CASE("relay client fails a lookup over to the next relay when its relay die
   c.answer_registers(out, R2);
   c.events();
   // R1 dies silently; R2 keeps answering. Keepalive, then the retries.
-  c.advance(limits::relay_keepalive_interval);
+  c.advance(limits::kRelayKeepaliveInterval);
   c.answer_registers(c.drain(), R2);
-  for (unsigned i = 0; i < limits::relay_missed_answers_dead; ++i) {
-    c.advance(Duration(limits::relay_register_retry_initial) * (1 << i));
+  for (unsigned i = 0; i < limits::kRelayMissedAnswersDead; ++i) {
+    c.advance(Duration(limits::kRelayRegisterRetryInitial) * (1 << i));
     c.answer_registers(c.drain(), R2);
   }
   auto ev = c.events();
@@ -390,8 +390,8 @@ TEST_CASE("relay client lookup fails at once when every relay is dead") {
   c.drain();
   // relay_missed_answers_dead registers unanswered, each retry waiting twice as long: dead.
   Duration retries{};
-  for (unsigned i = 0; i < limits::relay_missed_answers_dead; ++i) {
-    retries += Duration(limits::relay_register_retry_initial) * (1 << i);
+  for (unsigned i = 0; i < limits::kRelayMissedAnswersDead; ++i) {
+    retries += Duration(limits::kRelayRegisterRetryInitial) * (1 << i);
   }
   c.advance(retries);
   REQUIRE(c.client.status(0) == RelayClient::Status::dead);
@@ -434,7 +434,7 @@ TEST_CASE("relay client registers at once when its traffic through a relay goes 
   c.client.refresh(R1, c.now);  // one is waiting for its answer already
   CHECK(c.drain().empty());
   // Unanswered, it is retried like any register (the relay may be gone).
-  c.advance(limits::relay_register_retry_initial);
+  c.advance(limits::kRelayRegisterRetryInitial);
   CHECK(count_registers(c.drain(), R1) == 1);
   c.client.refresh(key(0x99), c.now);  // not a relay of ours
   CHECK(c.drain().empty());

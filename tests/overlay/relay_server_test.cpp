@@ -68,7 +68,7 @@ TEST_CASE("relay answers a register with the endpoint it observed and its keepal
   const auto& reg = std::get<Registered>(out[0].message);
   CHECK(reg.seq == 1);
   CHECK(reg.observed == A_pub);
-  CHECK(reg.keepalive == limits::relay_keepalive_interval);
+  CHECK(reg.keepalive == limits::kRelayKeepaliveInterval);
   CHECK(r.server.registered_count() == 1);
   CHECK(r.server.stats().registrations == 1);
 }
@@ -212,20 +212,20 @@ TEST_CASE("relay rate-limits lookups and punch requests per peer") {
   r.send(A, A_pub, Register{1, {}});
   r.send(B, B_pub, Register{1, {}});
   r.drain();
-  for (unsigned i = 0; i < 2 * limits::relay_signal_burst; ++i) r.send(A, A_pub, Lookup{i + 1, B});
-  CHECK(r.drain().size() == limits::relay_signal_burst);
-  CHECK(r.server.stats().drops_of(OverlayError::rate_limited) == limits::relay_signal_burst);
+  for (unsigned i = 0; i < 2 * limits::kRelaySignalBurst; ++i) r.send(A, A_pub, Lookup{i + 1, B});
+  CHECK(r.drain().size() == limits::kRelaySignalBurst);
+  CHECK(r.server.stats().drops_of(OverlayError::rate_limited) == limits::kRelaySignalBurst);
 }
 
 TEST_CASE("relay forgets a node that stops refreshing its registration") {
   Relay r;
   r.send(A, A_pub, Register{1, {}});
   r.drain();
-  CHECK(r.server.next_deadline() == r.now + limits::relay_registration_lifetime);
-  r.tick(limits::relay_registration_lifetime - 1s);
+  CHECK(r.server.next_deadline() == r.now + limits::kRelayRegistrationLifetime);
+  r.tick(limits::kRelayRegistrationLifetime - 1s);
   r.send(A, A_pub, Register{2, {}});  // a keepalive: the lifetime starts again
   r.drain();
-  r.tick(limits::relay_registration_lifetime - 1s);
+  r.tick(limits::kRelayRegistrationLifetime - 1s);
   CHECK(r.server.registered_count() == 1);
   r.tick(1s);
   CHECK(r.server.registered_count() == 0);

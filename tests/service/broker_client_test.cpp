@@ -17,7 +17,7 @@ TEST_CASE("a broker client's host is not announced and keeps its broker session 
   const HostOptions client = client_host_options(o);
   CHECK_FALSE(client.router.announce);
   CHECK(client.channel.keepalive_interval ==
-        Duration(limits::client_keepalive_interval));
+        Duration(limits::kClientKeepaliveInterval));
   // Tests with shortened session timers keep their own, shorter keepalive.
   o.channel.keepalive_interval = 400ms;
   CHECK(client_host_options(o).channel.keepalive_interval == 400ms);

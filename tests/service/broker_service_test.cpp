@@ -208,7 +208,7 @@ TEST_CASE("a consumer busy past the session idle timeout keeps its session and i
   // The same with the default 15 s keepalive, longer than this test's 1 s idle timeout:
   // sessions close, the broker takes the consumer for gone, and the job runs twice.
   const LongJobResult idle =
-      run_long_job(peermq::Duration(peermq::limits::client_keepalive_interval), 2500ms);
+      run_long_job(peermq::Duration(peermq::limits::kClientKeepaliveInterval), 2500ms);
   MESSAGE("without a keepalive in time: " << idle.deliveries << " deliveries, " << idle.answers
           << " answers, " << idle.sessions_closed << " sessions closed");
   CHECK(idle.sessions_closed > 0);

@@ -20,7 +20,7 @@ TEST_CASE("handshake packets have WireGuard's shape with peermq's sizes") {
   CHECK(kResponseSize == 92);
   CHECK(kCookieReplySize == 64);
   CHECK(kTransportOverhead == 32);
-  CHECK(kTransportOverhead + kMaxPlaintext == limits::udp_payload_max);
+  CHECK(kTransportOverhead + kMaxPlaintext == limits::kUdpPayloadMax);
 }
 
 TEST_CASE("an initiation encodes and decodes to the same fields") {
@@ -62,7 +62,7 @@ TEST_CASE("a response, a cookie reply and a transport header round-trip") {
   CHECK(t->receiver_index == 44);
   CHECK(t->counter == 0x0102030405060708ULL);
   CHECK(t->header.size() == kTransportHeaderSize);
-  CHECK(t->ciphertext.size() == 5 + limits::aead_tag_size);
+  CHECK(t->ciphertext.size() == 5 + limits::kAeadTagSize);
 }
 
 TEST_CASE("malformed packets are refused with the reason") {

@@ -185,7 +185,7 @@ TEST_CASE("a changed byte anywhere in a response is refused") {
   net.pump();
   const auto genuine = first_of(net, PacketType::response);
   REQUIRE(genuine.size() == kResponseSize);
-  CookieMaker forger(net.a().endpoint.x25519_public(), limits::cookie_secret_lifetime);
+  CookieMaker forger(net.a().endpoint.x25519_public(), limits::kCookieSecretLifetime);
   // mac2 is only checked under load, so its bytes are left to the pass after the genuine.
   // The sender index is outside Noise (as in WireGuard), so it is not forged with a
   // fixed-up mac1 here; without the fix-up mac1 covers it.
@@ -267,7 +267,7 @@ TEST_CASE("an initiation naming someone else's address is refused") {
                                  tai64n(ManualClock::kDefaultWall), noise, mults);
   REQUIRE(state);
   auto packet = encode_initiation(7, noise);
-  CookieMaker(net.b().endpoint.x25519_public(), limits::cookie_secret_lifetime)
+  CookieMaker(net.b().endpoint.x25519_public(), limits::kCookieSecretLifetime)
       .add_macs(packet, net.now);
   net.deliver(net.b(), packet, net.a().address);
   CHECK(drops(net.b(), SessionError::identity_mismatch) == 1);
@@ -300,7 +300,7 @@ TEST_CASE("under load an initiation gets a smaller cookie reply, and the retry c
   CHECK(drops(net.b(), SessionError::cookie_needed) == 1);
   CHECK(net.b().endpoint.stats().scalar_mults == 0);
   CHECK(net.a().count(Kind::established) == 0);
-  net.advance(limits::handshake_retry_initial + limits::handshake_retry_jitter);
+  net.advance(limits::kHandshakeRetryInitial + limits::kHandshakeRetryJitter);
   CHECK(net.a().count(Kind::established) == 1);
   CHECK(net.b().count(Kind::established) == 1);
   CHECK(drops(net.b(), SessionError::cookie_needed) == 1);
@@ -312,7 +312,7 @@ TEST_CASE("a cookie earned at one source address does not work from another") {
   REQUIRE(net.a().endpoint.connect(net.b().key(), net.now));
   net.pump();  // A now holds a cookie for 10.0.0.1:4000
   net.a().address = net.a().address.with_port(4001);
-  net.advance(limits::handshake_retry_initial + limits::handshake_retry_jitter);
+  net.advance(limits::kHandshakeRetryInitial + limits::kHandshakeRetryJitter);
   CHECK(drops(net.b(), SessionError::cookie_needed) == 2);
   CHECK(net.a().count(Kind::established) == 0);
 }
@@ -362,8 +362,8 @@ TEST_CASE("the peer table is bounded: live sessions stay, dormant ones make room
   CHECK(net.a().count(Kind::established) == 0);
   CHECK(net.b().endpoint.peer_count() == 2);
   // Once those sessions idle out, their entries are reused by A's next retry.
-  net.advance(limits::session_idle_timeout + limits::handshake_retry_max +
-              limits::handshake_retry_jitter);
+  net.advance(limits::kSessionIdleTimeout + limits::kHandshakeRetryMax +
+              limits::kHandshakeRetryJitter);
   CHECK(net.b().count(Kind::closed) == 2);
   CHECK(net.a().count(Kind::established) == 1);
   CHECK(net.b().endpoint.peer_count() <= 2);

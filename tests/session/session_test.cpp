@@ -114,7 +114,7 @@ TEST_CASE("a keepalive follows received data when there is nothing to send") {
   REQUIRE(net.b().endpoint.send(net.a().key(), bytes_of("ping"), net.now));
   net.pump();
   const auto before = net.a().endpoint.stats().keepalives_sent;
-  net.advance(limits::keepalive_interval - 1ms);
+  net.advance(limits::kKeepaliveInterval - 1ms);
   CHECK(net.a().endpoint.stats().keepalives_sent == before);
   net.advance(1ms);
   CHECK(net.a().endpoint.stats().keepalives_sent == before + 1);
@@ -124,7 +124,7 @@ TEST_CASE("a keepalive follows received data when there is nothing to send") {
   net.pump();
   REQUIRE(net.a().endpoint.send(net.b().key(), bytes_of("pong"), net.now));
   net.pump();
-  net.advance(limits::keepalive_interval + 1ms);
+  net.advance(limits::kKeepaliveInterval + 1ms);
   CHECK(net.a().endpoint.stats().keepalives_sent == before + 1);
 }
 
@@ -134,7 +134,7 @@ TEST_CASE("a silent peer's session is torn down after the idle timeout") {
   net.pump();
   REQUIRE(net.a().endpoint.session(net.b().key())->keypair_count() == 1);
   net.tap = [](const Node&, const Node&, std::vector<std::uint8_t>&) { return false; };
-  net.advance(limits::session_idle_timeout - 1ms);
+  net.advance(limits::kSessionIdleTimeout - 1ms);
   CHECK(net.a().count(Kind::closed) == 0);
   net.advance(1ms);
   CHECK(net.a().count(Kind::closed) == 1);
@@ -154,15 +154,15 @@ TEST_CASE("an unanswered handshake is retried with growing, jittered gaps, then 
   REQUIRE(net.a().endpoint.send(net.b().key(), bytes_of("lost"), net.now));
   net.pump();
   net.advance(200s);
-  REQUIRE(sent_at.size() == limits::max_handshake_attempts);
-  Duration base = limits::handshake_retry_initial;
+  REQUIRE(sent_at.size() == limits::kMaxHandshakeAttempts);
+  Duration base = limits::kHandshakeRetryInitial;
   bool jittered = false;
   for (std::size_t i = 1; i < sent_at.size(); ++i) {
     const Duration gap = sent_at[i] - sent_at[i - 1];
     CHECK(gap >= base);
-    CHECK(gap <= base + limits::handshake_retry_jitter);
+    CHECK(gap <= base + limits::kHandshakeRetryJitter);
     jittered = jittered || gap > base;
-    base = std::min<Duration>(base * limits::handshake_retry_backoff, limits::handshake_retry_max);
+    base = std::min<Duration>(base * limits::kHandshakeRetryBackoff, limits::kHandshakeRetryMax);
   }
   CHECK(jittered);
   CHECK(net.a().count(Kind::handshake_failed) == 1);
@@ -182,7 +182,7 @@ TEST_CASE("a lost response is recovered by the initiator's retry") {
   REQUIRE(net.a().endpoint.send(net.b().key(), bytes_of("late"), net.now));
   net.pump();
   CHECK(net.a().count(Kind::established) == 0);
-  net.advance(limits::handshake_retry_initial + limits::handshake_retry_jitter);
+  net.advance(limits::kHandshakeRetryInitial + limits::kHandshakeRetryJitter);
   CHECK(net.a().count(Kind::established) == 1);
   CHECK(net.b().delivered() == std::vector<std::vector<std::uint8_t>>{bytes_of("late")});
   // The responder dropped the keypair of the first, unconfirmed handshake.

@@ -51,7 +51,7 @@ void expect_path(SimWorld& w, Verdict& v, SimNode& relay, SimNode& a, SimNode& b
              "direct both ways within 5 s");
   } else {
     // Past the first punch round (hole_punch_timeout) on both sides.
-    w.run_for(limits::hole_punch_timeout + 2s);
+    w.run_for(limits::kHolePunchTimeout + 2s);
     v.expect(both_ways(a, b, RouteKind::relayed), "relayed both ways after a punch round");
     v.expect(path_events(a, b, PathReason::punch_failed) >= 1, "A's punch round failed quietly");
     v.expect(path_events(a, b, PathReason::direct_confirmed) == 0, "nothing confirmed");
@@ -202,7 +202,7 @@ TEST_CASE("nat: a port_restricted node already talking to two peers dials a thir
     w.stream(a, c, {.interval = 50ms, .count = 200}).start();
     w.stream(a, d, {.interval = 50ms, .count = 200}).start();
     v.expect(w.run_until([&] { return both_ways(a, c, RouteKind::direct); }, 5s), "A-C direct");
-    w.run_for(limits::hole_punch_timeout + 1s);
+    w.run_for(limits::kHolePunchTimeout + 1s);
     v.expect(both_ways(a, d, RouteKind::relayed), "A-D relayed (symmetric against port-restricted)");
     expect_path(w, v, relay, a, b, Expect::direct);
     v.expect(both_ways(a, c, RouteKind::direct), "A-C still direct");

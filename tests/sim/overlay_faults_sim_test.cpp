@@ -130,7 +130,7 @@ TEST_CASE("a NAT that forgets mappings faster than the relay keepalive delays tr
     // forwards to B waits for B's next register, which shows its new mapping.
     MessageStream& s = w.stream(a, b, {.interval = 10ms, .count = 10});
     s.start();
-    drain(w, v, {&s}, limits::relay_keepalive_interval + 3s);
+    drain(w, v, {&s}, limits::kRelayKeepaliveInterval + 3s);
   });
 }
 

@@ -228,7 +228,7 @@ TEST_CASE("a restarted relay gets a silent node back at its next keepalive") {
     if (!v.expect(t.ready, "both register")) return;
     (void)t.relay.restart();
     v.expect(w.run_until([&] { return relay_server(t.relay).registered_count() == 2; },
-                         limits::relay_keepalive_interval + 5s),
+                         limits::kRelayKeepaliveInterval + 5s),
              "both back by their next keepalive");
     v.expect(relay_stats(t.relay).unknown_peer_sent == 0,
              "nothing was refused: the keepalive itself registered them again");
@@ -254,7 +254,7 @@ TEST_CASE("when a relay dies nodes fail over to the next relay and traffic follo
     r1.crash();
     const Instant died = w.now();
     // A keepalive (15 s) plus five unanswered registers (0.25 .. 4 s), then a new lookup.
-    const Duration detect = limits::relay_keepalive_interval + 8s;
+    const Duration detect = limits::kRelayKeepaliveInterval + 8s;
     v.expect(w.run_until([&] { return route(a, b) == overlay::Route::relayed_via(r2.key()); },
                          detect + 5s),
              "A moves to the second relay");
@@ -283,7 +283,7 @@ TEST_CASE("a direct path that dies falls back to the relay within the failover t
     const Instant cut = w.now();
     v.expect(w.run_until([&] { return route_kind(t.a, t.b) == RouteKind::relayed; }, 10s),
              "A falls back to the relay");
-    v.expect(w.now() - cut <= limits::direct_path_failover_timeout + 100ms,
+    v.expect(w.now() - cut <= limits::kDirectPathFailoverTimeout + 100ms,
              "within the failover timeout");
     v.expect(path_events(t.a, t.b, PathReason::direct_lost) == 1, "one direct_lost");
     w.run_for(2s);
@@ -291,7 +291,7 @@ TEST_CASE("a direct path that dies falls back to the relay within the failover t
     // When the link heals, the next punch round brings the direct path back.
     w.network().heal(ma, mb);
     v.expect(w.run_until([&] { return both_ways(t.a, t.b, RouteKind::direct); },
-                         limits::hole_punch_retry_initial + 5s),
+                         limits::kHolePunchRetryInitial + 5s),
              "direct again after the link heals");
     drain(w, v, {&s}, 60s);
   });

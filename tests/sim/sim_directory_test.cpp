@@ -27,7 +27,7 @@ TEST_CASE("sim directory finds a node by its signed record until it withdraws or
   CHECK_FALSE(d.lookup(other.public_key(), t, nullptr).ok());
   // A crashed node's record stops counting once it is too old to be believed.
   std::string why;
-  CHECK_FALSE(d.lookup(me.public_key(), t + limits::local_announcement_lifetime + 1s, &why).ok());
+  CHECK_FALSE(d.lookup(me.public_key(), t + limits::kLocalAnnouncementLifetime + 1s, &why).ok());
   CHECK_FALSE(why.empty());
   d.withdraw(me.public_key());
   CHECK(d.size() == 0);

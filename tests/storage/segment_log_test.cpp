@@ -662,7 +662,7 @@ TEST_CASE("empty and oversized records are refused and take no sequence number")
   TempDir dir;
   SegmentLog log = open_log(dir.path, options());
   CHECK(log.append({}).error() == LogError::empty_record);
-  const std::vector<std::uint8_t> huge(peermq::limits::log_record_max_body + 1, 1);
+  const std::vector<std::uint8_t> huge(peermq::limits::kLogRecordMaxBody + 1, 1);
   CHECK(log.append(huge).error() == LogError::record_too_large);
   CHECK(log.next_seq() == 1);
   CHECK(log.pending_records() == 0);

@@ -209,7 +209,7 @@ TEST_CASE("thousands of nested arrays are too deep without exhausting the stack"
   MsgpackLimits generous;
   generous.max_depth = std::numeric_limits<std::uint32_t>::max();  // clamped to the cap
   CHECK(open_error(nested_arrays(100000), generous) == WireError::too_deep);
-  CHECK(!open_error(nested_arrays(peermq::limits::msgpack_max_depth_cap), generous));
+  CHECK(!open_error(nested_arrays(peermq::limits::kMsgpackMaxDepthCap), generous));
 }
 
 TEST_CASE("bytes after the one top-level value are trailing bytes") {
@@ -358,7 +358,7 @@ TEST_CASE("a record reads its fields in order and skips unknown trailing ones") 
   REQUIRE(rec.ok());
   CHECK(rec->size() == 4);
   CHECK(*rec->read_u64() == 7);
-  CHECK(*rec->read_str(peermq::limits::max_command_name) == "cmd");
+  CHECK(*rec->read_str(peermq::limits::kMaxCommandName) == "cmd");
   rec->finish();
   CHECK(!rec->has_next());
   CHECK(rec->read_u64().error() == WireError::missing_field);

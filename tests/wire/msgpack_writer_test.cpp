@@ -123,8 +123,8 @@ TEST_CASE("a writer over a vector appends and counts what it wrote") {
 TEST_CASE("append_bounded appends what the vector writer would, within or past its bound") {
   using peermq::wire::append_bounded;
   using peermq::wire::msgpack_bytes_bound;
-  using peermq::wire::msgpack_header_bound;
-  using peermq::wire::msgpack_int_bound;
+  using peermq::wire::kMsgpackHeaderBound;
+  using peermq::wire::kMsgpackIntBound;
   const std::string text(300, 't');
   const Bytes blob(70000, 0xab);
   auto body = [&](MsgpackWriter& w) {
@@ -133,7 +133,7 @@ TEST_CASE("append_bounded appends what the vector writer would, within or past i
   Bytes want = {0x01, 0x02};  // appended after what is there
   MsgpackWriter direct(want);
   body(direct);
-  const std::size_t exact = msgpack_header_bound + 2 * msgpack_int_bound +
+  const std::size_t exact = kMsgpackHeaderBound + 2 * kMsgpackIntBound +
                             msgpack_bytes_bound(text.size()) + msgpack_bytes_bound(blob.size());
   for (const std::size_t bound : {exact, exact + 100, std::size_t{10}, std::size_t{0}}) {
     CAPTURE(bound);

@@ -14,9 +14,9 @@ using Bytes = std::vector<std::uint8_t>;
 namespace {
 
 Bytes frame(FrameKind kind, std::uint64_t sender, std::uint64_t receiver, Bytes body) {
-  Bytes out(limits::transport_frame_header_size);
+  Bytes out(limits::kTransportFrameHeaderSize);
   encode_transport_frame_header(kind, sender, receiver,
-                                std::span(out).first<limits::transport_frame_header_size>());
+                                std::span(out).first<limits::kTransportFrameHeaderSize>());
   out.insert(out.end(), body.begin(), body.end());
   return out;
 }
@@ -45,7 +45,7 @@ TEST_CASE("a header-only frame decodes with an empty body") {
 
 TEST_CASE("transport frame decoding names each fault") {
   Bytes ok = frame(FrameKind::channel, 7, 0, {1});
-  for (std::size_t n = 0; n < limits::transport_frame_header_size; ++n) {
+  for (std::size_t n = 0; n < limits::kTransportFrameHeaderSize; ++n) {
     CHECK(decode_transport_frame(std::span(ok).first(n)).error() == FrameError::truncated);
   }
   Bytes kind = ok;
