@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 
 #include <peermq/counters.hpp>
 #include <peermq/identity.hpp>
@@ -51,42 +52,17 @@ class BrokerNode {
   service::BrokerService service_;
 };
 
-class ConsumerNode {
+// A broker client (ConsumerClient or ProducerClient) on a node whose host runs with
+// client_host_options(): not announced, keeping its broker session alive.
+template <class Client, class Options>
+class ClientNode {
  public:
-  ConsumerNode(Loop& loop, Counters& counters, const Identity& identity, NodeOptions node,
-               service::ConsumerClientOptions options)
-      : node_(loop, counters, identity, client_node(std::move(node))),
-        client_(node_.host(), std::move(options)) {}
-  ~ConsumerNode() { stop(); }
-
-  Result<void> start(std::string* detail) {
-    if (auto s = node_.start(detail); !s) return s;
-    return client_.start(detail);
-  }
-  void stop() noexcept {
-    client_.stop();
-    node_.stop();
-  }
-  service::ConsumerClient& client() noexcept { return client_; }
-  Node& node() noexcept { return node_; }
-
- private:
-  static NodeOptions client_node(NodeOptions o) {
-    o.host = service::client_host_options(std::move(o.host));
-    return o;
-  }
-  Node node_;
-  service::ConsumerClient client_;
-};
-
-class ProducerNode {
- public:
-  ProducerNode(Loop& loop, Counters& counters, const Identity& identity, NodeOptions node,
-               service::ProducerClientOptions options)
+  ClientNode(Loop& loop, Counters& counters, const Identity& identity, NodeOptions node,
+             Options options)
       : executor_(loop),
         node_(loop, counters, identity, client_node(std::move(node))),
-        client_(executor_, node_.host(), std::move(options)) {}
-  ~ProducerNode() { stop(); }
+        client_(make(std::move(options))) {}
+  ~ClientNode() { stop(); }
 
   Result<void> start(std::string* detail) {
     if (auto s = node_.start(detail); !s) return s;
@@ -96,7 +72,7 @@ class ProducerNode {
     client_.stop();
     node_.stop();
   }
-  service::ProducerClient& client() noexcept { return client_; }
+  Client& client() noexcept { return client_; }
   Node& node() noexcept { return node_; }
 
  private:
@@ -104,9 +80,21 @@ class ProducerNode {
     o.host = service::client_host_options(std::move(o.host));
     return o;
   }
+  // A producer has timers of its own; a consumer needs only the host.
+  Client make(Options options) {
+    if constexpr (std::is_constructible_v<Client, service::Executor&, overlay::Host&, Options>) {
+      return Client(executor_, node_.host(), std::move(options));
+    } else {
+      return Client(node_.host(), std::move(options));
+    }
+  }
+
   LoopExecutor executor_;
   Node node_;
-  service::ProducerClient client_;
+  Client client_;
 };
+
+using ConsumerNode = ClientNode<service::ConsumerClient, service::ConsumerClientOptions>;
+using ProducerNode = ClientNode<service::ProducerClient, service::ProducerClientOptions>;
 
 }  // namespace peermq::platform
