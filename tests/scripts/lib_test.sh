@@ -107,7 +107,7 @@ stop_cases() {
 }
 
 skip_cases() {
-  (lib_skip_or_fail "no such tool") >/dev/null
+  (CI= lib_skip_or_fail "no such tool") >/dev/null
   lib_check "lib_skip_or_fail exits 77 (skip)" test $? -eq 77
   (CI=true lib_skip_or_fail "no such tool") >"$LIB_TMP/ci.out"
   lib_check "... but 1 under CI=true" test $? -eq 1
