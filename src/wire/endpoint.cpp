@@ -133,6 +133,27 @@ std::array<std::uint8_t, 16> Endpoint::ip16() const noexcept {
   return out;
 }
 
+Endpoint Endpoint::web(std::uint64_t connection) noexcept {
+  std::array<std::uint8_t, 16> address{};
+  address[0] = 0x01;  // 100::/64
+  for (std::size_t i = 0; i < 8; ++i)
+    address[15 - i] = static_cast<std::uint8_t>(connection >> (8 * i));
+  return v6(address, 0);
+}
+
+bool Endpoint::is_web() const noexcept {
+  return family_ == Family::v6 && address_[0] == 0x01 &&
+         std::all_of(address_.begin() + 1, address_.begin() + 8,
+                     [](std::uint8_t b) { return b == 0; });
+}
+
+std::uint64_t Endpoint::web_connection() const noexcept {
+  if (!is_web()) return 0;
+  std::uint64_t connection = 0;
+  for (std::size_t i = 8; i < 16; ++i) connection = connection << 8 | address_[i];
+  return connection;
+}
+
 bool Endpoint::is_unspecified() const noexcept {
   const auto a = address();
   return std::all_of(a.begin(), a.end(), [](std::uint8_t b) { return b == 0; });

@@ -49,6 +49,16 @@ class Endpoint {
   static Endpoint v6(const std::array<std::uint8_t, 16>& address, std::uint16_t port,
                      std::uint32_t scope_id = 0) noexcept;
 
+  // A WebSocket connection, as the node at either end of it names it: an IPv6 address in
+  // the discard-only prefix 100::/64 (RFC 6666), which no UDP peer can have, with the
+  // connection's number in the low 64 bits, and port 0. The transport that owns the
+  // connection delivers what is sent to it; a UDP socket drops it; it is never a
+  // candidate another peer could punch to.
+  static Endpoint web(std::uint64_t connection) noexcept;
+  bool is_web() const noexcept;
+  // The connection number of a web endpoint (0 for any other).
+  std::uint64_t web_connection() const noexcept;
+
   static Result<Endpoint> parse(std::string_view text);
 
   std::string to_string() const;

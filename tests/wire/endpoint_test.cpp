@@ -108,3 +108,21 @@ TEST_CASE("unspecified addresses are told apart from real ones") {
   CHECK_FALSE(Endpoint::parse("127.0.0.1:9").value().is_unspecified());
   CHECK_FALSE(Endpoint::parse("[::1]:9").value().is_unspecified());
 }
+
+TEST_CASE("a web endpoint names a WebSocket connection in 100::/64 and no UDP address") {
+  const auto e = peermq::Endpoint::web(0x0102030405060708u);
+  CHECK(e.is_web());
+  CHECK(e.is_v6());
+  CHECK(e.port() == 0);
+  CHECK(e.web_connection() == 0x0102030405060708u);
+  CHECK(e.to_string() == "[100::102:304:506:708]:0");
+  CHECK(peermq::Endpoint::web(0).is_web());
+  CHECK(peermq::Endpoint::web(7) != peermq::Endpoint::web(8));
+  const auto udp = peermq::Endpoint::parse("[2001:db8::1]:9000");
+  REQUIRE(udp);
+  CHECK_FALSE(udp.value().is_web());
+  CHECK(udp.value().web_connection() == 0);
+  const auto near = peermq::Endpoint::parse("[100:0:0:1::1]:0");  // 100::/16 but not /64
+  REQUIRE(near);
+  CHECK_FALSE(near.value().is_web());
+}
