@@ -16,7 +16,10 @@ packages=(
   clang libclang-rt-14-dev
   # network tests: namespaces, veth, tc (run as root)
   iproute2 iptables tcpdump python3
+  # the browser test: Debian's chromium, driven by playwright-core from npm (below)
+  chromium
 )
+command -v npm >/dev/null || packages+=(nodejs npm)
 if [ "${1:-}" = bench ]; then
   # the peers of the comparison: NATS (server and C client) and ZeroMQ
   packages+=(nats-server libnats-dev libzmq3-dev)
@@ -30,15 +33,23 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
-  exit 0
+else
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: run as root (or install sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update
+  $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "setup: run as root (or install sudo) to install: ${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
+# playwright-core, exactly as tests/browser/package-lock.json locks it (it drives the
+# chromium above; it never downloads a browser of its own). Again only when the lock changed.
+browser_tests="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+stamp="$browser_tests/node_modules/.installed-lock.json"  # the lock of the last npm ci
+if ! cmp -s "$browser_tests/package-lock.json" "$stamp"; then
+  echo "setup: npm ci in tests/browser"
+  (cd "$browser_tests" && npm ci --no-audit --no-fund && cp package-lock.json "$stamp")
 fi
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update
-$sudo apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,198 @@
+// The web consumer in a real browser: headless Chromium (Debian's) driven by playwright-core
+// opens the page a relay serves with -web, and the tab consumes, answers and produces next
+// to command-line nodes. Started by web_consumer_test.sh, which runs the relay and the
+// broker and passes them in the environment:
+//   PEERMQ      the peermq binary          WEB_URL   the relay's "web: URL" line
+//   BROKER      the broker's address       RELAY     the relay's address
+//   RELAY_SPEC  what -relay= takes for the CLI nodes (ADDR@IP:PORT)
+//   WORK        a scratch directory (the browser profile lives there)
+// Every child process it starts is killed when it ends, also on failure. Prints "ok: " and
+// "FAIL: " lines; exits 1 if anything failed.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chromium } from 'playwright-core';
+
+const env = name => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run web_consumer_test.sh`);
+  return v;
+};
+const peermq = env('PEERMQ');
+const webUrl = env('WEB_URL');
+const broker = env('BROKER');
+const relay = env('RELAY');
+const relaySpec = env('RELAY_SPEC');
+const work = env('WORK');
+const kMarker = 'PEERMQ-PAYLOAD-MARKER-6d1f';  // must never cross the WebSocket in clear
+const kWait = 60_000;  // every wait of the test is bounded by this
+
+let passed = 0;
+let failed = 0;
+const check = (what, ok, detail = '') => {
+  if (ok) { passed++; console.log(`ok: ${what}`); } else { failed++; console.log(`FAIL: ${what}${detail ? ` (${detail})` : ''}`); }
+  return ok;
+};
+
+// ---------------------------------------------------------------- child processes
+const children = new Set();
+function run(name, args) {
+  const child = spawn(peermq, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = { name, child, out: '', err: '', exited: once(child, 'exit') };
+  child.stdout.on('data', d => { proc.out += d; });
+  child.stderr.on('data', d => { proc.err += d; });
+  children.add(proc);
+  proc.exited.then(() => children.delete(proc));
+  return proc;
+}
+function killAll() {
+  for (const p of children) { try { process.kill(-p.child.pid, 'SIGKILL'); } catch { /* gone */ } }
+}
+process.on('exit', killAll);
+for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => { killAll(); process.exit(1); });
+
+async function finished(proc, ms = kWait) {
+  const timer = new Promise(resolve => setTimeout(resolve, ms, 'timeout'));
+  const r = await Promise.race([proc.exited, timer]);
+  if (r === 'timeout') {
+    process.kill(-proc.child.pid, 'SIGKILL');
+    throw new Error(`${proc.name} did not finish in ${ms / 1000} s; it printed:\n${proc.out}\n${proc.err}`);
+  }
+  return proc.child.exitCode;
+}
+function produce(name, command, count, payload, extra = []) {
+  return run(name, ['producer', `-broker=${broker}`, `-relay=${relaySpec}`, `-command=${command}`,
+    `-count=${count}`, `-payload=${payload}`, '-timeout=120', '-quiet', ...extra]);
+}
+const answersLine = p => (p.out.match(/^answers: \d+\/\d+$/m) || [''])[0];
+
+// ---------------------------------------------------------------- the browser
+async function until(what, predicate, ms = kWait) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await predicate();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 50));
+  }
+}
+
+// base32 (RFC 4648, lowercase, no padding) to bytes: an address's first 32 bytes are its key.
+function addressKey(address) {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let bits = 0, value = 0;
+  const out = [];
+  for (const c of address) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) { out.push((value >>> (bits - 8)) & 0xff); bits -= 8; }
+  }
+  return Buffer.from(out.slice(0, 32));
+}
+
+const frames = [];  // every WebSocket frame the page sent or received
+function watch(page) {
+  page.on('websocket', ws => {
+    ws.on('framesent', f => frames.push(Buffer.from(f.payload)));
+    ws.on('framereceived', f => frames.push(Buffer.from(f.payload)));
+  });
+}
+const text = (page, id) => page.locator(`#${id}`).textContent();
+const processed = async page => Number(await text(page, 'processed'));
+
+async function main() {
+  const context = await chromium.launchPersistentContext(`${work}/profile`, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const url = `${webUrl}?broker=${broker}&commands=num_users,num_servers`;
+    let page = await context.newPage();
+    watch(page);
+    page.on('pageerror', e => console.log(`page error: ${e.message}`));
+    await page.goto(url);
+    const address = await until('the page to show its address', async () => (await text(page, 'address')).trim());
+    check('the page shows its own address', /^[a-z2-7]{56}$/.test(address), address);
+    check('... which is not the broker\'s or the relay\'s', address !== broker && address !== relay);
+
+    // 1. num_users and num_servers from CLI producers, with nobody but the page consuming.
+    const n = 50;
+    const users = produce('users', 'num_users', n, `${kMarker} users`);
+    const servers = produce('servers', 'num_servers', n, `${kMarker} servers`);
+    check('a num_users producer gets every answer from the page', (await finished(users)) === 0 && answersLine(users) === `answers: ${n}/${n}`, answersLine(users) || users.err);
+    check('a num_servers producer gets every answer from the page', (await finished(servers)) === 0 && answersLine(servers) === `answers: ${n}/${n}`, answersLine(servers) || servers.err);
+    await until('the page to count its answers', async () => (await processed(page)) >= 2 * n);
+    check(`the page answered each of the ${2 * n} messages once`, (await processed(page)) === 2 * n, String(await processed(page)));
+
+    // 2. A CLI consumer and the page share one command's messages.
+    const cli = run('cli-consumer', ['consumer', `-broker=${broker}`, `-relay=${relaySpec}`, '-command=num_users', '-name=cli']);
+    await until('the CLI consumer to start', () => /^address: /m.test(cli.out));
+    const before = await processed(page);
+    const m = 400;
+    const shared = produce('shared', 'num_users', m, `${kMarker} shared`, ['-inflight=16']);
+    check('a producer of messages shared by the page and a CLI consumer gets every answer', (await finished(shared)) === 0 && answersLine(shared) === `answers: ${m}/${m}`, answersLine(shared) || shared.err);
+    const byPage = (await processed(page)) - before;
+    const byCli = (cli.out.match(/^message /mg) || []).length;
+    check('the page took a share', byPage > 0, `page ${byPage}, cli ${byCli}`);
+    check('the CLI consumer took a share', byCli > 0, `page ${byPage}, cli ${byCli}`);
+    check('together they answered each message once', byPage + byCli === m, `page ${byPage} + cli ${byCli} of ${m}`);
+
+    // 3. Closing the tab mid-stream loses nothing: what it held goes to the CLI consumer.
+    const k = 400;
+    const cliBefore = (cli.out.match(/^message /mg) || []).length;
+    const pageBefore = await processed(page);
+    const stream = produce('stream', 'num_users', k, `${kMarker} stream`, ['-inflight=16', '-delay=5']);
+    await until('the page to answer some of the stream', async () => (await processed(page)) >= pageBefore + 10);
+    const pageShare = (await processed(page)) - pageBefore;
+    await page.close();
+    check('with the tab closed mid-stream, the producer still gets every answer', (await finished(stream, 120_000)) === 0 && answersLine(stream) === `answers: ${k}/${k}`, answersLine(stream) || stream.err);
+    const cliShare = (cli.out.match(/^message /mg) || []).length - cliBefore;
+    check('the CLI consumer took over the rest', cliShare >= k - pageShare - 16, `page ${pageShare}, cli ${cliShare} of ${k}`);
+
+    // 4. A reload keeps the address (the key is in IndexedDB).
+    page = await context.newPage();
+    watch(page);
+    await page.goto(url);
+    const again = await until('the reopened page to show its address', async () => (await text(page, 'address')).trim());
+    check('a reopened page has the same address', again === address, `${again} vs ${address}`);
+    await page.reload();
+    const reloaded = await until('the reloaded page to show its address', async () => (await text(page, 'address')).trim());
+    check('a reloaded page has the same address', reloaded === address, `${reloaded} vs ${address}`);
+
+    // 5. The producer form: the page publishes and shows the answer (only the page consumes
+    //    num_servers, so it answers its own message).
+    await page.fill('#publish-command', 'num_servers');
+    await page.fill('#publish-payload', `${kMarker} form`);
+    await page.click('#publish-send');
+    const formAnswer = await until('the form\'s answer', async () => {
+      const t = (await text(page, 'publish-answer')).trim();
+      return t && t !== '…' ? t : '';
+    });
+    check('the producer form shows the answer', formAnswer === `${kMarker} form`, formAnswer);
+
+    // 6. Nothing readable crossed the WebSocket.
+    check('the page sent and received WebSocket frames', frames.length > 0, String(frames.length));
+    const secrets = [
+      ['the payload marker', Buffer.from(kMarker)],
+      ['the page\'s address', Buffer.from(address)], ['the page\'s key', addressKey(address)],
+      ['the broker\'s address', Buffer.from(broker)], ['the broker\'s key', addressKey(broker)],
+    ];
+    for (const [what, bytes] of secrets) {
+      const seen = frames.filter(f => f.includes(bytes)).length;
+      check(`no WebSocket frame carries ${what} in clear`, seen === 0, `${seen} of ${frames.length} frames do`);
+    }
+  } finally {
+    await context.close();
+    killAll();
+  }
+}
+
+main().then(() => {
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 ? 0 : 1);
+}, e => {
+  console.log(`FAIL: ${e.message}`);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+});
