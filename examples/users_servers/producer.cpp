@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (long i = 1; count == 0 || i <= count; ++i) {
-    auto answer = producer.request(command, "", timeout);
+    // The CLI consumer answers with a number; the web consumer, by default, with the payload.
+    auto answer = producer.request(command, command + "?", timeout);
     if (!answer) {
       std::fprintf(stderr, "%s: %s\n", options.name.c_str(), answer.error().message().c_str());
       return 1;
