@@ -10,12 +10,16 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   # libraries
   libsodium-dev libuv1-dev libmsgpack-cxx-dev
+  # the -web listener: libwebsockets, and its libuv event loop plugin
+  libwebsockets-dev libwebsockets-evlib-uv
   # tests: doctest runs the unit tests; nlohmann-json reads the Noise test vectors
   doctest-dev nlohmann-json3-dev
   # fuzzing (libFuzzer ships with clang) and sanitizer runtimes
   clang libclang-rt-14-dev
   # network tests: namespaces, veth, tc (run as root)
   iproute2 iptables tcpdump python3
+  # web tests: fetch pages and make a self-signed certificate
+  curl openssl
 )
 if [ "${1:-}" = bench ]; then
   # the peers of the comparison: NATS (server and C client) and ZeroMQ
