@@ -65,6 +65,7 @@ void define_broker_flags(FlagSet& flags) {
                     1'000'000'000, "stored messages before producers are told to slow down", "N");
   flags.add_bool("stat", false, "print the broker's figures every 5 seconds and on exit");
   add_node_flags(flags, "", "0.0.0.0:0");
+  add_web_flags(flags);
   add_common_flags(flags);
 }
 
@@ -87,6 +88,9 @@ int run_broker(const FlagSet& flags, Io& io) {
   options.visibility_timeout = std::chrono::seconds(flags.get_integer("visibility-timeout"));
   options.max_deliveries = static_cast<std::uint32_t>(flags.get_integer("max-deliveries"));
   options.max_messages = static_cast<std::uint64_t>(flags.get_integer("max-messages"));
+  auto web = web_options(flags, io, "broker");
+  if (!web) return kExitUsage;
+  options.web = std::move(*web);
 
   EventLoop loop;
   Broker broker(loop, std::move(options));
@@ -108,6 +112,7 @@ int run_broker(const FlagSet& flags, Io& io) {
     return kExitFailure;
   }
 
+  print_web(io, broker.web_url());
   const bool stat = flags.get_bool("stat");
   Timer stat_timer(loop);
   if (stat) {

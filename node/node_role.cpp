@@ -35,6 +35,42 @@ void add_node_flags(FlagSet& flags, std::string default_key, std::string default
   });
 }
 
+void add_web_flags(FlagSet& flags) {
+  flags.add_string("web", "",
+                   "also listen for browsers on this TCP address: the page, /peermq.json and "
+                   "the WebSocket /peermq (port 0: any free port). Empty: no browsers",
+                   "IP:PORT", "PEERMQ_WEB");
+  flags.check("web", [](std::string_view value) -> std::optional<std::string> {
+    if (value.empty() || check_listen(value)) return std::nullopt;
+    return "expected IP:PORT, for example 127.0.0.1:8080 or 0.0.0.0:0";
+  });
+  flags.add_string("web-cert", "", "PEM certificate: serve https:// and wss:// (with -web-key)",
+                   "FILE");
+  flags.add_string("web-key", "", "PEM private key of -web-cert", "FILE");
+  flags.add_string("web-root", "",
+                   "directory of the page (default: the page installed with peermq)", "DIR");
+}
+
+std::optional<WebOptions> web_options(const FlagSet& flags, Io& io, std::string_view role) {
+  WebOptions web;
+  web.listen = flags.get_string("web");
+  web.cert_file = flags.get_string("web-cert");
+  web.key_file = flags.get_string("web-key");
+  web.root = flags.get_string("web-root");
+  std::string detail;
+  if (!check_web(web, &detail)) {
+    io.err << "peermq " << role << ": " << detail << '\n';
+    return std::nullopt;
+  }
+  return web;
+}
+
+void print_web(Io& io, const std::string& url) {
+  if (url.empty()) return;
+  io.out << "web: " << url << '\n';
+  io.out.flush();
+}
+
 void add_broker_flag(FlagSet& flags) {
   flags.add_string("broker", "", "address of the broker, as it printed it", "ADDR",
                    "PEERMQ_BROKER");

@@ -15,6 +15,7 @@
 #include <peermq/address.hpp>
 #include <peermq/event_loop.hpp>
 #include <peermq/log.hpp>
+#include <peermq/web_options.hpp>
 
 #include "command_line.hpp"
 
@@ -27,6 +28,14 @@ void add_key_and_listen_flags(FlagSet& flags, std::string default_key,
                               std::string default_listen);
 // -broker=ADDR, checked as an address while parsing.
 void add_broker_flag(FlagSet& flags);
+
+// -web=IP:PORT, -web-cert=FILE, -web-key=FILE and -web-root=DIR (relay and broker).
+void add_web_flags(FlagSet& flags);
+// The -web flags as the options' `web` takes them; nullopt after telling the user what is
+// wrong (a certificate without its key).
+std::optional<WebOptions> web_options(const FlagSet& flags, Io& io, std::string_view role);
+// `web: URL`, after the address line, when the role serves browsers.
+void print_web(Io& io, const std::string& url);
 
 // The -broker address; nullopt after telling the user that it is missing.
 std::optional<std::string> broker_address(const FlagSet& flags, Io& io, std::string_view role);

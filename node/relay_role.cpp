@@ -27,6 +27,7 @@ std::string port_of(const std::string& endpoint) {
 
 void define_relay_flags(FlagSet& flags) {
   add_key_and_listen_flags(flags, "", "0.0.0.0:7070");
+  add_web_flags(flags);
   add_common_flags(flags);
 }
 
@@ -34,6 +35,9 @@ int run_relay(const FlagSet& flags, Io& io) {
   RelayOptions options;
   options.key_file = flags.get_string("key");
   options.listen = flags.get_string("listen");
+  auto web = web_options(flags, io, "relay");
+  if (!web) return kExitUsage;
+  options.web = std::move(*web);
   if (options.key_file.empty()) {
     PEERMQ_CLI_LOG(warn, "relay",
                    "no -key=FILE: this relay has a new address every run, and nodes that "
@@ -53,6 +57,7 @@ int run_relay(const FlagSet& flags, Io& io) {
     io.err << "peermq relay: " << detail << '\n';
     return kExitFailure;
   }
+  print_web(io, relay.web_url());
   const std::string endpoint = relay.endpoint();
   PEERMQ_CLI_LOG(info, "relay", "listening on %s: nodes use -relay=%s@HOST:%s", endpoint.c_str(),
                  address->to_string().c_str(), port_of(endpoint).c_str());

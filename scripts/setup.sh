@@ -10,6 +10,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   # libraries
   libsodium-dev libuv1-dev libmsgpack-cxx-dev
+  # the -web listener: libwebsockets, and its libuv event loop plugin
+  libwebsockets-dev libwebsockets-evlib-uv
   # tests: doctest runs the unit tests; nlohmann-json reads the Noise test vectors
   doctest-dev nlohmann-json3-dev
   # fuzzing (libFuzzer ships with clang) and sanitizer runtimes
@@ -18,6 +20,8 @@ packages=(
   iproute2 iptables tcpdump python3
   # the browser test: Debian's chromium, driven by playwright-core from npm (below)
   chromium
+  # web tests: fetch pages and make a self-signed certificate
+  curl openssl
 )
 command -v npm >/dev/null || packages+=(nodejs npm)
 if [ "${1:-}" = bench ]; then

@@ -33,6 +33,7 @@
 #include <peermq/event_loop.hpp>
 #include <peermq/queue_error.hpp>
 #include <peermq/result.hpp>
+#include <peermq/web_options.hpp>
 
 namespace peermq {
 
@@ -54,6 +55,10 @@ struct BrokerOptions {
   Duration visibility_timeout = std::chrono::seconds(30);  // to answer before redelivery
   std::uint32_t max_deliveries = 5;        // 1..255; then the dead-letter queue
   std::uint64_t max_messages = 1'000'000;  // stored, before producers are told to slow down
+  // Also serve browsers (web_options.hpp), with no separate relay: the broker's node is
+  // then the relay of its WebSocket peers (of those only), and a page dials the broker
+  // through it.
+  WebOptions web;
 };
 
 // What the broker holds now.
@@ -104,6 +109,9 @@ class Broker {
   Address address() const;
   // The UDP endpoint it listens on, e.g. "127.0.0.1:40123"; empty before start().
   std::string endpoint() const;
+  // Where browsers open the page, "http://IP:PORT/" or "https://IP:PORT/"; empty without
+  // web.listen, or before start().
+  std::string web_url() const;
   bool serving() const noexcept;
   BrokerStats stats() const;
   // What it has done: messages, deliveries, packets, bytes...

@@ -33,6 +33,7 @@
 #include <peermq/event_loop.hpp>
 #include <peermq/queue_error.hpp>
 #include <peermq/result.hpp>
+#include <peermq/web_options.hpp>
 
 namespace peermq {
 
@@ -40,6 +41,7 @@ struct RelayOptions {
   std::string key_file;                 // empty: a fresh identity (a new address) every start
   std::string listen = "0.0.0.0:7070";  // UDP IP:PORT; port 0: any free port
   std::string discovery_dir;            // empty: $PEERMQ_RUNTIME_DIR, or the user's default
+  WebOptions web;  // also serve browsers (web_options.hpp): they register like any node
 };
 
 // What the relay has done since it started.
@@ -85,6 +87,9 @@ class Relay {
   Address address() const;
   // The UDP endpoint it listens on, e.g. "0.0.0.0:7070"; empty before start().
   std::string endpoint() const;
+  // Where browsers open the page, "http://IP:PORT/" or "https://IP:PORT/" (the real port
+  // after port 0); empty without web.listen, or before start().
+  std::string web_url() const;
   bool serving() const noexcept;
   RelayStats stats() const;
   const Counters& counters() const noexcept;

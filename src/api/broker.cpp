@@ -80,6 +80,13 @@ Result<void> Broker::Impl::start(std::string* detail) {
       !node) {
     return node;
   }
+  if (auto web = api::set_web_options(node_options, options.web, detail); !web) return web;
+  // A page reaches nothing but the node that serves it, so a broker that serves browsers
+  // is their relay too, for them only (HostOptions::relay_for_web): a browser registers
+  // with it and dials the broker's address, which is that relay's own, straight over its
+  // WebSocket. The broker stays an ordinary node for UDP peers: no open relay, and its
+  // own -relay list still applies.
+  node_options.host.relay_for_web = node_options.web.has_value();
 
   if (auto id = load_identity(detail); !id) return id.error();
   if (!options.access_list.empty()) {
@@ -164,6 +171,12 @@ void Broker::stop() noexcept {
 
 Address Broker::address() const {
   return impl_->identity ? impl_->identity->address() : Address(PublicKey{});
+}
+
+std::string Broker::web_url() const {
+  if (!serving()) return {};
+  const platform::WebListener* web = impl_->running->node().web();
+  return web != nullptr ? web->url() : std::string();
 }
 
 std::string Broker::endpoint() const {

@@ -4,6 +4,7 @@
 
 #include "wire/endpoint.hpp"
 #include "platform/relay_spec_parser.hpp"
+#include "platform/web_root.hpp"
 
 namespace peermq::api {
 
@@ -41,6 +42,33 @@ Result<void> set_node_options(platform::NodeOptions& o, std::string_view listen,
   if (!specs) return invalid(detail, "relays: " + why);
   o.host.router.relays = std::move(*specs);
   if (!discovery_dir.empty()) o.discovery_dir = discovery_dir;
+  return {};
+}
+
+Result<void> set_web_options(platform::NodeOptions& o, const WebOptions& web,
+                             std::string* detail) {
+  if (web.listen.empty()) {
+    if (!web.cert_file.empty() || !web.key_file.empty() || !web.root.empty()) {
+      return invalid(detail, "-web-cert, -web-key and -web-root need -web=IP:PORT");
+    }
+    return {};
+  }
+  auto endpoint = Endpoint::parse(web.listen);
+  if (!endpoint) {
+    return invalid(detail, "web \"" + web.listen + "\": " + endpoint.error().message() +
+                               " (expected IP:PORT, for example 127.0.0.1:8080 or [::1]:0)");
+  }
+  if (web.cert_file.empty() != web.key_file.empty()) {
+    return invalid(detail,
+                   "-web-cert=FILE and -web-key=FILE go together: give the PEM certificate and "
+                   "its private key both (https), or neither (http)");
+  }
+  platform::WebOptions out;
+  out.listen = *endpoint;
+  out.cert_file = web.cert_file;
+  out.key_file = web.key_file;
+  out.root = platform::choose_web_root(web.root, platform::executable_dir());
+  o.web = std::move(out);
   return {};
 }
 

@@ -12,6 +12,7 @@
 #include <peermq/address.hpp>
 #include <peermq/identity.hpp>
 #include <peermq/result.hpp>
+#include <peermq/web_options.hpp>
 
 #include "platform/node.hpp"
 
@@ -28,6 +29,12 @@ Result<Endpoint> parse_listen(std::string_view listen, std::string* detail);
 Result<void> set_node_options(platform::NodeOptions& out, std::string_view listen,
                               const std::vector<std::string>& relays,
                               const std::string& discovery_dir, std::string* detail);
+
+// Sets `out.web` from the public web options (nothing when web.listen is empty), the web
+// root chosen (platform/web_root.hpp). Errors: QueueError::invalid_options for a listen
+// endpoint that does not parse, or a certificate without its key (or the other way round).
+Result<void> set_web_options(platform::NodeOptions& out, const WebOptions& web,
+                             std::string* detail);
 
 // The key in a broker address. Errors: QueueError::invalid_options, detail naming the
 // offending character.

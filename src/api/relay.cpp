@@ -62,6 +62,7 @@ Result<void> Relay::Impl::start(std::string* detail) {
       !set) {
     return set;
   }
+  if (auto web = api::set_web_options(node_options, options.web, detail); !web) return web;
   node_options.host.relay = true;
   if (auto id = load_identity(detail); !id) return id.error();
   node.emplace(loop_impl.loop, counters, *identity, std::move(node_options));
@@ -108,6 +109,11 @@ Address Relay::address() const {
 std::string Relay::endpoint() const {
   if (!serving()) return {};
   return impl_->node->local_endpoint().to_string();
+}
+
+std::string Relay::web_url() const {
+  if (!serving() || impl_->node->web() == nullptr) return {};
+  return impl_->node->web()->url();
 }
 
 bool Relay::serving() const noexcept {

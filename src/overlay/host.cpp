@@ -101,7 +101,7 @@ Host::Host(const Identity& identity, DatagramTransport& transport, const Clock& 
           1, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                             clock.wall_now().time_since_epoch())
                                             .count()))) {
-  if (options_.relay) server_.emplace(options_.server);
+  if (options_.relay || options_.relay_for_web) server_.emplace(options_.server);
 }
 
 Result<void> Host::start(std::string* detail) {
@@ -363,7 +363,7 @@ void Host::on_timeout(Instant at) {
 bool Host::on_relay_key_datagram(std::span<const std::uint8_t> data, const Endpoint& from,
                                  Instant at) {
   if (looks_like_relay_key_request(data)) {
-    if (!server_) return true;
+    if (!relays_for(from)) return true;
     auto nonce = decode_relay_key_request(data);
     if (!nonce || !key_answers_.take(key_answer_rate_, at)) return true;
     const RelayKeyAnswer answer = encode_relay_key_answer(*nonce, sessions_.public_key());
@@ -481,7 +481,7 @@ void Host::on_overlay(const PublicKey& key, std::span<const std::uint8_t> body,
     return;
   }
   if (class_of(type_of(*m)) == MessageClass::to_relay) {
-    if (server_ && !arrival.relayed) on_relay_request(key, arrival.from, *m, at);
+    if (!arrival.relayed && relays_for(arrival.from)) on_relay_request(key, arrival.from, *m, at);
     return;
   }
   router_.on_message(key, *m, arrival, at);

@@ -45,7 +45,8 @@
 //
 // A relay host (HostOptions::relay) also runs a RelayServer: it answers key requests,
 // registers nodes, answers lookups, coordinates punching and forwards datagrams it cannot
-// read (overlay/relay_server.hpp).
+// read (overlay/relay_server.hpp). A node serving browsers (HostOptions::relay_for_web)
+// runs one for its WebSocket peers only.
 //
 // Threads: one (the driver's). Lifetime: the Identity (the router signs our local
 // announcements with it), transport, clock, directory and Counters outlive the host. Callbacks may call send(), ping() and dial() but must not
@@ -99,6 +100,14 @@ struct HostOptions {
   // A relay: runs a RelayServer, answers key requests, uses no relays and is not
   // announced for local discovery.
   bool relay = false;
+  // Runs the RelayServer for WebSocket peers only (sources that are Endpoint::web), and is
+  // otherwise an ordinary node (its own relays, announced). For a node serving browsers
+  // with -web: a page reaches nothing but the node it was loaded from, so that node must
+  // be its relay: the browser registers with it, and a broker's clients then dial the
+  // broker's address, which is the relay's own, straight over the WebSocket (a dial of a
+  // relay's key needs no lookup). UDP peers are not served, so a broker does not become an
+  // open relay for the Internet by serving a page.
+  bool relay_for_web = false;
   RelayServerConfig server{};
 };
 
@@ -288,6 +297,11 @@ class Host {
                         Instant now);
   void pump_server();
   Arrival arrival_of(const Endpoint& source) const;
+  // Whether the relay server serves a packet from `source` (relay, or relay_for_web and a
+  // WebSocket peer).
+  bool relays_for(const Endpoint& source) const noexcept {
+    return server_ && (options_.relay || source.is_web());
+  }
   std::string source_text(const Endpoint& source) const;
   // False when the frame belongs to another incarnation and must be dropped. An overlay
   // frame meant for our previous run is kept (the peer still hears who we are now).

@@ -30,6 +30,9 @@ const char* describe(OverlayError e) {
     case OverlayError::unexpected_message:
       return "overlay message of the wrong role (a relay answer sent to a relay, a probe sent "
              "to a relay); dropped";
+    case OverlayError::not_punchable:
+      return "punch request between nodes one of which has no endpoint to punch to (it is "
+             "reached over a WebSocket, through the relay only); dropped";
     case OverlayError::not_a_relay:
       return "relay signalling came from a node that is not a configured relay; dropped";
     case OverlayError::stale_answer:

@@ -25,6 +25,7 @@ enum class OverlayError {
   unknown_target,      // forward or punch to a node not registered at this relay
   table_full,          // the registration table is full: the node must use another relay
   unexpected_message,  // a message of the other role (e.g. a relay answer sent to a relay)
+  not_punchable,       // punch to or from a node with no endpoint to punch to (a WebSocket peer)
   // Relay client drops and results.
   not_a_relay,       // a relay-only message from a key that is not one of our relays
   stale_answer,      // an answer to no request in flight (late, duplicated or forged)

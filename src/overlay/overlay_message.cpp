@@ -41,8 +41,8 @@ class Fields {
   PublicKey key() {
     return take(rec_.field([](MsgpackReader& r) { return read_key(r); }), PublicKey{});
   }
-  Endpoint endpoint() {
-    return take(rec_.field([](MsgpackReader& r) { return read_endpoint(r); }), Endpoint{});
+  Endpoint observed() {
+    return take(rec_.field([](MsgpackReader& r) { return read_observed(r); }), Endpoint{});
   }
   Candidates candidates(std::uint32_t min) {
     return take(rec_.field([&](MsgpackReader& r) {
@@ -50,11 +50,12 @@ class Fields {
     }),
                 Candidates{});
   }
-  // nil (not found) or 1..max candidates.
+  // nil (not found) or 0..max candidates (found; none for a node reached only through
+  // the relay, over a WebSocket).
   std::optional<Candidates> optional_candidates() {
     return take(rec_.field([](MsgpackReader& r) {
       return r.read_optional([](MsgpackReader& f) {
-        return read_candidates(f, 1, static_cast<std::uint32_t>(limits::kMaxEndpointCandidates));
+        return read_candidates(f, 0, static_cast<std::uint32_t>(limits::kMaxEndpointCandidates));
       });
     }),
                 std::optional<Candidates>{});
@@ -94,7 +95,7 @@ OverlayMessage read_body(MessageType type, Fields& f) {
     case MessageType::registered: {
       Registered m;
       m.seq = f.u64();
-      m.observed = f.endpoint();
+      m.observed = f.observed();
       m.keepalive = std::chrono::milliseconds(f.u64(1, kMaxKeepaliveMs));
       return m;
     }
@@ -149,7 +150,7 @@ OverlayMessage read_body(MessageType type, Fields& f) {
       ProbeAck m;
       m.nonce = f.u64();
       m.seq = f.u64();
-      m.observed = f.endpoint();
+      m.observed = f.observed();
       return m;
     }
     case MessageType::ping: return Ping{f.u64()};
@@ -235,14 +236,29 @@ void write_endpoint(MsgpackWriter& w, const Endpoint& e) {
   w.bin(b);
 }
 
-Result<Endpoint> read_endpoint(MsgpackReader& r) {
+namespace {
+
+// 18 bytes, checked for nothing but their length.
+Result<Endpoint> read_endpoint_bytes(MsgpackReader& r) {
   auto b = r.read_bin(kEndpointSize);
   if (!b) return b.error();
   if (b->size() != kEndpointSize) return OverlayError::bad_endpoint;
   std::array<std::uint8_t, 16> ip{};
   std::copy(b->begin(), b->begin() + 16, ip.begin());
-  const Endpoint e = Endpoint::v6(ip, static_cast<std::uint16_t>(((*b)[16] << 8) | (*b)[17]));
-  if (!valid_endpoint(e)) return OverlayError::bad_endpoint;
+  return Endpoint::v6(ip, static_cast<std::uint16_t>(((*b)[16] << 8) | (*b)[17]));
+}
+
+}  // namespace
+
+Result<Endpoint> read_endpoint(MsgpackReader& r) {
+  auto e = read_endpoint_bytes(r);
+  if (e && !valid_endpoint(*e)) return OverlayError::bad_endpoint;
+  return e;
+}
+
+Result<Endpoint> read_observed(MsgpackReader& r) {
+  auto e = read_endpoint_bytes(r);
+  if (e && !valid_endpoint(*e) && !e->is_web()) return OverlayError::bad_endpoint;
   return e;
 }
 
@@ -301,7 +317,7 @@ void encode(const OverlayMessage& m, std::vector<std::uint8_t>& out) {
                    w.array(4).u64(type).u64(l.request_id);
                    write_key(w, l.target);
                    if (l.found) {
-                     check_candidates(l.candidates, 1);
+                     check_candidates(l.candidates, 0);
                      write_candidates(w, l.candidates);
                    } else {
                      w.nil();

@@ -75,7 +75,7 @@ struct Register {
   Candidates candidates;  // at most limits::kMaxEndpointCandidates
 };
 // relay -> node: registered; `observed` is where the relay sees the node's packets come
-// from (its public endpoint behind a NAT).
+// from (its public endpoint behind a NAT, or Endpoint::web(n) over a WebSocket).
 struct Registered {
   std::uint64_t seq = 0;
   Endpoint observed;
@@ -87,8 +87,10 @@ struct Lookup {
   std::uint64_t request_id = 0;
   PublicKey target{};
 };
-// relay -> node. Not found: found == false and no candidates. Found: 1 to
-// max_endpoint_candidates candidates, the observed public endpoint first.
+// relay -> node. Not found: found == false and no candidates. Found: 0 to
+// max_endpoint_candidates candidates, the observed public endpoint first; none when the
+// node is reached only through the relay (a browser on a WebSocket), which is no place
+// to punch to.
 struct LookupResult {
   std::uint64_t request_id = 0;
   PublicKey target{};
@@ -158,6 +160,9 @@ Result<OverlayMessage> decode_message(std::vector<std::uint8_t>&&) = delete;  //
 bool valid_endpoint(const Endpoint& e) noexcept;
 void write_endpoint(wire::MsgpackWriter& w, const Endpoint& e);
 Result<Endpoint> read_endpoint(wire::MsgpackReader& r);
+// Where a peer sees us (registered, probe_ack): a valid endpoint, or a web endpoint when
+// we reached it over a WebSocket (Endpoint::web). Never a candidate.
+Result<Endpoint> read_observed(wire::MsgpackReader& r);
 // An array of `min`..`max` endpoints.
 void write_candidates(wire::MsgpackWriter& w, const Candidates& c);
 Result<Candidates> read_candidates(wire::MsgpackReader& r, std::uint32_t min, std::uint32_t max);

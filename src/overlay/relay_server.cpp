@@ -106,10 +106,16 @@ void RelayServer::on_punch(const PublicKey& from, Registration& self, const Punc
     drop(OverlayError::unknown_target);
     return;
   }
+  Candidates ours = candidates_of(self);
+  Candidates theirs = candidates_of(*target);
+  if (ours.empty() || theirs.empty()) {  // a WebSocket peer: the relay is its only way
+    drop(OverlayError::not_punchable);
+    return;
+  }
   ++stats_.punches;
   // Both at once, so the two sides' probes cross in the network (simultaneous open).
-  send(m.target, target->observed, PunchNotify{from, m.nonce, candidates_of(self)});
-  send(from, self.observed, PunchNotify{m.target, m.nonce, candidates_of(*target)});
+  send(m.target, target->observed, PunchNotify{from, m.nonce, std::move(ours)});
+  send(from, self.observed, PunchNotify{m.target, m.nonce, std::move(theirs)});
 }
 
 void RelayServer::on_forward(const PublicKey& from, Registration& self, const Forward& m,
@@ -144,11 +150,14 @@ const RelayServer::Registration* RelayServer::registration(const PublicKey& node
 }
 
 Candidates RelayServer::candidates_of(const Registration& r) {
-  Candidates out{r.observed};
-  for (const Endpoint& e : r.locals) {
-    if (out.size() >= limits::kMaxEndpointCandidates) break;
+  Candidates out;
+  const auto add = [&out](const Endpoint& e) {
+    // A web endpoint names a WebSocket at this relay: no other peer can send to it.
+    if (e.is_web() || !valid_endpoint(e) || out.size() >= limits::kMaxEndpointCandidates) return;
     if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
-  }
+  };
+  add(r.observed);
+  for (const Endpoint& e : r.locals) add(e);
   return out;
 }
 

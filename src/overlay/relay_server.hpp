@@ -18,7 +18,10 @@
 // - forward to a node not in the table is dropped; the sender hears lookup_result(not
 //   found) for it, within its signalling allowance, so it can look the target up again.
 // - punch_request sends punch_notify to both nodes, each naming the other's candidates
-//   and the requester's nonce; to an unregistered target it is dropped.
+//   and the requester's nonce; to an unregistered target it is dropped, and so it is
+//   when either node has no candidate (a WebSocket peer).
+// - a node on a WebSocket (observed at Endpoint::web(n)) is served like any other, rate
+//   limits included; its web endpoint is never passed on as a candidate.
 // A relay can delay or drop traffic but never read or forge it: the packets it forwards
 // are end-to-end session datagrams, and the peers' sessions authenticate each other.
 //
@@ -104,7 +107,8 @@ class RelayServer {
   std::size_t registered_count() const noexcept { return table_.size(); }
   const Registration* registration(const PublicKey& node) const;
   // The candidates a lookup answers for a registration: observed first, then the
-  // announced ones, without repeats, at most max_endpoint_candidates.
+  // announced ones, without repeats, at most max_endpoint_candidates; never a web endpoint
+  // (a WebSocket peer has none: it is reached through this relay only).
   static Candidates candidates_of(const Registration& r);
   const RelayServerStats& stats() const noexcept { return stats_; }
 

@@ -23,8 +23,21 @@ Loop::~Loop() {
     std::abort();
   }
   // libuv's MAKE_VALGRIND_HAPPY: close what is still open, let the close callbacks run,
-  // and repeat until libuv has nothing left.
+  // and repeat until libuv has nothing left. Handles already closing finish first: a
+  // library that closes its handles in stages, from close callbacks (libwebsockets on a
+  // foreign loop, platform/web_listener.cpp), must not find the next ones closed for it.
   while (uv_loop_close(&loop_) == UV_EBUSY) {
+    bool closing = false;
+    uv_walk(
+        &loop_,
+        [](uv_handle_t* handle, void* any) {
+          if (uv_is_closing(handle)) *static_cast<bool*>(any) = true;
+        },
+        &closing);
+    if (closing) {
+      uv_run(&loop_, UV_RUN_NOWAIT);
+      continue;
+    }
     uv_walk(
         &loop_,
         [](uv_handle_t* handle, void*) {

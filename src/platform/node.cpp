@@ -1,30 +1,41 @@
 #include "platform/node.hpp"
 
-#include <uv.h>
-
-#include "platform/sockaddr.hpp"
+#include "platform/web_info.hpp"
 #include "wire/limits.hpp"
 
 namespace peermq::platform {
+
+namespace {
+
+std::unique_ptr<WebListener> make_web(Loop& loop, Counters& counters, const Identity& identity,
+                                      const std::optional<WebOptions>& options) {
+  if (!options) return nullptr;
+  WebOptions o = *options;
+  o.info_json = web_info_json(identity.address().to_string(), limits::kWebPath);
+  return std::make_unique<WebListener>(loop, counters, std::move(o));
+}
+
+}  // namespace
 
 Node::Node(Loop& loop, Counters& counters, const Identity& identity, NodeOptions options)
     : loop_(loop),
       identity_(identity),
       options_(std::move(options)),
       socket_(loop, counters, options_.udp),
-      transport_(socket_),
+      web_(make_web(loop, counters, identity, options_.web)),
+      transport_(socket_, web_.get()),
       host_(identity, transport_, clock_, &directory_, counters, options_.host),
       timer_(loop) {
   socket_.on_receive([this](std::span<const std::uint8_t> data, const Endpoint& from) {
-    // The datagrams of one read share one clock read.
-    if (!read_at_) read_at_ = loop_.now();
-    host_.on_datagram(data, from, *read_at_);
+    on_input(data, from);
   });
-  socket_.on_read_done([this] {
-    read_at_.reset();
-    host_.on_batch_end(loop_.now());
-    arm();
-  });
+  socket_.on_read_done([this] { on_input_done(); });
+  if (web_) {
+    web_->on_receive([this](std::span<const std::uint8_t> data, const Endpoint& from) {
+      on_input(data, from);
+    });
+    web_->on_read_done([this] { on_input_done(); });
+  }
   // Work queued outside the loop's callbacks goes out on the next iteration, together.
   host_.on_wake([this] { arm(); });
 }
@@ -36,6 +47,12 @@ Result<void> Node::start(std::string* detail) {
                 " (choose another -listen=IP:PORT)";
     }
     return bound.error();
+  }
+  if (web_) {
+    if (auto listening = web_->listen(detail); !listening) {
+      socket_.close();
+      return listening;
+    }
   }
   auto dir = LocalDirectory::open(options_.discovery_dir, detail);
   if (!dir) return dir.error();
@@ -51,6 +68,19 @@ void Node::stop() noexcept {
   timer_.stop();
   armed_at_ = Instant::max();
   socket_.close();
+  if (web_) web_->close();
+}
+
+void Node::on_input(std::span<const std::uint8_t> data, const Endpoint& from) {
+  // The datagrams of one read share one clock read.
+  if (!read_at_) read_at_ = loop_.now();
+  host_.on_datagram(data, from, *read_at_);
+}
+
+void Node::on_input_done() {
+  read_at_.reset();
+  host_.on_batch_end(loop_.now());
+  arm();
 }
 
 void Node::arm() {
@@ -69,46 +99,6 @@ void Node::on_timer() {
   armed_at_ = Instant::max();
   host_.on_timeout(loop_.now());
   arm();
-}
-
-// ---- the socket as a transport -------------------------------------------------------------
-
-bool Node::UdpTransport::writable() {
-  if (socket_.queued() < socket_.send_capacity()) return true;
-  socket_.flush();
-  return socket_.queued() < socket_.send_capacity();
-}
-
-Endpoint Node::UdpTransport::local_endpoint() const {
-  auto e = socket_.local_endpoint();
-  return e ? *e : Endpoint{};
-}
-
-std::vector<Endpoint> Node::UdpTransport::local_candidates() const {
-  const Endpoint bound = local_endpoint();
-  std::vector<Endpoint> out;
-  if (!bound.is_unspecified()) {
-    out.push_back(bound);
-    return out;
-  }
-  // Bound to every address: each interface's, loopback only if nothing else.
-  uv_interface_address_t* ifaces = nullptr;
-  int count = 0;
-  if (uv_interface_addresses(&ifaces, &count) == 0) {
-    for (int i = 0; i < count && out.size() < limits::kMaxEndpointCandidates; ++i) {
-      if (ifaces[i].is_internal) continue;
-      auto e = from_sockaddr(reinterpret_cast<const sockaddr*>(&ifaces[i].address));
-      if (!e || e->is_v4() != bound.is_v4() || e->scope_id() != 0) continue;
-      out.push_back(e->with_port(bound.port()));
-    }
-    uv_free_interface_addresses(ifaces, count);
-  }
-  if (out.empty()) {
-    out.push_back(bound.is_v4()
-                      ? Endpoint::v4({127, 0, 0, 1}, bound.port())
-                      : Endpoint::v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, bound.port()));
-  }
-  return out;
 }
 
 // ---- the directory ---------------------------------------------------------------------------

@@ -5,13 +5,18 @@
 // host at its deadline. Every protocol decision is the host's (overlay/host.hpp).
 //
 //   UdpSocket --datagram--> Host::on_datagram ... read done --> Host::on_batch_end
-//   Host --send--> UdpTransport (DatagramTransport) --> UdpSocket (sendmmsg batches)
+//   Host --send--> NodeTransport (DatagramTransport) --> UdpSocket (sendmmsg batches)
 //   Timer at Host::next_deadline() --> Host::on_timeout
+//
+// With NodeOptions::web, the node also listens for browsers (platform/web_listener.hpp):
+// a datagram in a WebSocket message reaches the host exactly as a UDP one does, from
+// Endpoint::web(n), and the host's datagrams to web(n) leave over that WebSocket.
 //
 // Threads: the loop's. Lifetime: destroy before the Loop; Identity and Counters outlive it.
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +31,9 @@
 #include "platform/local_directory.hpp"
 #include "platform/loop.hpp"
 #include "platform/timer.hpp"
+#include "platform/node_transport.hpp"
 #include "platform/udp_socket.hpp"
+#include "platform/web_listener.hpp"
 #include "wire/endpoint.hpp"
 
 namespace peermq::platform {
@@ -37,6 +44,8 @@ struct NodeOptions {
   UdpOptions udp{};
   overlay::HostOptions host{};
   std::filesystem::path discovery_dir = LocalDirectory::default_path();
+  // Also listen for browsers; the node fills in info_json (its address).
+  std::optional<WebOptions> web;
 };
 
 class Node {
@@ -58,25 +67,10 @@ class Node {
   const overlay::Host& host() const noexcept { return host_; }
   const Identity& identity() const noexcept { return identity_; }
   Endpoint local_endpoint() const { return transport_.local_endpoint(); }
+  // The web listener (nullptr without NodeOptions::web).
+  const WebListener* web() const noexcept { return web_.get(); }
 
  private:
-  // The socket as the host sees it.
-  class UdpTransport final : public overlay::DatagramTransport {
-   public:
-    explicit UdpTransport(UdpSocket& socket) : socket_(socket) {}
-    bool send(const Endpoint& to, std::span<const std::uint8_t> bytes) override {
-      return socket_.send(to, bytes);
-    }
-    bool writable() override;
-    void flush() override { socket_.flush(); }
-    bool is_open() const override { return socket_.bound(); }
-    Endpoint local_endpoint() const override;
-    std::vector<Endpoint> local_candidates() const override;
-
-   private:
-    UdpSocket& socket_;
-  };
-
   // The local directory once start() opened it; before that, nobody is found.
   class Directory final : public overlay::PeerDirectory {
    public:
@@ -90,13 +84,16 @@ class Node {
 
   void arm();
   void on_timer();
+  void on_input(std::span<const std::uint8_t> data, const Endpoint& from);
+  void on_input_done();
 
   Loop& loop_;
   const Identity& identity_;
   NodeOptions options_;
   SystemClock clock_;
   UdpSocket socket_;
-  UdpTransport transport_;
+  std::unique_ptr<WebListener> web_;  // null without NodeOptions::web
+  NodeTransport transport_;
   Directory directory_;
   overlay::Host host_;
   Timer timer_;

@@ -53,6 +53,7 @@
 //   storage   kLogSegmentSize, kLogRecordHeaderSize, kSyncBatchIntervalDefault,
 //             kLogRecordMaxBody
 //   runtime   kSyncAlwaysUngatedDelay, kProducerKeptBuffer, kClientKeepaliveInterval
+//   web       kWebMaxDatagram, kWebSendQueueDatagrams, kWebPath, kWebInfoPath
 //   msgpack   kMsgpackMaxDepth, kMsgpackMaxDepthCap, kMsgpackMaxEntries,
 //             kMsgpackMaxStr, kMsgpackMaxBin, kMsgpackMaxExt
 #pragma once
@@ -76,6 +77,18 @@ inline constexpr std::size_t kUdpPayloadInitial = 1200;
 inline constexpr std::size_t kUdpPayloadMax = 1452;
 // Largest datagram a socket read accepts; anything longer is truncated by the kernel anyway.
 inline constexpr std::size_t kUdpReceiveMax = 65535;
+
+// ---- web (WebSocket peers of a relay, platform/web_listener.hpp) ----------------------
+// One binary WebSocket message carries one sealed datagram, so it is no larger than the
+// largest a node sends over UDP; anything longer is dropped and counted, whole.
+inline constexpr std::size_t kWebMaxDatagram = kUdpPayloadMax;
+// Datagrams queued for one WebSocket connection; more are refused (send() returns false),
+// as a full UDP socket refuses them: a browser that does not read loses datagrams, and the
+// node's memory stays bounded.
+inline constexpr std::size_t kWebSendQueueDatagrams = 256;
+// The WebSocket path, and the page's description of the node (GET, JSON).
+inline constexpr const char* kWebPath = "/peermq";
+inline constexpr const char* kWebInfoPath = "/peermq.json";
 
 // ---- crypto (Noise IK, 25519_ChaChaPoly_BLAKE2b) --------------------------------------
 // X25519 and Ed25519 public and secret scalars are 32 bytes.

@@ -100,6 +100,15 @@ TEST_CASE("an IPv6 endpoint round trips unchanged") {
   CHECK(round_trip(ProbeAck{0, 0, v6}).observed == v6);
 }
 
+TEST_CASE("a WebSocket peer: found with no candidates, and a web endpoint as observed") {
+  const LookupResult relay_only = round_trip(LookupResult{1, key(1), true, {}});
+  CHECK(relay_only.found);
+  CHECK(relay_only.candidates.empty());
+  CHECK(round_trip(Registered{1, Endpoint::web(3), std::chrono::milliseconds(25000)}).observed ==
+        Endpoint::web(3));
+  CHECK(round_trip(ProbeAck{1, 2, Endpoint::web(4)}).observed == Endpoint::web(4));
+}
+
 TEST_CASE("message classes tell the transport who may send each type") {
   CHECK(class_of(MessageType::register_node) == MessageClass::to_relay);
   CHECK(class_of(MessageType::forward) == MessageClass::to_relay);
@@ -212,11 +221,14 @@ TEST_CASE("malformed overlay messages are refused with a typed error") {
        },
        WireError::too_many_entries},
       /* 14 */
-      {"lookup result found with zero candidates",
+      {"lookup result naming a web endpoint as a candidate",
        [&](MsgpackWriter& w) {
-         w.array(4).u64(type(MessageType::lookup_result)).u64(1).bin(good_key).array(0);
+         Bytes web(18, 0);  // 100::3, port 0: Endpoint::web(3)
+         web[0] = 1;
+         web[15] = 3;
+         w.array(4).u64(type(MessageType::lookup_result)).u64(1).bin(good_key).array(1).bin(web);
        },
-       WireError::missing_field},
+       OverlayError::bad_endpoint},
       /* 15 */
       {"forward of an empty packet",
        [&](MsgpackWriter& w) {
@@ -258,7 +270,6 @@ TEST_CASE("encoding a message that breaks the limits is a programmer error") {
   Candidates nine(limits::kMaxEndpointCandidates + 1, ep(1, 1, 1, 1, 1));
   CHECK_THROWS_AS(encode(OverlayMessage{Register{1, nine}}), std::invalid_argument);
   CHECK_THROWS_AS(encode(OverlayMessage{PunchNotify{key(1), 1, {}}}), std::invalid_argument);
-  CHECK_THROWS_AS(encode(OverlayMessage{LookupResult{1, key(1), true, {}}}), std::invalid_argument);
   CHECK_THROWS_AS(encode(OverlayMessage{Forward{key(1), {}}}), std::invalid_argument);
 }
 

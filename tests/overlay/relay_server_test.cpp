@@ -276,3 +276,61 @@ TEST_CASE("relay drops answers and probes sent to it, and garbage") {
   CHECK(r.server.stats().drops_of(OverlayError::unexpected_message) == 3);
   CHECK(r.server.stats().drops_of(OverlayError::malformed) == 1);
 }
+
+// ---- WebSocket peers: a node whose packets come from Endpoint::web(n) ----------------------
+
+TEST_CASE("relay registers a WebSocket peer and tells it the web endpoint it sees") {
+  Relay r;
+  r.send(A, Endpoint::web(3), Register{1, {}});
+  auto out = r.drain();  // decodes: a web endpoint is a valid `observed`
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].endpoint == Endpoint::web(3));
+  CHECK(std::get<Registered>(out[0].message).observed == Endpoint::web(3));
+}
+
+TEST_CASE("relay never gives a WebSocket peer's endpoint as a candidate") {
+  Relay r;
+  // Even one that announces a web endpoint among its locals.
+  r.send(A, Endpoint::web(3), Register{1, {}});
+  r.send(B, B_pub, Register{1, {}});
+  r.drain();
+  r.send(B, B_pub, Lookup{9, A});
+  auto out = r.drain();
+  REQUIRE(out.size() == 1);
+  const auto& res = std::get<LookupResult>(out[0].message);
+  CHECK(res.found);  // reachable, through the relay only
+  CHECK(res.candidates.empty());
+  CHECK(RelayServer::candidates_of(*r.server.registration(A)).empty());
+}
+
+TEST_CASE("relay drops a punch to or from a WebSocket peer: it has nothing to punch to") {
+  Relay r;
+  r.send(A, Endpoint::web(3), Register{1, {}});
+  r.send(B, B_pub, Register{1, {}});
+  r.drain();
+  r.send(B, B_pub, PunchRequest{A, 1});
+  r.send(A, Endpoint::web(3), PunchRequest{B, 2});
+  CHECK(r.drain().empty());
+  CHECK(r.server.stats().drops_of(OverlayError::not_punchable) == 2);
+}
+
+TEST_CASE("relay forwards between a WebSocket peer and a UDP peer, rate-limited alike") {
+  RelayServerConfig config;
+  config.forward_per_second = 100;
+  config.forward_burst = 10;
+  Relay r(config);
+  r.send(A, Endpoint::web(3), Register{1, {}});
+  r.send(B, B_pub, Register{1, {}});
+  r.drain();
+  r.send(B, B_pub, Forward{A, Bytes{1}});
+  auto out = r.drain();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].endpoint == Endpoint::web(3));
+  CHECK(std::get<Forwarded>(out[0].message).from == B);
+  // The WebSocket peer's flood hits its own token bucket, as a UDP peer's does.
+  for (int i = 0; i < 50; ++i) r.send(A, Endpoint::web(3), Forward{B, Bytes{2}});
+  out = r.drain();
+  CHECK(out.size() == 10);
+  for (const Sent& s : out) CHECK(s.endpoint == B_pub);
+  CHECK(r.server.stats().drops_of(OverlayError::rate_limited) == 40);
+}
