@@ -6,6 +6,7 @@
 
 #include <peermq/identity.hpp>
 
+#include "log/log.hpp"
 #include "web_node.hpp"
 
 namespace peermq::web {
@@ -58,11 +59,19 @@ WebNode* make_node(const std::string& seed_hex, const std::string& relay, val se
   return new WebNode(Identity::from_seed(*seed), relay_key, std::move(send));
 }
 
+// "error" .. "trace", as -log=LEVEL takes it; false for another word.
+bool set_log_level(const std::string& level) {
+  auto l = log::parse_level(level);
+  if (l) log::set_level(*l);
+  return l.ok();
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(peermq) {
   emscripten::function("generateSeed", &generate_seed);
   emscripten::function("addressOfSeed", &address_of_seed);
+  emscripten::function("setLogLevel", &set_log_level);
   emscripten::class_<WebNode>("WebNode")
       .constructor(&make_node, emscripten::allow_raw_pointers())
       .function("opened", &WebNode::opened)
@@ -70,6 +79,7 @@ EMSCRIPTEN_BINDINGS(peermq) {
       .function("receive", &WebNode::receive)
       .function("onState", &WebNode::on_state)
       .function("address", &WebNode::address)
+      .function("counters", &WebNode::counters)
       .function("addPeer", &WebNode::add_peer)
       .function("send", &WebNode::send)
       .function("onMessage", &WebNode::on_message)

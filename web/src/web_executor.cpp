@@ -11,13 +11,13 @@ namespace {
 
 class TimeoutAlarm final : public service::Alarm {
  public:
-  TimeoutAlarm(const WebExecutor& clock) : clock_(clock) {}
+  explicit TimeoutAlarm(const WebExecutor& clock) : clock_(clock) {}
   ~TimeoutAlarm() override { stop(); }
   void start_at(Instant deadline, std::function<void()> callback) override {
     stop();
+    deadline_ = deadline;
     callback_ = std::move(callback);
-    const auto wait = std::chrono::duration<double, std::milli>(deadline - clock_.now()).count();
-    id_ = emscripten_set_timeout(&TimeoutAlarm::fire, std::max(wait, 0.0), this);
+    schedule();
   }
   void stop() noexcept override {
     if (id_ != 0) emscripten_clear_timeout(id_);
@@ -25,21 +25,32 @@ class TimeoutAlarm final : public service::Alarm {
   }
 
  private:
+  // setTimeout takes at most 2^31 - 1 ms (24.8 days); a later deadline (some are
+  // "practically never") is reached in steps.
+  static constexpr double kMaxWaitMs = 2147483647.0;
+
+  void schedule() {
+    const auto wait = std::chrono::duration<double, std::milli>(deadline_ - clock_.now()).count();
+    id_ = emscripten_set_timeout(&TimeoutAlarm::fire, std::clamp(wait, 0.0, kMaxWaitMs), this);
+  }
   static void fire(void* self) {
     auto* alarm = static_cast<TimeoutAlarm*>(self);
     alarm->id_ = 0;
+    if (alarm->clock_.now() < alarm->deadline_) return alarm->schedule();
     // The callback may restart or destroy this alarm: run a copy.
     auto callback = alarm->callback_;
     callback();
   }
+
   const WebExecutor& clock_;
+  Instant deadline_{};
   std::function<void()> callback_;
   long id_ = 0;
 };
 
 class ImmediateWorker final : public service::BlockingWorker {
  public:
-  ImmediateWorker(WebExecutor& executor) : alarm_(executor.make_alarm()), executor_(executor) {}
+  explicit ImmediateWorker(WebExecutor& executor) : alarm_(executor.make_alarm()), executor_(executor) {}
   Result<void> start(Work work, Done done) override {
     if (busy_) return std::make_error_code(std::errc::device_or_resource_busy);
     busy_ = true;

@@ -198,6 +198,9 @@ void WebNode::close() noexcept {
 
 void WebNode::end_turn() {
   executor_.end_turn();
+  // What the host queued during the turn leaves now, as the UDP socket's batch does at the
+  // end of a libuv read.
+  transport_.flush();
   arm();
   report_state();
 }

@@ -51,6 +51,8 @@ class WebNode {
 
   // ---- the node's use ----
   std::string address() const { return identity_.address().to_string(); }
+  // The node's counters as text, as `peermq ... -stats` prints them: for diagnostics.
+  std::string counters() const { return counters_.to_text(); }
   // Reached directly at the socket's other end (no relay): two tabs' hosts wired in a test.
   std::string add_peer(const std::string& peer);
   // Raw host messages, for a node without clients: on_message(fromAddress, view).
