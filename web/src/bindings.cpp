@@ -86,6 +86,8 @@ EMSCRIPTEN_BINDINGS(peermq) {
       .function("consume", &WebNode::consume)
       .function("answer", &WebNode::answer)
       .function("reject", &WebNode::reject)
+      .function("stopConsumer",
+                emscripten::optional_override([](WebNode& n) { n.stop_consumer(); }))
       .function("produce", &WebNode::produce)
       .function("publish", &WebNode::publish)
       // embind of 3.1.6 takes no noexcept member pointers

@@ -65,6 +65,10 @@ class WebNode {
                       val on_delivery);
   std::string answer(const std::string& tag, const val& payload);
   std::string reject(const std::string& tag, bool requeue, const std::string& reason);
+  // Says bye: the broker requeues what was held and delivers no more. The node stays.
+  void stop_consumer() noexcept {
+    if (consumer_) consumer_->stop();
+  }
   // A producer at `broker`: on_event(kind, id, payloadView, text) with kind 'ready',
   // 'refused', 'confirmed', 'answer', 'failed', or 'wake' (publish what waits).
   std::string produce(const std::string& broker, val on_event);
