@@ -16,6 +16,9 @@ packages=(
   doctest-dev nlohmann-json3-dev
   # fuzzing (libFuzzer ships with clang) and sanitizer runtimes
   clang libclang-rt-14-dev
+  # the browser build (PEERMQ_BUILD_WEB): emscripten; libsodium's source package is
+  # unpacked by dpkg-dev and bootstrapped by the autotools (scripts/build_wasm_sodium.sh)
+  emscripten dpkg-dev autoconf automake libtool
   # network tests: namespaces, veth, tc (run as root)
   iproute2 iptables tcpdump python3
   # the browser test: Debian's chromium, driven by playwright-core from npm (below)

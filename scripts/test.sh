@@ -27,5 +27,5 @@ configure_build_test fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DPEERMQ_BUILD_FUZZ=ON -DPEERMQ_BUILD_TESTS=OFF -DPEERMQ_FUZZ_SECONDS="${fuzz_seconds}"
 configure_build_test asan -DCMAKE_BUILD_TYPE=Debug -DPEERMQ_SANITIZE=ON
-configure_build_test release -DCMAKE_BUILD_TYPE=Release -DPEERMQ_BUILD_EXAMPLES=ON
+configure_build_test release -DCMAKE_BUILD_TYPE=Release -DPEERMQ_BUILD_EXAMPLES=ON -DPEERMQ_BUILD_WEB=ON
 echo "=== all configurations passed"

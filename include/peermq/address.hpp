@@ -71,7 +71,14 @@ class Address {
   const PublicKey& public_key() const noexcept { return key_; }
 
   friend bool operator==(const Address&, const Address&) = default;
-  friend auto operator<=>(const Address&, const Address&) = default;
+  // Byte by byte rather than `= default`: std::array has no <=> in every standard library
+  // peermq builds with (libc++ 13, emscripten's).
+  friend std::strong_ordering operator<=>(const Address& a, const Address& b) noexcept {
+    for (std::size_t i = 0; i < a.key_.size(); ++i) {
+      if (a.key_[i] != b.key_[i]) return a.key_[i] <=> b.key_[i];
+    }
+    return std::strong_ordering::equal;
+  }
 
  private:
   PublicKey key_;

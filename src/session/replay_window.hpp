@@ -105,10 +105,10 @@ class ReplayWindow {
   // Leaves the compact form: allocates the ring and moves the inline words into it.
   void spill();
   std::uint64_t& word_of(std::uint64_t counter) noexcept {
-    return ring_ ? (*ring_)[slot(counter)] : compact_[counter / kWordBits];
+    return ring_ ? (*ring_)[slot(counter)] : compact_[static_cast<std::size_t>(counter / kWordBits)];
   }
   std::uint64_t word_of(std::uint64_t counter) const noexcept {
-    return ring_ ? (*ring_)[slot(counter)] : compact_[counter / kWordBits];
+    return ring_ ? (*ring_)[slot(counter)] : compact_[static_cast<std::size_t>(counter / kWordBits)];
   }
 
   // Compact form (no ring): bit c of these words is counter c, for c < kCompactCounters.

@@ -82,7 +82,8 @@ Duration Session::retry_delay() const {
 void Session::send_initiation(SessionContext& ctx, Instant now) {
   forget_handshake(ctx);
   std::vector<std::uint8_t> noise;
-  const Tai64n stamp = tai64n(WallTime(now.time_since_epoch() + ctx.wall_offset));
+  const Tai64n stamp = tai64n(WallTime(
+      std::chrono::duration_cast<WallTime::duration>(now.time_since_epoch()) + ctx.wall_offset));
   auto state = create_initiation(ctx.local, remote_x25519(), stamp, noise, ctx.stats.scalar_mults);
   if (!state) {  // only a low-order peer key can do this, and connect() refuses those
     give_up(ctx);

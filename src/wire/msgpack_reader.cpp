@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cstring>
+
+#include "wire/bit_copy.hpp"
 
 namespace peermq::wire {
 namespace {
@@ -261,9 +262,9 @@ Result<double> MsgpackReader::read_f64() {
   if (!head) return head.error();
   double v = 0;
   if (head->type == MsgpackType::float64) {
-    v = std::bit_cast<double>(head->value);
+    v = bit_copy<double>(head->value);
   } else if (head->type == MsgpackType::float32) {
-    v = std::bit_cast<float>(static_cast<std::uint32_t>(head->value));
+    v = bit_copy<float>(static_cast<std::uint32_t>(head->value));
   } else {
     return WireError::wrong_type;
   }

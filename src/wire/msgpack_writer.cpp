@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "wire/bit_copy.hpp"
+
 namespace peermq::wire {
 namespace {
 
@@ -83,11 +85,11 @@ MsgpackWriter& MsgpackWriter::i64(std::int64_t v) {
 }
 
 MsgpackWriter& MsgpackWriter::f32(float v) {
-  return put(0xca, std::bit_cast<std::uint32_t>(v), 4);
+  return put(0xca, bit_copy<std::uint32_t>(v), 4);
 }
 
 MsgpackWriter& MsgpackWriter::f64(double v) {
-  return put(0xcb, std::bit_cast<std::uint64_t>(v), 8);
+  return put(0xcb, bit_copy<std::uint64_t>(v), 8);
 }
 
 MsgpackWriter& MsgpackWriter::str(std::string_view v) {

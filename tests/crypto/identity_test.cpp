@@ -49,6 +49,12 @@ TEST_CASE("an identity from a seed matches the RFC 8032 test vector") {
   CHECK(identity.address().public_key() == identity.public_key());
 }
 
+// tests/web/wasm_test.mjs checks that the wasm build gives the same text for this seed.
+TEST_CASE("the RFC 8032 seed's address has a fixed text form") {
+  CHECK(rfc_identity().address().to_string() ==
+        "25njqamcweflpvkl73j4szahhihoc4xt3ktcgjnpaingr5yhkenhqtdm");
+}
+
 TEST_CASE("the same seed always gives the same identity, and seed() returns it") {
   const auto first = Identity::generate();
   const auto second = Identity::from_seed(first.seed());
