@@ -90,7 +90,10 @@ function addressKey(address) {
 }
 
 const frames = [];  // every WebSocket frame the page sent or received
+const consoleLines = [];  // what the pages logged, shown when something failed
 function watch(page) {
+  page.on('console', m => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', e => consoleLines.push(`page error: ${e.message}`));
   page.on('websocket', ws => {
     ws.on('framesent', f => frames.push(Buffer.from(f.payload)));
     ws.on('framereceived', f => frames.push(Buffer.from(f.payload)));
@@ -107,10 +110,9 @@ async function main() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   try {
-    const url = `${webUrl}?broker=${broker}&commands=num_users,num_servers`;
+    const url = `${webUrl}?broker=${broker}&commands=num_users,num_servers&log=${process.env.PAGE_LOG || "info"}`;
     let page = await context.newPage();
     watch(page);
-    page.on('pageerror', e => console.log(`page error: ${e.message}`));
     await page.goto(url);
     const address = await until('the page to show its address', async () => (await text(page, 'address')).trim());
     check('the page shows its own address', /^[a-z2-7]{56}$/.test(address), address);
@@ -188,11 +190,14 @@ async function main() {
   }
 }
 
+const showConsole = () => console.log(`--- the pages' console (last 60 lines)\n${consoleLines.slice(-60).join('\n')}`);
 main().then(() => {
+  if (failed > 0) showConsole();
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);
 }, e => {
   console.log(`FAIL: ${e.message}`);
+  showConsole();
   console.log(`${passed} passed, ${failed + 1} failed`);
   process.exit(1);
 });

@@ -2,8 +2,8 @@
 // peermq node that lives in this tab (peermq.js). Everything protocol is in the wasm
 // cores; this file only shows what happens.
 //
-//   /?broker=ADDR&commands=num_users,num_servers
-import { Node } from './peermq.js';
+//   /?broker=ADDR&commands=num_users,num_servers[&log=debug]
+import { Node, setLogLevel } from './peermq.js';
 
 const kShownMessages = 200;  // the list keeps the newest ones only
 
@@ -29,6 +29,7 @@ function fail(what) {
 async function main() {
   $('broker').textContent = broker || '(none: add ?broker=ADDR to the URL)';
   $('commands').textContent = commands.length ? commands.join(', ') : '(none: add ?commands=a,b)';
+  if (params.get('log')) await setLogLevel(params.get('log'));
   const node = await Node.open();
   $('address').textContent = node.address;
   node.on('state', s => { $('state').textContent = s; });
@@ -36,6 +37,7 @@ async function main() {
     $('publish-send').disabled = true;
     return;
   }
+  addEventListener('pagehide', () => node.close());  // says bye: the broker requeues at once
   if (commands.length) {
     const consumer = node.consume(broker, commands);
     consumer.on('message', m => show(`${m.command} from ${m.producer}: ${m.text}`));
@@ -44,13 +46,18 @@ async function main() {
       show(`answered ${m.command}: ${typeof answer === 'string' ? answer : new TextDecoder().decode(answer)}`);
     });
   }
+  // The form publishes from a second node of this tab (a fresh key, kept in memory): one
+  // node is a consumer or a producer, not both (peermq.js).
+  let producer = null;
+  addEventListener('pagehide', () => producer?.then(p => p.close()));
   $('publish').addEventListener('submit', async event => {
     event.preventDefault();
+    producer ??= Node.open({ keyStore: 'memory' });
     const command = $('publish-command').value.trim();
     const payload = $('publish-payload').value;
     $('publish-answer').textContent = '…';
     try {
-      const answer = await node.publish(broker, command, payload);
+      const answer = await (await producer).publish(broker, command, payload);
       $('publish-answer').textContent = answer.text;
       show(`${command} answered: ${answer.text}`);
     } catch (e) {

@@ -21,6 +21,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const bytesOf = (v) => (typeof v === 'string' ? encoder.encode(v) : new Uint8Array(v));
 
+// How much the wasm cores log to the console: 'error' .. 'trace', as -log=LEVEL takes it.
+export async function setLogLevel(level) {
+  if (!(await wasm()).setLogLevel(level)) throw new Error(`no log level ${level}: error, warn, info, debug or trace`);
+}
+
 class Emitter {
   #handlers = new Map();
   on(event, handler) {

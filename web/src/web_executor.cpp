@@ -30,8 +30,12 @@ class TimeoutAlarm final : public service::Alarm {
   static constexpr double kMaxWaitMs = 2147483647.0;
 
   void schedule() {
-    const auto wait = std::chrono::duration<double, std::milli>(deadline_ - clock_.now()).count();
-    id_ = emscripten_set_timeout(&TimeoutAlarm::fire, std::clamp(wait, 0.0, kMaxWaitMs), this);
+    // Compared before subtracting: a deadline of Instant::min() ("now": a host with work
+    // due) minus now overflows.
+    const Instant now = clock_.now();
+    const double wait =
+        deadline_ <= now ? 0.0 : std::chrono::duration<double, std::milli>(deadline_ - now).count();
+    id_ = emscripten_set_timeout(&TimeoutAlarm::fire, std::min(wait, kMaxWaitMs), this);
   }
   static void fire(void* self) {
     auto* alarm = static_cast<TimeoutAlarm*>(self);
