@@ -10,6 +10,7 @@
 // "FAIL: " lines; exits 1 if anything failed.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const env = name => {
@@ -59,8 +60,8 @@ async function finished(proc, ms = kWait) {
   }
   return proc.child.exitCode;
 }
-function produce(name, command, count, payload, extra = []) {
-  return run(name, ['producer', `-broker=${broker}`, `-relay=${relaySpec}`, `-command=${command}`,
+function produce(name, command, count, payload, extra = [], to = broker) {
+  return run(name, ['producer', `-broker=${to}`, `-relay=${relaySpec}`, `-command=${command}`,
     `-count=${count}`, `-payload=${payload}`, '-timeout=120', '-quiet', ...extra]);
 }
 const answersLine = p => (p.out.match(/^answers: \d+\/\d+$/m) || [''])[0];
@@ -102,13 +103,16 @@ function watch(page) {
 const text = (page, id) => page.locator(`#${id}`).textContent();
 const processed = async page => Number(await text(page, 'processed'));
 
+// A browser with a profile of its own (its IndexedDB: its key) under WORK.
+const launch = profile => chromium.launchPersistentContext(`${work}/${profile}`, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
 async function main() {
-  const context = await chromium.launchPersistentContext(`${work}/profile`, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const context = await launch('profile');
   try {
     const url = `${webUrl}?broker=${broker}&commands=num_users,num_servers&log=${process.env.PAGE_LOG || "info"}`;
     let page = await context.newPage();
@@ -173,7 +177,56 @@ async function main() {
     });
     check('the producer form shows the answer', formAnswer === `${kMarker} form`, formAnswer);
 
-    // 6. Nothing readable crossed the WebSocket.
+    // 6. Allow-lists as for any node: a broker whose list names the page's address serves
+    //    it; a tab with another key gets the refusal a CLI consumer gets.
+    writeFileSync(`${work}/allow`, `${address} consume=num_users\n* produce=num_users\n`);
+    const strict = run('strict-broker', ['broker', `-key=${work}/strict.key`, '-listen=127.0.0.1:0',
+      `-data=${work}/strict-data`, `-relay=${relaySpec}`, `-allow=${work}/allow`]);
+    const strictAddress = (await until('the strict broker\'s address', () => strict.out.match(/^address: (\S+)$/m)))[1];
+    const strictUrl = `${webUrl}?broker=${strictAddress}&commands=num_users`;
+    await page.goto(strictUrl);
+    const allowed = produce('allowed', 'num_users', 5, `${kMarker} allowed`, [], strictAddress);
+    check('a broker whose allow-list names the page\'s address has it answer', (await finished(allowed)) === 0 && answersLine(allowed) === 'answers: 5/5', answersLine(allowed) || allowed.err);
+    const cliRefused = run('refused-cli', ['consumer', `-broker=${strictAddress}`, `-relay=${relaySpec}`, '-command=num_users']);
+    await finished(cliRefused);
+    const cliWords = (cliRefused.err.match(/the broker refused this consumer: .*/) || [''])[0];
+    check('a CLI consumer not on the list is refused', cliWords !== '', cliRefused.err);
+    const stranger = await launch('stranger-profile');
+    const other = await stranger.newPage();
+    watch(other);
+    await other.goto(strictUrl);
+    const otherAddress = await until('the other tab\'s address', async () => (await text(other, 'address')).trim());
+    const refusal = await until('the other tab\'s refusal', async () => (await text(other, 'error')).trim());
+    check('a tab with another key is a node of its own', otherAddress !== address, otherAddress);
+    check('a tab not on the list gets the refusal a CLI consumer gets', refusal === cliWords, `page: ${refusal} / cli: ${cliWords}`);
+    await stranger.close();
+
+    // 7. One host, no relay: a broker with -web serves the page and is its relay; when the
+    //    WebSocket drops (the broker restarts on the same port), the page reconnects by itself.
+    const single = ['broker', `-key=${work}/single.key`, '-listen=127.0.0.1:0', `-data=${work}/single-data`];
+    let solo = run('web-broker', [...single, '-web=127.0.0.1:0']);
+    const soloWeb = (await until('the web broker\'s web: line', () => solo.out.match(/^web: (http:\/\/127\.0\.0\.1:(\d+)\/)$/m)));
+    const soloAddress = solo.out.match(/^address: (\S+)$/m)[1];
+    const direct = await context.newPage();
+    watch(direct);
+    await direct.goto(`${soloWeb[1]}?broker=${soloAddress}&commands=num_users`);
+    const localProducer = (name, count) => run(name, ['producer', `-broker=${soloAddress}`,
+      '-command=num_users', `-count=${count}`, `-payload=${kMarker} single`, '-timeout=120', '-quiet']);
+    const directAddress = await until('the page of the web broker to show its address', async () => (await text(direct, 'address')).trim());
+    const first = localProducer('single-1', 10);
+    check('a broker with -web alone serves the page, which answers its messages', (await finished(first)) === 0 && answersLine(first) === 'answers: 10/10', answersLine(first) || first.err);
+    process.kill(-solo.child.pid, 'SIGTERM');
+    await finished(solo);
+    const dropped = await until('the page to see its WebSocket drop', async () => (await text(direct, 'state')) === 'disconnected');
+    check('the page shows the dropped connection', dropped);
+    solo = run('web-broker-again', [...single, `-web=127.0.0.1:${soloWeb[2]}`]);
+    await until('the restarted broker\'s web: line', () => /^web: /m.test(solo.out));
+    const second = localProducer('single-2', 10);
+    check('after the restart the page reconnects by itself and answers again', (await finished(second, 120_000)) === 0 && answersLine(second) === 'answers: 10/10', answersLine(second) || second.err);
+    check('... as the same node', (await text(direct, 'address')).trim() === directAddress);
+    await direct.close();
+
+    // 8. Nothing readable crossed the WebSocket.
     check('the page sent and received WebSocket frames', frames.length > 0, String(frames.length));
     const secrets = [
       ['the payload marker', Buffer.from(kMarker)],

@@ -41,6 +41,7 @@ async function main() {
   if (commands.length) {
     const consumer = node.consume(broker, commands);
     consumer.on('message', m => show(`${m.command} from ${m.producer}: ${m.text}`));
+    consumer.on('refused', fail);
     consumer.on('answer', (m, answer) => {
       $('processed').textContent = String(consumer.processed);
       show(`answered ${m.command}: ${typeof answer === 'string' ? answer : new TextDecoder().decode(answer)}`);

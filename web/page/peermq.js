@@ -8,6 +8,7 @@
 //   node.address; node.on('state', (s) => ...);   // 'connecting' | 'connected' | 'disconnected'
 //   const c = node.consume(broker, ['num_users'], async (msg) => answer, { name });
 //   c.on('message', (msg) => ...); c.on('answer', (msg, answer) => ...); c.processed; c.stop();
+//   c.on('refused', (sentence) => ...);   // the broker's access list does not allow us
 //   const { payload, text } = await node.publish(broker, 'num_users', 'payload');
 //   node.close();
 //
@@ -142,7 +143,8 @@ export class Node extends Emitter {
   consume(broker, commands, handler, { name = 'browser' } = {}) {
     const consumer = new Consumer(this.#core);
     const why = this.#core.consume(broker, commands, name,
-      (...delivery) => consumer.deliver(handler, ...delivery));
+      (...delivery) => consumer.deliver(handler, ...delivery),
+      (refusal) => consumer.emit('refused', refusal));
     if (why) throw new Error(why);
     return consumer;
   }

@@ -106,7 +106,7 @@ std::string WebNode::client_error(const std::string& broker, std::optional<Publi
 }
 
 std::string WebNode::consume(const std::string& broker, const val& commands,
-                             const std::string& name, val on_delivery) {
+                             const std::string& name, val on_delivery, val on_refused) {
   std::optional<PublicKey> key;
   if (auto why = client_error(broker, key); !why.empty()) return why;
   service::ConsumerClientOptions options{*key, {}};
@@ -117,9 +117,11 @@ std::string WebNode::consume(const std::string& broker, const val& commands,
     on_delivery(std::to_string(d.tag), std::string(d.command), view_of(d.payload),
                 Address(d.producer).to_string(), d.delivery_count);
   });
-  consumer_->on_refused([](std::string_view why) {
+  consumer_->on_refused([on_refused](std::string_view why) {
     PEERMQ_LOG(warn, "consumer", "refused by the broker: %.*s", static_cast<int>(why.size()),
                why.data());
+    // The CLI's words (api/consumer.cpp), so a page shows what `peermq consumer` prints.
+    on_refused("the broker refused this consumer: " + std::string(why));
   });
   std::string detail;
   if (auto s = consumer_->start(&detail); !s) return detail;

@@ -61,8 +61,9 @@ class WebNode {
 
   // A consumer of `commands` at `broker`: on_delivery(tag, command, payloadView,
   // producerAddress, deliveryCount); answer or reject each tag once, then or later.
+  // on_refused(sentence) when the broker refuses us (its access list does not allow it).
   std::string consume(const std::string& broker, const val& commands, const std::string& name,
-                      val on_delivery);
+                      val on_delivery, val on_refused);
   std::string answer(const std::string& tag, const val& payload);
   std::string reject(const std::string& tag, bool requeue, const std::string& reason);
   // Says bye: the broker requeues what was held and delivers no more. The node stays.
