@@ -11,8 +11,8 @@ cd "$LIB_ROOT"
 count="${1:-10}"
 
 scripts/setup.sh
-lib_configure build/release -DCMAKE_BUILD_TYPE=Release -DPEERMQ_BUILD_WEB=ON
-cmake --build build/release --target peermq_exe web -j "$(nproc)"
+lib_configure build/release -DCMAKE_BUILD_TYPE=Release
+cmake --build build/release --target peermq_exe -j "$(nproc)"
 peermq="$PWD/build/release/peermq"
 work=$LIB_TMP
 export PEERMQ_RUNTIME_DIR="$work/run"   # this demo's nodes only see each other
