@@ -8,6 +8,21 @@
 
 namespace peermq::platform {
 
+namespace {
+
+bool any_closing(uv_loop_t* loop) {
+  bool closing = false;
+  uv_walk(
+      loop,
+      [](uv_handle_t* handle, void* any) {
+        if (uv_is_closing(handle)) *static_cast<bool*>(any) = true;
+      },
+      &closing);
+  return closing;
+}
+
+}  // namespace
+
 Loop::Loop() {
   if (int status = uv_loop_init(&loop_); status < 0)
     throw std::system_error(uv_error(status), "cannot create the event loop");
@@ -26,15 +41,12 @@ Loop::~Loop() {
   // and repeat until libuv has nothing left. Handles already closing finish first: a
   // library that closes its handles in stages, from close callbacks (libwebsockets on a
   // foreign loop, platform/web_listener.cpp), must not find the next ones closed for it.
+  if (!at_destroy_.empty()) {
+    while (any_closing(&loop_)) uv_run(&loop_, UV_RUN_NOWAIT);
+    for (auto& finish : at_destroy_) finish();
+  }
   while (uv_loop_close(&loop_) == UV_EBUSY) {
-    bool closing = false;
-    uv_walk(
-        &loop_,
-        [](uv_handle_t* handle, void* any) {
-          if (uv_is_closing(handle)) *static_cast<bool*>(any) = true;
-        },
-        &closing);
-    if (closing) {
+    if (any_closing(&loop_)) {
       uv_run(&loop_, UV_RUN_NOWAIT);
       continue;
     }

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <vector>
 
 #include <uv.h>
 
@@ -44,6 +46,11 @@ class Loop {
   // SystemClock::now(), so deadlines from protocol cores compare directly.
   Instant now() const noexcept;
 
+  // Runs `finish` when the loop is destroyed, after every handle closing then has closed:
+  // for a library that finishes its teardown only once its libuv handles are gone
+  // (libwebsockets on a foreign loop, platform/web_listener.cpp).
+  void at_destroy(std::function<void()> finish) { at_destroy_.push_back(std::move(finish)); }
+
   uv_loop_t* raw() noexcept { return &loop_; }
   // Handles opened through HandleBox and not yet closed.
   std::size_t open_handles() const noexcept { return open_handles_; }
@@ -54,6 +61,7 @@ class Loop {
 
   uv_loop_t loop_{};
   std::size_t open_handles_ = 0;
+  std::vector<std::function<void()>> at_destroy_;
 };
 
 }  // namespace peermq::platform

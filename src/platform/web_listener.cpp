@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -141,7 +142,8 @@ struct WebListener::State {
   Loop& loop;
   WebOptions options;
   Metrics metrics;
-  lws_context* context = nullptr;  // libwebsockets writes nullptr once it is torn down
+  lws_context* context = nullptr;
+  std::uintptr_t id = 0;  // its number in the live listeners (below), while listening
   Endpoint bound;
   bool closing = false;
   std::unordered_map<std::uint64_t, Connection> connections;
@@ -164,8 +166,35 @@ int answer_status(lws* wsi, unsigned status) {
   return lws_http_transaction_completed(wsi) != 0 ? -1 : 0;
 }
 
+// The listeners that are listening, by a number that libwebsockets carries as its
+// context's user pointer. On a foreign loop, libwebsockets goes on calling back after
+// lws_context_destroy(), from the close callbacks of its libuv handles on later turns of
+// the loop, when the listener and its State may be gone: those calls find no number here
+// and get the default handling. Numbers are never reused, so a later listener at the same
+// address is not mistaken for a gone one.
+std::mutex live_mutex;
+std::unordered_map<std::uintptr_t, WebListener::State*> live_listeners;
+std::uintptr_t next_live_id = 1;
+
+std::uintptr_t add_live(WebListener::State* state) {
+  std::lock_guard lock(live_mutex);
+  live_listeners.emplace(next_live_id, state);
+  return next_live_id++;
+}
+
+void remove_live(std::uintptr_t id) {
+  std::lock_guard lock(live_mutex);
+  live_listeners.erase(id);
+}
+
+WebListener::State* live_state(const void* user) {
+  std::lock_guard lock(live_mutex);
+  auto it = live_listeners.find(reinterpret_cast<std::uintptr_t>(user));
+  return it == live_listeners.end() ? nullptr : it->second;
+}
+
 int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
-  auto* state = static_cast<WebListener::State*>(lws_context_user(lws_get_context(wsi)));
+  WebListener::State* state = live_state(lws_context_user(lws_get_context(wsi)));
   auto* session = static_cast<Session*>(user);
   if (state == nullptr || state->closing || session == nullptr)
     return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -359,8 +388,8 @@ Result<void> WebListener::listen(std::string* detail) {
   info.iface = iface.empty() ? nullptr : iface.c_str();
   info.protocols = kProtocols;
   info.vhost_name = "peermq";
-  info.user = &s;
-  info.pcontext = &s.context;
+  s.id = add_live(&s);
+  info.user = reinterpret_cast<void*>(s.id);
   const std::string cert = o.cert_file.string();
   const std::string key = o.key_file.string();
   if (tls) {
@@ -370,6 +399,7 @@ Result<void> WebListener::listen(std::string* detail) {
   s.closing = false;
   s.context = lws_create_context(&info);
   if (s.context == nullptr) {
+    remove_live(s.id);
     return tls ? fail(WebListenerError::bad_certificate,
                       "cannot serve https on " + where + " with " + cert + " and " + key +
                           ": libwebsockets refused the certificate or key (PEM files of one "
@@ -392,13 +422,17 @@ Result<void> WebListener::listen(std::string* detail) {
 void WebListener::close() noexcept {
   State& s = *state_;
   if (s.context == nullptr) return;
-  // libwebsockets closes every connection now (CLOSED callbacks find `closing`) and its
-  // libuv handles on the loop; it writes s.context = nullptr when done.
+  // libwebsockets closes every connection now and its libuv handles on later turns of the
+  // loop; none of its callbacks reaches this State any more (live_state).
+  remove_live(s.id);
   s.closing = true;
   s.connections.clear();
   s.metrics.open->set(0);
   lws_context* context = s.context;
   lws_context_destroy(context);
+  // On a foreign loop the first call closes the connections and starts closing lws's
+  // handles; the second, once they are closed, frees the context (and its TLS state).
+  s.loop.at_destroy([context] { lws_context_destroy(context); });
   s.context = nullptr;
   s.bound = Endpoint{};
 }
