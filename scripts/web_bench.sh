@@ -7,7 +7,8 @@
 # Environment: COUNT messages per measured run (20000), WARMUP messages of the unmeasured
 # first run of each row (2000), LEVELS in-flight levels (1,256), PROFILE=1 adds a profiled
 # run per level of the tab (CDP Profiler and WebSocket frame counts; not in the medians),
-# NODE_MODULES where playwright-core is (tests/browser/node_modules), CHROMIUM (/usr/bin/chromium).
+# WEB_ROOT=DIR serves another copy of the page (relay -web-root=; e.g. app.js without its
+# message list, to see what the list costs), NODE_MODULES where playwright-core is (tests/browser/node_modules), CHROMIUM (/usr/bin/chromium).
 #
 # Set-up: `peermq relay -listen=127.0.0.1:0 -web=127.0.0.1:0`, a broker (defaults: -sync=always)
 # registered with it by -relay=, and on the same relay either the page, opened as
@@ -32,7 +33,7 @@ warmup=${WARMUP:-2000}
 levels=${LEVELS:-1,256}
 node_modules=${NODE_MODULES:-$LIB_ROOT/tests/browser/node_modules}
 peermq=$build/peermq
-web=$build/web
+web=${WEB_ROOT:-$build/web}
 [ -x "$peermq" ] || lib_die "$peermq is not built (BUILD_DIR: $build)"
 [ -f "$web/peermq_web.wasm" ] || lib_die "$web/peermq_web.wasm is missing: configure with -DPEERMQ_BUILD_WEB=ON"
 command -v node >/dev/null || lib_die "node is not installed (scripts/setup.sh installs it)"
@@ -44,11 +45,12 @@ cmd="scripts/web_bench.sh $runs $build"
 [ "$warmup" = 2000 ] || cmd="WARMUP=$warmup $cmd"
 [ "$levels" = 1,256 ] || cmd="LEVELS=$levels $cmd"
 [ -z "${PROFILE:-}" ] || cmd="PROFILE=$PROFILE $cmd"
+[ -z "${WEB_ROOT:-}" ] || cmd="WEB_ROOT=$WEB_ROOT $cmd"
 [ -z "${NODE_MODULES:-}" ] || cmd="NODE_MODULES=$NODE_MODULES $cmd"
 
 export PEERMQ_RUNTIME_DIR=$work/run
 lib_start_listener relay "$peermq" relay -key="$work/relay.key" -listen=127.0.0.1:0 \
-  -web=127.0.0.1:0 || lib_die "the relay did not start"
+  -web=127.0.0.1:0 ${WEB_ROOT:+-web-root="$WEB_ROOT"} || lib_die "the relay did not start"
 relay=$LIB_ADDRESS
 relay_spec="$relay@$LIB_LISTEN"
 lib_wait_line relay out '^web: http://127\.0\.0\.1:[0-9]+/$' || lib_die "the relay printed no web: line"
