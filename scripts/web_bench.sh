@@ -40,6 +40,7 @@ command -v node >/dev/null || lib_die "node is not installed (scripts/setup.sh i
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || lib_die "chromium is not installed (scripts/setup.sh installs it)"
 [ -d "$node_modules/playwright-core" ] || lib_die "no playwright-core in $node_modules (scripts/setup.sh; or set NODE_MODULES)"
 work=$LIB_TMP
+[ -z "${KEEP_LOGS:-}" ] || lib_on_exit cp -r "$LIB_TMP" "$KEEP_LOGS"  # to look at afterwards
 cmd="scripts/web_bench.sh $runs $build"
 [ "$count" = 20000 ] || cmd="COUNT=$count $cmd"
 [ "$warmup" = 2000 ] || cmd="WARMUP=$warmup $cmd"
@@ -134,7 +135,7 @@ for k in "${level_list[@]}"; do
   cr=$(med "${rate[cli,$k]}"); tr=$(med "${rate[tab,$k]}")
   echo "| CLI \`peermq consumer\` | ${cli_path:-?}${cli_first:+, first $cli_first} | $k | $(thousands "$cr")" \
     "| $(thousands "$(med "${p50[cli,$k]}")") | $(thousands "$(med "${p99[cli,$k]}")") | |"
-  echo "| browser tab (headless Chromium) | WebSocket to the relay, ${tab_path:-relayed} | $k" \
+  echo "| browser tab (headless Chromium) | WebSocket to the relay, ${tab_path:-relayed (no path line for it in the broker log)} | $k" \
     "| $(thousands "$tr") | $(thousands "$(med "${p50[tab,$k]}")") | $(thousands "$(med "${p99[tab,$k]}")")" \
     "| $(awk -v a="$tr" -v b="$cr" 'BEGIN { printf "%.3f", a / b }') |"
 done

@@ -229,6 +229,10 @@ async function pageLoad() {
       await page.close({ runBeforeUnload: true });  // pagehide: the node says bye
       page = await newPage(context);
       await loadOnce(page, i, 'warm');
+      // Closed with pagehide too: a consumer that left without a bye would be handed the next
+      // run's message and hold it for the broker's visibility timeout (30 s).
+      await page.close({ runBeforeUnload: true });
+      await new Promise(r => setTimeout(r, 300));
     } finally {
       await context.close();
     }
