@@ -29,6 +29,7 @@
 #include "platform/loop.hpp"
 #include "platform/node.hpp"
 #include "platform/timer.hpp"
+#include "support/child_process.hpp"
 
 using namespace std::chrono_literals;
 using namespace peermq;
@@ -182,8 +183,8 @@ class WsClient final : public overlay::DatagramTransport {
 };
 
 struct WebRelay {
-  explicit WebRelay(Loop& loop) : root(std::filesystem::temp_directory_path() / "peermq_web_listener_test") {
-    std::filesystem::remove_all(root);
+  // A directory of its own: ctest runs the test cases of this file side by side.
+  explicit WebRelay(Loop& loop) : dir("peermq_web_listener_test"), root(dir.path()) {
     std::filesystem::create_directories(root / "page");
     std::ofstream(root / "page" / "index.html") << "<p>peermq web node</p>";
     std::ofstream(root / "page" / "app.wasm") << "wasm";
@@ -199,12 +200,10 @@ struct WebRelay {
     std::string why;
     REQUIRE_MESSAGE(node->start(&why).ok(), why);
   }
-  ~WebRelay() {
-    node.reset();
-    std::filesystem::remove_all(root);
-  }
+  ~WebRelay() { node.reset(); }
   std::uint16_t web_port() const { return node->web()->local_endpoint().port(); }
 
+  test::TempDir dir;
   std::filesystem::path root;
   Counters counters;
   Identity identity = Identity::generate();
