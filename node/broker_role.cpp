@@ -70,6 +70,8 @@ void define_broker_flags(FlagSet& flags) {
 }
 
 int run_broker(const FlagSet& flags, Io& io) {
+  auto web = web_options(flags, io, "broker");  // a usage error touches no directory
+  if (!web) return kExitUsage;
   const std::filesystem::path data = flags.get_string("data");
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
@@ -88,8 +90,6 @@ int run_broker(const FlagSet& flags, Io& io) {
   options.visibility_timeout = std::chrono::seconds(flags.get_integer("visibility-timeout"));
   options.max_deliveries = static_cast<std::uint32_t>(flags.get_integer("max-deliveries"));
   options.max_messages = static_cast<std::uint64_t>(flags.get_integer("max-messages"));
-  auto web = web_options(flags, io, "broker");
-  if (!web) return kExitUsage;
   options.web = std::move(*web);
 
   EventLoop loop;

@@ -63,6 +63,10 @@ expect() {  # expect CODE PATTERN -- ARGS...
 }
 expect 2 'go together' -- relay -listen=127.0.0.1:0 -web=127.0.0.1:0 -web-cert="$tmp/cert.pem"
 expect 2 'expected IP:PORT' -- relay -listen=127.0.0.1:0 -web=localhost
+expect 2 'go together' -- broker -data="$tmp/untouched" -listen=127.0.0.1:0 -web=127.0.0.1:0 \
+  -web-key="$tmp/key.pem"
+lib_check "a broker with a usage error in its -web flags creates no data directory" \
+  test ! -e "$tmp/untouched"
 expect 1 "cannot read $tmp/missing.pem" -- relay -listen=127.0.0.1:0 -web=127.0.0.1:0 \
   -web-cert="$tmp/missing.pem" -web-key="$tmp/key.pem"
 used=$(sed -n 's|^web: http://127.0.0.1:\([0-9]*\)/$|\1|p' "$(lib_log relay out)")
