@@ -5,6 +5,7 @@
 //   node users_servers_example_test.mjs BUILD_DIR WORK
 import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
+import { chromiumOptions, until as untilWithin } from './harness.mjs';
 
 const [build, work] = process.argv.slice(2);
 const root = new URL('../..', import.meta.url).pathname;
@@ -16,24 +17,13 @@ script.stderr.on('data', d => { out += d; });
 const stop = () => { try { process.kill(-script.pid, 'SIGTERM'); } catch { /* gone */ } };
 process.on('exit', stop);
 
-async function until(what, predicate, ms = 60_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await predicate();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; run.sh printed:\n${out}`);
-    await new Promise(r => setTimeout(r, 50));
-  }
-}
+const until = (what, predicate) =>
+  untilWithin(what, predicate, 60_000, 50).catch(e => { throw new Error(`${e.message}; run.sh printed:\n${out}`); });
 
 let failed = 0;
 const check = (what, ok) => { console.log(`${ok ? 'ok' : 'FAIL'}: ${what}`); if (!ok) failed++; };
 
-const browser = await chromium.launchPersistentContext(`${work}/profile`, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await chromium.launchPersistentContext(`${work}/profile`, chromiumOptions());
 try {
   const url = (await until('the page URL', () => out.match(/^open the web consumer: (\S+)$/m)))[1];
   check('run.sh prints the URL of the web consumer', url.includes('?broker=') && url.includes('commands=num_users,num_servers'));

@@ -16,11 +16,11 @@
 //   load cold|warm ADDRESS_MS FIRST_ANSWER_MS
 // Every child process it starts is killed when it ends, also on failure; every wait is
 // bounded. Exits non-zero only if something did not work (never because of a timing).
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+
+import { chromiumOptions, processes, until as untilWithin } from './harness.mjs';
 
 // playwright-core from tests/browser/node_modules (scripts/setup.sh), or NODE_MODULES's.
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -47,53 +47,15 @@ const kWait = 60_000;  // waits for the page
 const kRunWait = 600_000;  // a producer run (a slow tab at 1 in flight takes long)
 
 // ---------------------------------------------------------------- child processes
-const children = new Set();
-function run(name, args) {
-  const child = spawn(peermq, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const proc = { name, child, out: '', err: '', exited: once(child, 'exit') };
-  child.stdout.on('data', d => { proc.out += d; });
-  child.stderr.on('data', d => { proc.err += d; });
-  children.add(proc);
-  proc.exited.then(() => children.delete(proc));
-  return proc;
-}
-function killAll() {
-  for (const p of children) { try { process.kill(-p.child.pid, 'SIGKILL'); } catch { /* gone */ } }
-}
-process.on('exit', killAll);
-for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => { killAll(); process.exit(1); });
-
-async function finished(proc, ms) {
-  let timer;
-  const r = await Promise.race([proc.exited, new Promise(res => { timer = setTimeout(res, ms, 'timeout'); })]);
-  clearTimeout(timer);
-  if (r === 'timeout') {
-    try { process.kill(-proc.child.pid, 'SIGKILL'); } catch { /* gone */ }
-    throw new Error(`${proc.name} did not finish in ${ms / 1000} s; it printed:\n${proc.out}\n${proc.err}`);
-  }
-  return proc.child.exitCode;
-}
+const { run, finished, killAll } = processes(peermq);
 const producerArgs = (n, inflight) => ['producer', `-broker=${broker}`, `-command=${command}`,
   `-count=${n}`, `-inflight=${inflight}`, '-size=100', '-quiet', ...producerFlags];
 
-async function until(what, predicate, ms = kWait) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await predicate();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 20));
-  }
-}
+const until = (what, predicate, ms = kWait) => untilWithin(what, predicate, ms);
 
 // ---------------------------------------------------------------- the browser
 const consoleLines = [];
-const launch = profileDir => chromium.launchPersistentContext(`${work}/${profileDir}`, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const launch = profileDir => chromium.launchPersistentContext(`${work}/${profileDir}`, chromiumOptions());
 async function newPage(context) {
   const page = await context.newPage();
   page.on('console', m => consoleLines.push(`${m.type()}: ${m.text()}`));

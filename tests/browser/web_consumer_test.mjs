@@ -8,10 +8,9 @@
 //   WORK        a scratch directory (the browser profile lives there)
 // Every child process it starts is killed when it ends, also on failure. Prints "ok: " and
 // "FAIL: " lines; exits 1 if anything failed.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { chromiumOptions, processes, until as untilWithin } from './harness.mjs';
 
 const env = name => {
   const v = process.env[name];
@@ -35,31 +34,8 @@ const check = (what, ok, detail = '') => {
 };
 
 // ---------------------------------------------------------------- child processes
-const children = new Set();
-function run(name, args) {
-  const child = spawn(peermq, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const proc = { name, child, out: '', err: '', exited: once(child, 'exit') };
-  child.stdout.on('data', d => { proc.out += d; });
-  child.stderr.on('data', d => { proc.err += d; });
-  children.add(proc);
-  proc.exited.then(() => children.delete(proc));
-  return proc;
-}
-function killAll() {
-  for (const p of children) { try { process.kill(-p.child.pid, 'SIGKILL'); } catch { /* gone */ } }
-}
-process.on('exit', killAll);
-for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => { killAll(); process.exit(1); });
-
-async function finished(proc, ms = kWait) {
-  const timer = new Promise(resolve => setTimeout(resolve, ms, 'timeout'));
-  const r = await Promise.race([proc.exited, timer]);
-  if (r === 'timeout') {
-    process.kill(-proc.child.pid, 'SIGKILL');
-    throw new Error(`${proc.name} did not finish in ${ms / 1000} s; it printed:\n${proc.out}\n${proc.err}`);
-  }
-  return proc.child.exitCode;
-}
+const { run, finished: finishedWithin, killAll } = processes(peermq);
+const finished = (proc, ms = kWait) => finishedWithin(proc, ms);
 function produce(name, command, count, payload, extra = [], to = broker) {
   return run(name, ['producer', `-broker=${to}`, `-relay=${relaySpec}`, `-command=${command}`,
     `-count=${count}`, `-payload=${payload}`, '-timeout=120', '-quiet', ...extra]);
@@ -67,15 +43,7 @@ function produce(name, command, count, payload, extra = [], to = broker) {
 const answersLine = p => (p.out.match(/^answers: \d+\/\d+$/m) || [''])[0];
 
 // ---------------------------------------------------------------- the browser
-async function until(what, predicate, ms = kWait) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await predicate();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 50));
-  }
-}
+const until = (what, predicate, ms = kWait) => untilWithin(what, predicate, ms, 50);
 
 // base32 (RFC 4648, lowercase, no padding) to bytes: an address's first 32 bytes are its key.
 function addressKey(address) {
@@ -104,12 +72,7 @@ const text = (page, id) => page.locator(`#${id}`).textContent();
 const processed = async page => Number(await text(page, 'processed'));
 
 // A browser with a profile of its own (its IndexedDB: its key) under WORK.
-const launch = profile => chromium.launchPersistentContext(`${work}/${profile}`, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const launch = profile => chromium.launchPersistentContext(`${work}/${profile}`, chromiumOptions());
 
 async function main() {
   const context = await launch('profile');
