@@ -154,8 +154,28 @@ Host::Peer& Host::peer_entry(const PublicKey& peer) {
              .first;
     metrics_.peers->set(static_cast<std::int64_t>(peers_.size()));
     it->second.heard_at = now();
+    touch(it->first, it->second);
   }
   return it->second;
+}
+
+void Host::touch(const PublicKey& key, Peer& peer) {
+  mark_touched(key, peer);
+  if (!peer.pending) {
+    peer.pending = true;
+    pending_.push_back(key);
+  }
+}
+
+void Host::touch(const PublicKey& key) {
+  auto it = peers_.find(key);
+  if (it != peers_.end()) touch(it->first, it->second);
+}
+
+void Host::mark_touched(const PublicKey& key, Peer& peer) {
+  if (peer.touched) return;
+  peer.touched = true;
+  touched_.push_back(key);
 }
 
 // ---- the node's use ------------------------------------------------------------------------
@@ -173,6 +193,7 @@ void Host::add_peer(const PublicKey& peer, const Endpoint& where) {
   const bool moved = p.route.kind != Route::Kind::none && p.route != to;
   p.route = to;
   p.managed = false;
+  touch(peer, p);
   if (moved && sessions_.session(peer) != nullptr && transport_.is_open()) {
     // A peer found somewhere else may be a new run that lost our keys: do not wait for
     // the keys to time out before handshaking again.
@@ -185,6 +206,7 @@ void Host::set_route(const PublicKey& peer, const Route& route) {
   Peer& p = peer_entry(peer);
   p.route = route;
   p.managed = true;
+  touch(peer, p);
   schedule_service();  // what waited for a route may go now
 }
 
@@ -195,11 +217,16 @@ Result<void> Host::send(const PublicKey& peer, std::span<const std::uint8_t> mes
   if (it == peers_.end() || (it->second.route.kind == Route::Kind::none && !it->second.managed)) {
     return HostError::unknown_peer;
   }
-  auto sent = it->second.channel.send(message);
+  Peer& p = it->second;
+  auto sent = p.channel.send(message);
   if (!sent) {
-    if (sent.error() == channel::ChannelError::would_block) it->second.blocked = true;
+    if (sent.error() == channel::ChannelError::would_block && !p.blocked) {
+      p.blocked = true;
+      blocked_.push_back(peer);
+    }
     return sent;
   }
+  touch(peer, p);
   metrics_.messages_sent->inc();
   schedule_service();
   return {};
@@ -209,6 +236,7 @@ void Host::probe(const PublicKey& peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   it->second.channel.ping();
+  touch(peer, it->second);
   schedule_service();
 }
 
@@ -226,6 +254,7 @@ void Host::flush() {
 void Host::rehandshake(const PublicKey& peer) {
   if (!transport_.is_open()) return;
   if (!sessions_.rehandshake(peer, now())) metrics_.session_send_errors->inc();
+  touch(peer);
   schedule_service();
 }
 
@@ -261,6 +290,7 @@ Result<void> Host::send_overlay_to(const PublicKey& peer, const Endpoint& where,
   if (!transport_.is_open()) return HostError::not_open;
   const Instant at = now();
   Peer& p = peer_entry(peer);
+  touch(peer, p);
   // What the session layer holds already leaves along its route; only this message's
   // datagrams (or the handshake below) go to `where`.
   (void)transmit();
@@ -347,10 +377,17 @@ void Host::on_timeout(Instant at) {
     auto events = sessions_.on_timeout(at);
     handle(events, at);
   }
-  for (auto& [key, peer] : peers_) {
-    if (peer.channel.next_deadline() > at) continue;
-    peer.channel.on_timeout(at);
-    check_silence(key, peer, at);
+  due_.clear();
+  timers_.take_due(at, due_);
+  for (const PublicKey& key : due_) {
+    auto it = peers_.find(key);
+    if (it == peers_.end()) continue;
+    Peer& peer = it->second;
+    if (peer.channel.next_deadline() <= at) {
+      peer.channel.on_timeout(at);
+      check_silence(key, peer, at);
+    }
+    touch(key, peer);
   }
   router_.on_timeout(at);
   if (server_ && server_->next_deadline() <= at) {
@@ -410,8 +447,9 @@ void Host::handle(std::vector<SessionEvent>& events, Instant at) {
         router_.on_session(e.peer, false, at);
         if (on_peer_closed_) on_peer_closed_(e.peer);
         break;
-      case SessionEvent::Kind::dropped: metrics_.drops_session->inc(); break;
+      case SessionEvent::Kind::dropped: metrics_.drops_session->inc(); continue;
     }
+    touch(e.peer);  // its keys, channel or route may have changed
   }
 }
 
@@ -621,17 +659,25 @@ void Host::service(Instant at) {
   const bool full = !pump(at);
   in_input_ = false;
   input_at_.reset();
+  refresh_deadlines(at);
   deadline_ = stopped_ ? Instant::max() : compute_deadline(at, full);
 }
 
 void Host::notify_writable() {
-  if (!on_writable_) return;
-  for (auto& [key, peer] : peers_) {
-    if (peer.blocked &&
-        peer.channel.send_buffered_bytes() <= options_.channel.send_buffer_limit / 2) {
-      peer.blocked = false;
-      on_writable_(key);
+  if (!on_writable_ || blocked_.empty()) return;
+  // on_writable_ may send, and block peers again: they join the fresh list.
+  std::vector<PublicKey> blocked;
+  blocked.swap(blocked_);
+  for (const PublicKey& key : blocked) {
+    auto it = peers_.find(key);
+    if (it == peers_.end() || !it->second.blocked) continue;  // reset since
+    Peer& peer = it->second;
+    if (peer.channel.send_buffered_bytes() > options_.channel.send_buffer_limit / 2) {
+      blocked_.push_back(key);
+      continue;
     }
+    peer.blocked = false;
+    on_writable_(key);
   }
 }
 
@@ -698,10 +744,39 @@ void Host::forward_via(const PublicKey& relay, const PublicKey& to,
 bool Host::pump(Instant at) {
   if (!transport_.is_open()) return true;  // closed: nothing can go
   if (!transmit()) return false;
-  for (auto& [key, peer] : peers_) {
-    if (!pump_peer(key, peer, at)) return false;
+  // The peers touched since the last pump, behind any that a full transport stopped (they
+  // go first). A peer leaves the list once its pump completes.
+  while (!pending_.empty()) {
+    auto it = peers_.find(pending_.front());
+    if (it != peers_.end()) {
+      Peer& peer = it->second;
+      mark_touched(it->first, peer);  // what it sends moves its deadline
+      if (!pump_peer(it->first, peer, at)) return false;
+      peer.pending = false;
+    }
+    pending_.pop_front();
   }
   return true;
+}
+
+void Host::refresh_deadlines(Instant at) {
+  for (const PublicKey& key : touched_) {
+    auto it = peers_.find(key);
+    if (it == peers_.end()) continue;
+    it->second.touched = false;
+    timers_.set(key, channel_deadline(key, it->second, at));
+  }
+  touched_.clear();
+}
+
+Instant Host::channel_deadline(const PublicKey& key, const Peer& peer, Instant at) const {
+  const Instant deadline = peer.channel.next_deadline();
+  if (deadline == Instant::max()) return deadline;
+  // A channel whose session has no usable keys yet waits for the handshake (the session
+  // endpoint's deadline; the established event touches the peer again): its pacing
+  // deadline, long due, would only spin the loop.
+  const session::Session* s = sessions_.session(key);
+  return s != nullptr && s->can_send(at) ? deadline : Instant::max();
 }
 
 bool Host::pump_peer(const PublicKey& key, Peer& peer, Instant at) {
@@ -739,14 +814,7 @@ bool Host::pump_peer(const PublicKey& key, Peer& peer, Instant at) {
 Instant Host::compute_deadline(Instant at, bool transport_full) const {
   Instant next = std::min(sessions_.next_deadline(), router_.next_deadline());
   if (server_) next = std::min(next, server_->next_deadline());
-  for (const auto& [key, peer] : peers_) {
-    // A channel whose session has no usable keys yet waits for the handshake (the session
-    // endpoint's deadline): its pacing deadline, long due, would only spin the loop.
-    const Instant deadline = peer.channel.next_deadline();
-    if (deadline >= next) continue;  // idle channels need no session lookup
-    const session::Session* s = sessions_.session(key);
-    if (s != nullptr && s->can_send(at)) next = deadline;
-  }
+  next = std::min(next, timers_.next());
   // The transport refused more: it frees room as the receiver reads, so look again soon
   // (and not sooner: a deadline already due cannot send anything either).
   if (transport_full) next = at + std::chrono::milliseconds(1);

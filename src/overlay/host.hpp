@@ -54,6 +54,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -73,6 +74,7 @@
 #include "overlay/datagram_transport.hpp"
 #include "overlay/peer_directory.hpp"
 #include "overlay/peer_path.hpp"
+#include "overlay/peer_timers.hpp"
 #include "overlay/relay_server.hpp"
 #include "overlay/relay_spec.hpp"
 #include "overlay/relayed_sources.hpp"
@@ -247,7 +249,9 @@ class Host {
     Instant heard_at{};             // its last authenticated packet (or when we met it)
     Instant rehandshake_at{};       // no silence handshake before this
     Duration silence_backoff{};     // the wait before the next one
-    bool blocked = false;           // a send() was refused; on_writable is owed
+    bool blocked = false;           // a send() was refused; on_writable is owed (in blocked_)
+    bool touched = false;           // in touched_: its deadline is set again after this input
+    bool pending = false;           // in pending_: the next pump visits it
   };
   struct Metrics {
     Counter* messages_sent;
@@ -285,6 +289,15 @@ class Host {
   bool has_channel(const PublicKey& peer) const { return peers_.count(peer) != 0; }
 
   Peer& peer_entry(const PublicKey& peer);
+  // The host acted on `peer` (a packet, a send, a timeout, a route or session change): the
+  // next pump visits it and its deadline is set again when the input ends. Only touched,
+  // due and pending peers are visited: a wakeup costs what it does, not the peer count.
+  void touch(const PublicKey& key, Peer& peer);
+  void touch(const PublicKey& key);
+  // Peers whose channel state a pump changed: their deadline is set again.
+  void mark_touched(const PublicKey& key, Peer& peer);
+  void refresh_deadlines(Instant now);
+  Instant channel_deadline(const PublicKey& key, const Peer& peer, Instant now) const;
   bool on_relay_key_datagram(std::span<const std::uint8_t> data, const Endpoint& from,
                              Instant now);
   void handle(std::vector<session::SessionEvent>& events, Instant now);
@@ -337,6 +350,11 @@ class Host {
   Metrics metrics_;
   session::SessionEndpoint sessions_;
   std::map<PublicKey, Peer> peers_;
+  PeerTimers timers_;                // each peer's channel deadline, when its keys are usable
+  std::vector<PublicKey> touched_;   // peers whose deadline is set again at the end of input
+  std::deque<PublicKey> pending_;    // peers to pump; the one a full transport stopped first
+  std::vector<PublicKey> blocked_;   // peers owed on_writable (Peer::blocked)
+  std::vector<PublicKey> due_;       // on_timeout()'s due peers, reused
   Router router_;
   std::optional<RelayServer> server_;
   RelayServerStats reported_{};  // the server's stats as last copied into the metrics
