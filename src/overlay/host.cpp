@@ -92,6 +92,7 @@ Host::Host(const Identity& identity, DatagramTransport& transport, const Clock& 
       options_(std::move(options)),
       metrics_(register_metrics(counters)),
       sessions_(identity, options_.session, clock.now(), clock.wall_now()),
+      peers_(16, session::PeerKeyHash::random()),
       router_(*this, identity, clock, directory, router_options(options_)),
       packet_(limits::kTransportFrameHeaderSize + options_.channel.max_packet_size),
       key_answer_rate_(TokenRate::of(limits::kRelayKeyAnswersPerSecond,

@@ -60,6 +60,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -349,7 +350,8 @@ class Host {
   HostOptions options_;
   Metrics metrics_;
   session::SessionEndpoint sessions_;
-  std::map<PublicKey, Peer> peers_;
+  // Found by hash: every datagram sent looks its peer's route up.
+  std::unordered_map<PublicKey, Peer, session::PeerKeyHash> peers_;
   PeerTimers timers_;                // each peer's channel deadline, when its keys are usable
   std::vector<PublicKey> touched_;   // peers whose deadline is set again at the end of input
   std::deque<PublicKey> pending_;    // peers to pump; the one a full transport stopped first

@@ -6,9 +6,11 @@ namespace peermq::overlay {
 
 namespace {
 
-// std::*_heap build a max-heap: "later" first puts the earliest deadline on top.
+// std::*_heap build a max-heap: "later" first puts the earliest deadline on top. Ties go
+// by key, so the order never depends on how the entries were pushed.
 bool later(const auto& a, const auto& b) noexcept {
-  return b.at < a.at;
+  if (a.at != b.at) return b.at < a.at;
+  return b.peer < a.peer;
 }
 
 // Stale entries may outnumber live ones by this much before the heap is rebuilt.

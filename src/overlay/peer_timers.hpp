@@ -9,15 +9,17 @@
 // live, so next() is exact. When stale entries outnumber live ones the heap is rebuilt.
 //
 // Owned by the Host, which sets a peer's deadline after each input that touched the peer.
-// Single-threaded.
+// Single-threaded. Peers with equal deadlines come out in key order.
 #pragma once
 
 #include <cstddef>
-#include <map>
+#include <unordered_map>
 #include <vector>
 
 #include <peermq/address.hpp>
 #include <peermq/clock.hpp>
+
+#include "session/session_endpoint.hpp"  // PeerKeyHash
 
 namespace peermq::overlay {
 
@@ -48,7 +50,10 @@ class PeerTimers {
   void rebuild();
 
   std::vector<Entry> heap_;              // a min-heap on `at`
-  std::map<PublicKey, Instant> current_;  // each peer's live deadline
+  // Each peer's live deadline. Not iterated but to rebuild the heap, whose order does not
+  // depend on it (ties go by key), so runs stay deterministic.
+  std::unordered_map<PublicKey, Instant, session::PeerKeyHash> current_{
+      16, session::PeerKeyHash::random()};
 };
 
 }  // namespace peermq::overlay

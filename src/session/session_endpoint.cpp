@@ -31,6 +31,12 @@ SessionError reason_of(std::error_code e) {
 
 // SplitMix64's finalizer over each 8-byte word of the key, chained through the secret.
 static_assert(sizeof(PublicKey) == sizeof(PeerKeyHash::secret));
+PeerKeyHash PeerKeyHash::random() {
+  PeerKeyHash hash;
+  randombytes_buf(hash.secret.data(), sizeof hash.secret);
+  return hash;
+}
+
 std::size_t PeerKeyHash::operator()(const PublicKey& peer) const noexcept {
   std::uint64_t h = 0;
   for (std::size_t i = 0; i < secret.size(); ++i) {
@@ -56,9 +62,7 @@ SessionEndpoint::SessionEndpoint(const Identity& identity, const SessionConfig& 
       limiter_(config.handshakes_per_second_per_source, config.handshake_burst_per_source,
                config.rate_limiter_sources),
       window_start_(now) {
-  PeerKeyHash hash;
-  randombytes_buf(hash.secret.data(), sizeof hash.secret);
-  sessions_ = std::unordered_map<PublicKey, Session, PeerKeyHash>(16, hash);
+  sessions_ = std::unordered_map<PublicKey, Session, PeerKeyHash>(16, PeerKeyHash::random());
 }
 
 SessionContext SessionEndpoint::context(std::vector<SessionEvent>& events) {

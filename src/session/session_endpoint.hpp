@@ -53,6 +53,8 @@ namespace peermq::session {
 // (per peer, per transport pass) and this costs a few multiplications.
 struct PeerKeyHash {
   std::array<std::uint64_t, 4> secret{};
+  // A hash with a fresh random secret.
+  static PeerKeyHash random();
   std::size_t operator()(const PublicKey& peer) const noexcept;
 };
 
