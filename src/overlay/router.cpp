@@ -120,7 +120,7 @@ std::string Router::describe(const Route& route) const {
 }
 
 Instant Router::next_deadline() const noexcept {
-  return std::min({armed_at_, announce_at_, redial_at_});
+  return std::min({armed_at_, announce_at_, redial_at_, path_timers_.next()});
 }
 
 void Router::on_timeout(Instant now) {
@@ -142,7 +142,7 @@ void Router::on_timeout(Instant now) {
       }
     }
   }
-  if (!relay_client_ || armed_at_ > now) {
+  if (!relay_client_ || (armed_at_ > now && path_timers_.next() > now)) {
     if (relay_client_) pump(now);
     return;
   }
@@ -157,12 +157,14 @@ void Router::on_timeout(Instant now) {
     next = std::min(next, p.next);
   }
   if (relay_client_->next_deadline() <= now) relay_client_->on_timeout(now);
-  for (auto& [peer, p] : paths_) {
-    if (p.next_deadline() <= now) {
-      p.on_timeout(now);
-      dirty_.insert(peer);
-    }
-    next = std::min(next, p.next_deadline());
+  // Only the due paths: the pump sets their next deadlines.
+  due_paths_.clear();
+  path_timers_.take_due(now, due_paths_);
+  for (const PublicKey& peer : due_paths_) {
+    auto it = paths_.find(peer);
+    if (it == paths_.end()) continue;
+    if (it->second.next_deadline() <= now) it->second.on_timeout(now);
+    dirty_.insert(peer);
   }
   arm(next);
   pump(now);
@@ -471,6 +473,9 @@ void Router::pump(Instant now) {
       if (it->second.route().kind == Route::Kind::none && dialed_.count(key) == 0) {
         paths_.erase(it);
         local_seen_.erase(key);
+        path_timers_.set(key, Instant::max());
+      } else {
+        path_timers_.set(key, it->second.next_deadline());
       }
     }
   }

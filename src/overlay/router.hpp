@@ -49,6 +49,7 @@
 #include "overlay/overlay_message.hpp"
 #include "overlay/peer_directory.hpp"
 #include "overlay/peer_path.hpp"
+#include "overlay/peer_timers.hpp"
 #include "overlay/relay_client.hpp"
 #include "overlay/relay_spec.hpp"
 
@@ -157,6 +158,8 @@ class Router {
   std::optional<RelayClient> relay_client_;
   std::map<PublicKey, PeerPath> paths_;
   std::set<PublicKey> dirty_;                   // paths fed since they were last pumped
+  PeerTimers path_timers_;                      // each path's deadline, set when pumped
+  std::vector<PublicKey> due_paths_;            // on_timeout()'s due paths, reused
   std::map<PublicKey, Candidates> local_seen_;  // last local candidates fed in
   std::map<PublicKey, RelayLink> relays_;       // by key, once known
   std::vector<PendingKey> pending_keys_;
