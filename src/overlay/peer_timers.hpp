@@ -8,8 +8,8 @@
 // seen to be stale (it is not the peer's current deadline) and dropped. The top is always
 // live, so next() is exact. When stale entries outnumber live ones the heap is rebuilt.
 //
-// Owned by the Host, which sets a peer's deadline after each input that touched the peer.
-// Single-threaded. Peers with equal deadlines come out in key order.
+// Owned by the Host (channel deadlines, set after each input that touched the peer) and by
+// the Router (path deadlines, set when a path is pumped). Single-threaded. Peers with equal deadlines come out in key order.
 #pragma once
 
 #include <cstddef>
