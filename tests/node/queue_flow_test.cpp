@@ -697,6 +697,13 @@ TEST_CASE("queue: consumers of a command share it, others never see it, and it w
       c.start("worker-2", "consumer", {"-broker=" + broker, "-name=w2", "-command=work"});
   ChildProcess& bystander =
       c.start("other", "consumer", {"-broker=" + broker, "-name=o", "-command=other"});
+  // Both workers take part only if both have said hello before the work comes: 200
+  // messages take one consumer less time than another takes to start.
+  for (ChildProcess* worker : {&w1, &w2}) {
+    REQUIRE(worker->wait_for_line(
+        [](const std::string& l) { return l.find("connected to broker") != std::string::npos; },
+        limit(10s), true));
+  }
 
   ChildProcess& work = c.start(
       "producer-work", "producer",
