@@ -96,7 +96,7 @@ async function main() {
 
     // 2. A CLI consumer and the page share one command's messages.
     const cli = run('cli-consumer', ['consumer', `-broker=${broker}`, `-relay=${relaySpec}`, '-command=num_users', '-name=cli']);
-    await until('the CLI consumer to start', () => /^address: /m.test(cli.out));
+    await until('the CLI consumer to say hello to the broker', () => /connected to broker/.test(cli.err));
     const before = await processed(page);
     const m = 400;
     const shared = produce('shared', 'num_users', m, `${kMarker} shared`, ['-inflight=16']);
