@@ -24,8 +24,11 @@
 // Threads: see event_loop.hpp. The handler runs on the loop's thread, one message at a
 // time; while it runs, the loop waits. stop() is safe from any thread.
 //
-// Up to `prefetch` messages are held at a time (handed to a handler and not answered yet):
-// a deferred handler gets more while it holds fewer.
+// Up to `prefetch` messages are held at a time (sent by the broker and not answered yet):
+// a deferred handler gets more while it holds fewer. prefetch is a cap: the broker measures
+// how many this consumer can use — more while a larger window raises its answer rate, fewer
+// when it does not (a slow handler's messages stay at the broker for its competitors) —
+// starting from 16. Set it lower to bound what one consumer may hold or have redelivered.
 #pragma once
 
 #include <cstdint>
@@ -96,7 +99,7 @@ struct ConsumerOptions {
   std::string broker;                 // the broker's address, as it printed it
   std::vector<std::string> commands;  // empty: the messages published without a command
   std::string name = "consumer";      // how the broker names it in its logs
-  std::uint32_t prefetch = 16;        // 1..65536 unanswered messages the broker may send
+  std::uint32_t prefetch = 4096;      // 1..65536: the most unanswered messages it may hold
   std::string key_file;               // empty: a fresh identity every start
   std::string listen = "0.0.0.0:0";   // UDP IP:PORT; port 0: any free port
   std::vector<std::string> relays;    // "HOST:PORT" or "ADDR@HOST:PORT"; none: this host

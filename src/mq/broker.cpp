@@ -260,7 +260,11 @@ Result<void> Broker::on_answer(Connection& c, const Answer& m, Instant now) {
     if (router_.forgive(k)) settlement_.dispatch(k, now);
     return drop(MqError::unknown_delivery);
   }
-  if (store_.at(p).state == SlotState::ready) (void)router_.forgive(k);
+  if (store_.at(p).state == SlotState::ready) {
+    (void)router_.forgive(k);
+  } else {
+    router_.note_settled(k, now);
+  }
   settlement_.detach(p);
   metrics_.answered.inc();
   settlement_.complete(p, AnswerStatus::answered, m.payload, {}, now);
@@ -276,6 +280,7 @@ Result<void> Broker::on_reject(Connection& c, const Reject& m, Instant now) {
     if (router_.forgive(k)) settlement_.dispatch(k, now);
     return drop(MqError::unknown_delivery);
   }
+  router_.note_settled(k, now);
   metrics_.rejected.inc();
   const std::uint32_t command = store_.at(p).command;
   settlement_.detach(p);

@@ -29,7 +29,7 @@ namespace peermq::mq {
 struct ConsumerConfig {
   std::string name = "consumer";
   std::vector<std::string> commands;  // empty: messages without a command
-  std::uint32_t prefetch = limits::kBrokerPrefetchDefault;
+  std::uint32_t prefetch = limits::kPrefetchDefault;
 };
 
 struct ConsumerEvent {

@@ -72,7 +72,7 @@ void DeliveryRouter::subscribe(Consumer& k, std::string_view name, std::uint32_t
                                std::span<const std::string_view> commands) {
   unsubscribe(k);
   k.name = std::string(name);
-  k.prefetch = prefetch;
+  k.credit.set_cap(prefetch);
   for (std::string_view command : commands) {
     const std::uint32_t index = intern_command(command);
     if (std::find(k.commands.begin(), k.commands.end(), index) != k.commands.end()) {

@@ -9,7 +9,8 @@
 //   when it comes back from a consumer (it was older than everything behind it).
 // - A consumer subscribes to a set of commands (none: it takes messages without a command)
 //   and has credit while its link is not blocked and deliveries plus zombies are below its
-//   prefetch. A zombie is a delivery that timed out but that the consumer may still be
+//   window: what its CreditTuner measured it can use, at most its prefetch (the cap the
+//   consumer asked for; credit_tuner.hpp says how). A zombie is a delivery that timed out but that the consumer may still be
 //   working on: it keeps its charge until the consumer answers anything (forgive()), so a
 //   slow consumer is not handed more than its prefetch.
 // - take(command, ...) picks among the command's consumers with credit round-robin;
@@ -30,6 +31,7 @@
 // sender and metrics outlive the router. Single-threaded.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cassert>
@@ -46,6 +48,7 @@
 
 #include "mq/broker_metrics.hpp"
 #include "mq/broker_sender.hpp"
+#include "mq/credit_tuner.hpp"
 #include "mq/flat_table.hpp"
 #include "mq/message_store.hpp"
 #include "mq/producer_table.hpp"
@@ -62,7 +65,7 @@ class DeliveryRouter {
     PeerLink* link = nullptr;
     std::string name;
     std::vector<std::uint32_t> commands;
-    std::uint32_t prefetch = 0;
+    CreditTuner credit;  // its window, under the prefetch it asked for
     std::uint32_t in_flight = 0;
     std::uint32_t zombies = 0;  // timed-out deliveries it may still answer: still charged
     std::uint32_t rr = 0;       // round robin over its commands
@@ -86,7 +89,12 @@ class DeliveryRouter {
   // Replaces k's name, prefetch and subscriptions (a command listed twice counts once).
   void subscribe(Consumer& k, std::string_view name, std::uint32_t prefetch,
                  std::span<const std::string_view> commands);
-  void set_prefetch(Consumer& k, std::uint32_t prefetch) noexcept { k.prefetch = prefetch; }
+  void set_prefetch(Consumer& k, std::uint32_t prefetch) noexcept { k.credit.set_cap(prefetch); }
+  // k is settling (answering or rejecting) one of its deliveries at `now`, which is still
+  // in flight: its window learns whether it was the limit (credit_tuner.hpp).
+  void note_settled(Consumer& k, Instant now) noexcept {
+    k.credit.on_settled(window_limited(k), now);
+  }
   // k answered a delivery it no longer holds: one timed-out delivery's charge comes off.
   // False if it had none.
   bool forgive(Consumer& k) noexcept {
@@ -100,7 +108,16 @@ class DeliveryRouter {
   // Unsubscribes and forgets k, which must hold no delivery (take_back() first).
   void remove_consumer(Consumer& k);
   bool has_credit(const Consumer& k) const noexcept {
-    return !k.link->blocked && std::uint64_t{k.in_flight} + k.zombies < k.prefetch;
+    return !k.link->blocked && std::uint64_t{k.in_flight} + k.zombies < k.credit.window();
+  }
+  // k holds its whole window while messages wait for it and its link is open: a larger
+  // window would have had it working on more.
+  bool window_limited(const Consumer& k) const noexcept {
+    if (k.link->blocked || std::uint64_t{k.in_flight} + k.zombies < k.credit.window()) {
+      return false;
+    }
+    return std::any_of(k.commands.begin(), k.commands.end(),
+                       [&](std::uint32_t c) { return commands_[c].mask != 0; });
   }
 
   // ---- ready queues

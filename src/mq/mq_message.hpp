@@ -139,7 +139,7 @@ struct Hello {
   Role role = Role::producer;
   std::string_view name;
   std::vector<std::string_view> commands;
-  std::uint32_t prefetch = limits::kBrokerPrefetchDefault;
+  std::uint32_t prefetch = limits::kPrefetchDefault;
 };
 struct HelloOk {
   std::uint32_t version = limits::kMqProtocolVersion;

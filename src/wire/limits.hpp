@@ -43,7 +43,7 @@
 //             kPeerSilenceRehandshake, kPeerSilenceRehandshakeMax
 //   mq        kMaxCommandName, kMaxHeaders, kMaxHeaderName, kMaxHeaderValue,
 //             kMaxSubscriptions, kMaxPriority, kBrokerMaxDeliveries,
-//             kBrokerVisibilityTimeout, kBrokerPrefetchDefault,
+//             kBrokerVisibilityTimeout, kPrefetchDefault,
 //             kBrokerQueueMaxMessages, kBrokerQueueMaxBytes, kDedupeWindow,
 //             kAnswerTtlDefault, kPublishRetryInterval, kMqProtocolVersion,
 //             kMaxClientName, kMaxPayload, kMaxMessageTtl, kMaxReasonText,
@@ -365,8 +365,11 @@ inline constexpr std::uint8_t kMaxPriority = 9;
 inline constexpr std::uint32_t kBrokerMaxDeliveries = 5;
 // A delivered message not answered within this time goes to another consumer.
 inline constexpr seconds kBrokerVisibilityTimeout{30};
-// Unanswered deliveries a consumer holds by default: keeps it busy without hoarding work.
-inline constexpr std::uint32_t kBrokerPrefetchDefault = 16;
+// The most unanswered deliveries a consumer asks to hold by default. It is a cap: the
+// broker's CreditTuner (src/mq/credit_tuner.hpp) finds the window the consumer can use
+// below it, from 16 up; memory is bounded besides by the channel's flow window (bytes), and
+// the broker keeps 16 bytes per delivery in flight (64 KiB per consumer at this cap).
+inline constexpr std::uint32_t kPrefetchDefault = 4096;
 // Queue bounds before producers are told to slow down.
 inline constexpr std::uint64_t kBrokerQueueMaxMessages = 1'000'000;
 inline constexpr std::uint64_t kBrokerQueueMaxBytes = std::uint64_t{1} << 30;

@@ -203,7 +203,7 @@ TEST_CASE("a consumer stopped from another thread leaves run() with success") {
 }
 
 TEST_CASE("the public consumer options default to the protocol's prefetch") {
-  CHECK(peermq::ConsumerOptions{}.prefetch == peermq::limits::kBrokerPrefetchDefault);
+  CHECK(peermq::ConsumerOptions{}.prefetch == peermq::limits::kPrefetchDefault);
 }
 
 TEST_CASE("a consumer's identity loads before it starts, so its address can be printed first") {

@@ -420,7 +420,7 @@ TEST_CASE("a second subscribe replaces the first") {
   DeliveryRouter::Consumer& k = r.consumer(link, {"old"}, 1);
   (void)r.ready("old");
   r.router.subscribe(k, "again", 3, std::vector<std::string_view>{"new"});
-  CHECK(k.prefetch == 3);
+  CHECK(k.credit.cap() == 3);
   CHECK(k.name == "again");
   CHECK(r.router.take(k) == kNoPos);  // "old" is no longer its command
   const Pos n = r.ready("new");

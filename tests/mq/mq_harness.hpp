@@ -143,7 +143,7 @@ struct BrokerHarness {
   }
 
   void hello(const PublicKey& peer, Role role, std::vector<std::string_view> commands = {},
-             std::uint32_t prefetch = limits::kBrokerPrefetchDefault) {
+             std::uint32_t prefetch = limits::kPrefetchDefault) {
     broker->on_connect(peer, clock.now());
     Hello h;
     h.role = role;
