@@ -22,6 +22,9 @@ struct Io {
   std::ostream& out;
   std::ostream& err;
   const char* (*env)(const char*) = nullptr;
+  // out is a terminal: a person reads it line by line. Otherwise (a pipe, a file) roles
+  // write what a loop iteration printed at once, so printing never paces the work.
+  bool out_is_terminal = false;
 };
 
 struct Role {

@@ -37,7 +37,6 @@ void print_message(Io& io, const Message& m) {
   if (!m.command.empty()) io.out << " command=" << m.command;
   if (m.delivery > 1) io.out << " delivery=" << m.delivery;
   io.out << ": " << printable(m.payload) << '\n';
-  io.out.flush();  // printed before it is answered: whoever reads it may rely on that
 }
 
 }  // namespace
@@ -83,8 +82,12 @@ int run_consumer(const FlagSet& flags, Io& io) {
 
   std::optional<ShellAnswerer> exec;
   if (!exec_command.empty()) exec.emplace(loop, exec_command);
+  OutputFlusher flusher(loop, io);
   consumer.on_delivery([&](const Message& m, Delivery delivery) {
-    if (!quiet) print_message(io, m);
+    if (!quiet) {
+      print_message(io, m);
+      flusher.written();
+    }
     if (exec) {
       exec->answer(m, std::move(delivery));
     } else if (auto a = delivery.answer(m.payload); !a) {

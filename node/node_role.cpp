@@ -102,6 +102,19 @@ void print_address(Io& io, const Address& address) {
   io.out.flush();
 }
 
+void OutputFlusher::written() {
+  if (io_.out_is_terminal) {
+    io_.out.flush();
+    return;
+  }
+  if (posted_) return;
+  posted_ = true;
+  loop_.post([this] {
+    io_.out.flush();
+    posted_ = false;
+  });
+}
+
 void on_stop_signal(EventLoop& loop, std::function<void()> on_stop) {
   auto stopping = std::make_shared<bool>(false);
   auto once = [stopping, on_stop = std::move(on_stop)] {

@@ -45,6 +45,22 @@ std::vector<std::string> relays(const FlagSet& flags);
 // `address: ADDR`, on its own line, flushed: the first line every network role prints.
 void print_address(Io& io, const Address& address);
 
+// Writes what a role printed to Io::out: at once on a terminal, otherwise once per loop
+// iteration — a reader at the other end of a pipe sees each batch as it comes, at one
+// write(2) per batch, not per line. Lives on the loop's thread; must outlive the loop's
+// run (its flush is a posted task).
+class OutputFlusher {
+ public:
+  OutputFlusher(EventLoop& loop, Io& io) : loop_(loop), io_(io) {}
+  // A line was written.
+  void written();
+
+ private:
+  EventLoop& loop_;
+  Io& io_;
+  bool posted_ = false;
+};
+
 // Calls `on_stop` on the loop's thread, once, at the first SIGINT or SIGTERM (later ones
 // are ignored, so a second Ctrl-C does not cut a clean stop short).
 void on_stop_signal(EventLoop& loop, std::function<void()> on_stop);

@@ -151,7 +151,6 @@ int run_producer(const FlagSet& flags, Io& io) {
   std::uint64_t answers = 0;  // messages completed: answered (or confirmed, with -wait=confirm)
   Latencies latencies(count);
   bool finished = false;
-  bool unflushed = false;  // lines written since the last flush
   int exit_code = kExitOk;
   auto finish = [&](int code) {
     if (finished) return;
@@ -167,16 +166,7 @@ int run_producer(const FlagSet& flags, Io& io) {
     ++answers;
     return true;
   };
-  // Once per loop iteration: a reader at the other end of a pipe sees each batch of
-  // answers as it arrives, at one write(2) per batch, not per line.
-  auto line_written = [&] {
-    if (unflushed) return;
-    unflushed = true;
-    loop.post([&] {
-      io.out.flush();
-      unflushed = false;
-    });
-  };
+  OutputFlusher flusher(loop, io);
 
   Timer pace(loop);  // next publish when -delay is set
   Timer give_up(loop);
@@ -218,7 +208,7 @@ int run_producer(const FlagSet& flags, Io& io) {
       if (!completed(a.id)) return;
       if (!quiet) {
         io.out << "confirmed " << a.id << '\n';
-        line_written();
+        flusher.written();
       }
     } else {
       if (!completed(a.id)) return;
@@ -226,7 +216,7 @@ int run_producer(const FlagSet& flags, Io& io) {
         io.out << "answer " << a.id << ' ' << to_string(a.status) << ": " << printable(a.payload);
         if (!a.reason.empty()) io.out << " (" << a.reason << ')';
         io.out << '\n';
-        line_written();
+        flusher.written();
       }
     }
     if (count != 0 && answers >= count) return finish(kExitOk);
