@@ -17,7 +17,8 @@
 # all (start-up and connection included, as scripts/compare_bench.sh does); p50/p99 are the
 # client's own publish-to-confirm or publish-to-answer latencies. Each figure is the median
 # of RUNS runs (default 3); within a run the systems alternate, so a busy neighbour slows
-# them alike. Queues and streams the publishers filled are deleted between runs, untimed.
+# them alike. Queues and streams the publishers filled are purged between runs, untimed
+# (kept, so no run pays for creating them).
 # Traffic stays on 127.0.0.1. rabbitmq-server is a node of this script's own (its
 # RABBITMQ_MNESIA_BASE, node name, ports and its own epmd in a temporary directory), never
 # the system service; every process started is stopped on exit, on error and on Ctrl-C.
@@ -131,8 +132,8 @@ client_command() {  # SYSTEM WORKLOAD(confirm|answer) COUNT INFLIGHT: the client
 
 empty_store() {  # SYSTEM: what the confirm-only publishers stored goes, untimed
   case "$1" in
-    quorum | classic) "$rabbitmq_peer" delete "${amqp[@]}" -queue="pub-$1" >/dev/null ;;
-    jetstream) "$nats_peer" js-delete -url="$nats_url" -stream=PUB >/dev/null ;;
+    quorum | classic) "$rabbitmq_peer" purge "${amqp[@]}" -queue="pub-$1" >/dev/null ;;
+    jetstream) "$nats_peer" js-purge -url="$nats_url" -stream=PUB >/dev/null ;;
   esac
 }
 

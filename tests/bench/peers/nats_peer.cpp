@@ -24,7 +24,8 @@
 //       the requester's loop with each request stored in the stream (js_PublishMsgAsync,
 //       the inbox in a Bench-Reply header; a JetStream message's own reply subject is its
 //       ack subject); a refused store fails the run.
-//   nats_peer js-delete -url=... -stream=NAME   deletes the stream (between runs, untimed).
+//   nats_peer js-purge -url=... -stream=NAME   empties the stream, keeps it (between runs,
+//       untimed, so a run never pays for creating the stream again).
 // JetStream's ack means the server has the message in its file store, not that it is on
 // disk: nats-server 2.9 fsyncs the store in the background every 60 s (its filestore's
 // defaultSyncInterval; 2.9 has no option to change it, 2.10 added sync_interval).
@@ -447,7 +448,7 @@ int run_js_responder(const Flags& flags) {
   return ok ? 0 : 1;
 }
 
-int run_js_delete(const Flags& flags) {
+int run_js_purge(const Flags& flags) {
   const std::string stream = flags.text("stream", "DURABLE");
   natsOptions* opts = make_options(flags);
   if (opts == nullptr) return 1;
@@ -457,8 +458,7 @@ int run_js_delete(const Flags& flags) {
   jsErrCode code = static_cast<jsErrCode>(0);
   const bool ok = check(natsConnection_Connect(&nc, opts), "connect") &&
                   (js = make_js(nc, &unused, 1, 1'000'000'000)) != nullptr &&
-                  (js_DeleteStream(js, stream.c_str(), nullptr, &code) == NATS_OK ||
-                   code == JSStreamNotFoundErr);
+                  check(js_PurgeStream(js, stream.c_str(), nullptr, &code), "purge");
   jsCtx_Destroy(js);
   natsConnection_Destroy(nc);
   natsOptions_Destroy(opts);
@@ -474,7 +474,7 @@ int main(int argc, char** argv) {
   constexpr std::pair<std::string_view, Run> kRoles[] = {
       {"responder", run_responder},         {"requester", run_requester},
       {"js-publisher", run_js_publisher},   {"js-responder", run_js_responder},
-      {"js-requester", run_js_requester},   {"js-delete", run_js_delete},
+      {"js-requester", run_js_requester},   {"js-purge", run_js_purge},
   };
   Run run = nullptr;
   for (const auto& [name, fn] : kRoles)
@@ -491,7 +491,7 @@ int main(int argc, char** argv) {
                  "[-prefetch=1024] [-flush=...]\n"
                  "       nats_peer js-requester -url=... -subject=SUBJECT -count=N -inflight=K "
                  "-size=BYTES [-timeout=SECONDS] [-flush=...]\n"
-                 "       nats_peer js-delete -url=... -stream=NAME\n");
+                 "       nats_peer js-purge -url=... -stream=NAME\n");
     return 2;
   }
   return run(flags);

@@ -17,8 +17,10 @@
 //       keeps K persistent requests outstanding on the queue (reply_to: direct reply-to,
 //       correlation id: the request's number), prints the latency line (publish to answer)
 //       and `answers: K/N`.
-//   rabbitmq_peer delete -host=... -port=... -queue=NAME
-//       deletes the queue (the script empties the publishers' queues between runs, untimed).
+//   rabbitmq_peer purge -host=... -port=... -queue=NAME
+//       removes the queue's messages and keeps the queue (the script empties the publishers'
+//       queues between runs, untimed; deleting them would make every run declare a new
+//       queue, a new Raft group for a quorum queue, inside its timed run).
 //   -url=amqp://USER:PASS@HOST:PORT/VHOST may replace -host/-port (guest/guest on "/").
 //
 // How the client is used, and why (librabbitmq 0.11 headers and examples, RabbitMQ docs):
@@ -383,12 +385,12 @@ int run_requester(const Flags& flags) {
   return ok && answers == load.count ? 0 : 1;
 }
 
-int run_delete(const Flags& flags) {
+int run_purge(const Flags& flags) {
   const std::string queue = flags.text("queue", "durable");
   Connection c;
   if (!c.open(flags)) return 1;
-  amqp_queue_delete(c.get(), kChannel, bytes_of(queue), 0, 0);
-  return reply_ok(amqp_get_rpc_reply(c.get()), "queue delete") ? 0 : 1;
+  amqp_queue_purge(c.get(), kChannel, bytes_of(queue));
+  return reply_ok(amqp_get_rpc_reply(c.get()), "queue purge") ? 0 : 1;
 }
 
 }  // namespace
@@ -397,7 +399,7 @@ int main(int argc, char** argv) {
   const std::string_view role = argc > 1 ? argv[1] : "";
   Flags flags;
   const bool known = role == "publisher" || role == "responder" || role == "requester" ||
-                     role == "delete";
+                     role == "purge";
   if (!known || !flags.parse("rabbitmq_peer", argc, argv, 2)) {
     std::fprintf(stderr,
                  "usage: rabbitmq_peer publisher -host=H -port=P -queue=NAME -type=quorum|classic "
@@ -406,12 +408,12 @@ int main(int argc, char** argv) {
                  "[-prefetch=256]\n"
                  "       rabbitmq_peer requester -host=H -port=P -queue=NAME -count=N -inflight=K "
                  "-size=BYTES [-timeout=SECONDS]\n"
-                 "       rabbitmq_peer delete -host=H -port=P -queue=NAME\n"
+                 "       rabbitmq_peer purge -host=H -port=P -queue=NAME\n"
                  "       (-url=amqp://USER:PASS@HOST:PORT/VHOST instead of -host/-port)\n");
     return 2;
   }
   if (role == "publisher") return run_publisher(flags);
   if (role == "responder") return run_responder(flags);
   if (role == "requester") return run_requester(flags);
-  return run_delete(flags);
+  return run_purge(flags);
 }
