@@ -28,8 +28,9 @@ packages=(
 )
 command -v npm >/dev/null || packages+=(nodejs npm)
 if [ "${1:-}" = bench ]; then
-  # the peers of the comparison: NATS (server and C client) and ZeroMQ
-  packages+=(nats-server libnats-dev libzmq3-dev)
+  # the peers of the comparisons: NATS (server and C client), ZeroMQ, and RabbitMQ
+  # (server and C client) for the durable one (scripts/durable_bench.sh)
+  packages+=(nats-server libnats-dev libzmq3-dev rabbitmq-server librabbitmq-dev)
 fi
 
 missing=()
