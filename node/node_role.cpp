@@ -9,9 +9,7 @@
 
 namespace peermq::cli {
 
-void add_key_and_listen_flags(FlagSet& flags, std::string default_key, std::string default_listen) {
-  flags.add_string("key", std::move(default_key),
-                   "identity key file, created with mode 0600 if missing", "FILE", "PEERMQ_KEY");
+void add_listen_flag(FlagSet& flags, std::string default_listen) {
   flags.add_string("listen", std::move(default_listen),
                    "UDP address to listen on (port 0: any free port)", "IP:PORT", "PEERMQ_LISTEN");
   flags.check("listen", [](std::string_view value) -> std::optional<std::string> {
@@ -20,8 +18,7 @@ void add_key_and_listen_flags(FlagSet& flags, std::string default_key, std::stri
   });
 }
 
-void add_node_flags(FlagSet& flags, std::string default_key, std::string default_listen) {
-  add_key_and_listen_flags(flags, std::move(default_key), std::move(default_listen));
+void add_relay_flag(FlagSet& flags) {
   flags.add_string("relay", "",
                    "relays to register with and dial through, comma-separated: ADDR@HOST:PORT "
                    "authenticates the relay; HOST:PORT trusts the key it sends on first contact "
@@ -33,6 +30,17 @@ void add_node_flags(FlagSet& flags, std::string default_key, std::string default
     if (parse_relays(value, &detail)) return std::nullopt;
     return detail + " (expected HOST:PORT or ADDR@HOST:PORT, comma-separated)";
   });
+}
+
+void add_key_and_listen_flags(FlagSet& flags, std::string default_key, std::string default_listen) {
+  flags.add_string("key", std::move(default_key),
+                   "identity key file, created with mode 0600 if missing", "FILE", "PEERMQ_KEY");
+  add_listen_flag(flags, std::move(default_listen));
+}
+
+void add_node_flags(FlagSet& flags, std::string default_key, std::string default_listen) {
+  add_key_and_listen_flags(flags, std::move(default_key), std::move(default_listen));
+  add_relay_flag(flags);
 }
 
 void add_web_flags(FlagSet& flags) {
