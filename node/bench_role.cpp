@@ -29,6 +29,7 @@
 #include <vector>
 
 #include <peermq/consumer.hpp>
+#include <peermq/network_options.hpp>
 #include <peermq/producer.hpp>
 #include <peermq/timer.hpp>
 
@@ -45,7 +46,8 @@ using std::chrono::microseconds;
 struct Settings {
   std::string broker;
   std::int64_t producers = 1, consumers = 1, inflight = 1, size = 100, count = 1, loops = 1;
-  std::string command, listen;
+  std::string command;
+  std::vector<std::string> listen;  // node i listens on listen[i % size]
   std::vector<std::string> relays;
   bool want_answer = true;
 };
@@ -100,6 +102,7 @@ class Shard {
 
   Samples confirms, answers;
   Instant started{};  // when its producers began to publish
+  std::size_t connected_producers = 0, connected_consumers = 0;  // at the end
 
  private:
   void wait_connected();
@@ -132,7 +135,7 @@ void Shard::make_nodes() {
     o.broker = s.broker;
     if (!s.command.empty()) o.commands = {s.command};
     o.name = "bench-consumer-" + std::to_string(i);
-    o.listen = s.listen;
+    o.listen = s.listen[(static_cast<std::size_t>(s.producers) + i) % s.listen.size()];
     o.relays = s.relays;
     auto c = std::make_unique<Consumer>(loop_, std::move(o));
     c->on_delivery([](const Message& m, Delivery delivery) {
@@ -149,7 +152,7 @@ void Shard::make_nodes() {
     o.broker = s.broker;
     o.name = "bench-producer-" + std::to_string(i);
     o.inflight = static_cast<std::uint32_t>(s.inflight);
-    o.listen = s.listen;
+    o.listen = s.listen[static_cast<std::size_t>(i) % s.listen.size()];
     o.relays = s.relays;
     BenchProducer& p = producers_.emplace_back();
     p.producer = std::make_unique<Producer>(loop_, std::move(o));
@@ -234,8 +237,21 @@ void Shard::completed(BenchProducer& p, std::uint64_t id, Samples& samples) {
 
 void Shard::destroy_nodes() {
   poll_.stop();
+  for (auto& c : consumers_) connected_consumers += c->connected() ? 1u : 0u;
+  for (auto& p : producers_) connected_producers += p.producer->connected() ? 1u : 0u;
   producers_.clear();
   consumers_.clear();
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    if (comma != 0) out.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
 }
 
 std::optional<Settings> settings_of(const FlagSet& flags, Io& io) {
@@ -250,14 +266,14 @@ std::optional<Settings> settings_of(const FlagSet& flags, Io& io) {
   s.count = flags.get_integer("count");
   s.loops = flags.get_integer("loops");
   s.command = flags.get_string("command");
-  s.listen = flags.get_string("listen");
   s.relays = relays(flags);
   s.want_answer = flags.get_string("wait") == "answer";
-  const bool any_port = s.listen.ends_with(":0");
-  if (!any_port && s.producers + s.consumers > 1) {
-    io.err << "peermq bench: -listen=" << s.listen << " names a port, and " << s.producers
-           << " producers and " << s.consumers
-           << " consumers cannot share it: give port 0, e.g. -listen=127.0.0.1:0 (see "
+  s.listen = split_list(flags.get_string("listen"));
+  const auto nodes = static_cast<std::size_t>(s.producers + s.consumers);
+  for (const std::string& address : s.listen) {
+    if (address.ends_with(":0") || nodes <= s.listen.size()) continue;
+    io.err << "peermq bench: -listen=" << address << " names a port, and " << nodes
+           << " nodes cannot share it: give port 0, e.g. -listen=127.0.0.1:0 (see "
               "'peermq bench -h')\n";
     return std::nullopt;
   }
@@ -308,8 +324,13 @@ void print_results(Io& io, const Settings& s, Run& run, Instant begun) {
     answers.insert(answers.end(), shard->answers.us.begin(), shard->answers.us.end());
   }
   if (connected == Instant{}) {
-    io.out << "connected: not all of " << s.producers << " producers, " << s.consumers
-           << " consumers\n";
+    std::size_t producers = 0, consumers = 0;
+    for (auto& shard : run.shards) {
+      producers += shard->connected_producers;
+      consumers += shard->connected_consumers;
+    }
+    io.out << "connected: only " << producers << '/' << s.producers << " producers, "
+           << consumers << '/' << s.consumers << " consumers\n";
   } else {
     io.out << "connected: " << s.producers << " producers, " << s.consumers << " consumers in "
            << std::chrono::duration_cast<std::chrono::milliseconds>(connected - begun).count()
@@ -348,7 +369,19 @@ void define_bench_flags(FlagSet& flags) {
   flags.add_integer("loops", 1, 1, 64, "event loops the nodes are spread over, a thread each",
                     "N");
   flags.add_integer("timeout", 0, 0, 31'536'000, "give up after SECONDS (0: never)", "SECONDS");
-  add_listen_flag(flags, "0.0.0.0:0");
+  flags.add_string("listen", "0.0.0.0:0",
+                   "UDP addresses the nodes listen on, comma-separated, taken in turn (each "
+                   "node its own socket, so port 0). Several source addresses let more nodes "
+                   "handshake at once: a broker starts 20 handshakes a second per source",
+                   "IP:0[,IP:0...]", "PEERMQ_LISTEN");
+  flags.check("listen", [](std::string_view value) -> std::optional<std::string> {
+    const auto list = split_list(value);
+    if (list.empty()) return "expected IP:0, for example 127.0.0.1:0";
+    for (const std::string& item : list) {
+      if (!check_listen(item)) return "\"" + item + "\": expected IP:0, for example 127.0.0.1:0";
+    }
+    return std::nullopt;
+  });
   add_relay_flag(flags);
   add_common_flags(flags);
 }

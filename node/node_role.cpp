@@ -9,15 +9,6 @@
 
 namespace peermq::cli {
 
-void add_listen_flag(FlagSet& flags, std::string default_listen) {
-  flags.add_string("listen", std::move(default_listen),
-                   "UDP address to listen on (port 0: any free port)", "IP:PORT", "PEERMQ_LISTEN");
-  flags.check("listen", [](std::string_view value) -> std::optional<std::string> {
-    if (check_listen(value)) return std::nullopt;
-    return "expected IP:PORT, for example 0.0.0.0:7070 or [::1]:7070";
-  });
-}
-
 void add_relay_flag(FlagSet& flags) {
   flags.add_string("relay", "",
                    "relays to register with and dial through, comma-separated: ADDR@HOST:PORT "
@@ -35,7 +26,12 @@ void add_relay_flag(FlagSet& flags) {
 void add_key_and_listen_flags(FlagSet& flags, std::string default_key, std::string default_listen) {
   flags.add_string("key", std::move(default_key),
                    "identity key file, created with mode 0600 if missing", "FILE", "PEERMQ_KEY");
-  add_listen_flag(flags, std::move(default_listen));
+  flags.add_string("listen", std::move(default_listen),
+                   "UDP address to listen on (port 0: any free port)", "IP:PORT", "PEERMQ_LISTEN");
+  flags.check("listen", [](std::string_view value) -> std::optional<std::string> {
+    if (check_listen(value)) return std::nullopt;
+    return "expected IP:PORT, for example 0.0.0.0:7070 or [::1]:7070";
+  });
 }
 
 void add_node_flags(FlagSet& flags, std::string default_key, std::string default_listen) {
