@@ -19,6 +19,8 @@ constexpr std::array kRoles{
          define_consumer_flags, run_consumer},
     Role{"producer", "Send messages to a broker and print their answers.", define_producer_flags,
          run_producer},
+    Role{"bench", "Load a broker with many producers and consumers; print rates and latencies.",
+         define_bench_flags, run_bench},
     Role{"relay", "Register nodes, find them by address, help them punch through NATs, forward.",
          define_relay_flags, run_relay},
     Role{"ping", "Find a node by address and show the path to it (direct or relayed) and its RTT.",

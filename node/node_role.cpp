@@ -9,6 +9,20 @@
 
 namespace peermq::cli {
 
+void add_relay_flag(FlagSet& flags) {
+  flags.add_string("relay", "",
+                   "relays to register with and dial through, comma-separated: ADDR@HOST:PORT "
+                   "authenticates the relay; HOST:PORT trusts the key it sends on first contact "
+                   "(unauthenticated, like SSH's first connection; a wrong relay can delay or "
+                   "drop traffic, never read or forge it). No relay: this host only",
+                   "RELAY", "PEERMQ_RELAY");
+  flags.check("relay", [](std::string_view value) -> std::optional<std::string> {
+    std::string detail;
+    if (parse_relays(value, &detail)) return std::nullopt;
+    return detail + " (expected HOST:PORT or ADDR@HOST:PORT, comma-separated)";
+  });
+}
+
 void add_key_and_listen_flags(FlagSet& flags, std::string default_key, std::string default_listen) {
   flags.add_string("key", std::move(default_key),
                    "identity key file, created with mode 0600 if missing", "FILE", "PEERMQ_KEY");
@@ -22,17 +36,7 @@ void add_key_and_listen_flags(FlagSet& flags, std::string default_key, std::stri
 
 void add_node_flags(FlagSet& flags, std::string default_key, std::string default_listen) {
   add_key_and_listen_flags(flags, std::move(default_key), std::move(default_listen));
-  flags.add_string("relay", "",
-                   "relays to register with and dial through, comma-separated: ADDR@HOST:PORT "
-                   "authenticates the relay; HOST:PORT trusts the key it sends on first contact "
-                   "(unauthenticated, like SSH's first connection; a wrong relay can delay or "
-                   "drop traffic, never read or forge it). No relay: this host only",
-                   "RELAY", "PEERMQ_RELAY");
-  flags.check("relay", [](std::string_view value) -> std::optional<std::string> {
-    std::string detail;
-    if (parse_relays(value, &detail)) return std::nullopt;
-    return detail + " (expected HOST:PORT or ADDR@HOST:PORT, comma-separated)";
-  });
+  add_relay_flag(flags);
 }
 
 void add_web_flags(FlagSet& flags) {

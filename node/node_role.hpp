@@ -26,6 +26,8 @@ void add_node_flags(FlagSet& flags, std::string default_key, std::string default
 // -key=FILE and -listen=IP:PORT only (the relay role: relays use no relays).
 void add_key_and_listen_flags(FlagSet& flags, std::string default_key,
                               std::string default_listen);
+// -relay=RELAY[,RELAY...] alone (the bench role: fresh keys, listen addresses of its own).
+void add_relay_flag(FlagSet& flags);
 // -broker=ADDR, checked as an address while parsing.
 void add_broker_flag(FlagSet& flags);
 

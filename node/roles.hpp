@@ -13,6 +13,8 @@ void define_consumer_flags(FlagSet& flags);
 int run_consumer(const FlagSet& flags, Io& io);
 void define_producer_flags(FlagSet& flags);
 int run_producer(const FlagSet& flags, Io& io);
+void define_bench_flags(FlagSet& flags);
+int run_bench(const FlagSet& flags, Io& io);
 void define_relay_flags(FlagSet& flags);
 int run_relay(const FlagSet& flags, Io& io);
 void define_ping_flags(FlagSet& flags);

@@ -16,7 +16,8 @@
 // handed over once. The broker keeps answers for a producer that is away, so a producer
 // restarted with the same key_file still receives them (through its new callbacks only if
 // it published them again: answers to messages this process never published are dropped).
-// At most `inflight` messages await their answer at a time.
+// At most `inflight` messages await their answer at a time. on_confirm() tells when the
+// broker has stored each message, before its answer (publish->confirm latency).
 //
 // Threads: see event_loop.hpp. Callbacks run on the loop's thread; stop() is safe from any
 // thread, everything else belongs to the loop's thread.
@@ -89,6 +90,8 @@ class Producer {
   // bad_message), with the broker's own words; called just before the message's callback.
   using FailureCallback =
       std::function<void(std::uint64_t id, std::error_code error, std::string_view reason)>;
+  // The broker has stored message `id` (durably as its -sync says).
+  using ConfirmCallback = std::function<void(std::uint64_t id)>;
 
   // On a loop of its own (loop()), or on `loop`, which must outlive the producer.
   explicit Producer(ProducerOptions options);
@@ -101,6 +104,11 @@ class Producer {
 
   // For logs and diagnostics: the broker's reasons for the messages it refuses.
   void on_failure(FailureCallback callback);
+  // Called once per message the broker stored: before its answer callback (an answer that
+  // overtakes the confirm proves the message stored, so the confirm comes first anyway),
+  // or, without want_answer, just before the callback that says `stored`. Not for
+  // messages that failed or were stopped before they were stored. On the loop's thread.
+  void on_confirm(ConfirmCallback callback);
 
   // Loads the identity start() will use: from key_file (created if missing), or a fresh
   // one. Makes address() valid before anything touches the network, e.g. to print it

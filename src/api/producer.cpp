@@ -60,6 +60,7 @@ struct Producer::Impl {
   struct Pending {
     AnswerCallback callback;
     bool want_answer = true;
+    bool confirmed = false;  // on_confirm was told
   };
 
   Impl(std::unique_ptr<EventLoop> own, EventLoop& shared, EventLoop::Impl& l,
@@ -81,6 +82,8 @@ struct Producer::Impl {
   void on_event(const mq::ProducerEvent& event);
   // Settles message `id` (if it is ours) with `outcome`.
   void settle(std::uint64_t id, Result<Answer> outcome);
+  // Tells on_confirm, once per message.
+  void confirm(Pending& p, std::uint64_t id);
   void fail_all(QueueError error);
   void shutdown() noexcept {
     if (stopped) return;
@@ -102,6 +105,7 @@ struct Producer::Impl {
   service::ProducerClient* client = nullptr;  // running's
   std::unordered_map<std::uint64_t, Pending> pending;
   FailureCallback on_failure;
+  ConfirmCallback on_confirm;
   std::optional<std::string> refusal;  // the broker's words, once it refused us
   bool stopped = false;
   api::StopSignal stop_signal;
@@ -183,6 +187,17 @@ void Producer::Impl::settle(std::uint64_t id, Result<Answer> outcome) {
   }
 }
 
+void Producer::Impl::confirm(Pending& p, std::uint64_t id) {
+  if (p.confirmed) return;
+  p.confirmed = true;
+  if (!on_confirm) return;
+  try {
+    on_confirm(id);
+  } catch (const std::exception& e) {
+    PEERMQ_LOG(error, "producer", "a confirm callback threw: %s", e.what());
+  }
+}
+
 void Producer::Impl::fail_all(QueueError error) {
   // Callbacks may publish (and fail at once): settle a snapshot.
   std::vector<std::uint64_t> ids;
@@ -194,6 +209,8 @@ void Producer::Impl::fail_all(QueueError error) {
 void Producer::Impl::on_event(const mq::ProducerEvent& event) {
   switch (event.kind) {
     case mq::ProducerEvent::Kind::answer: {
+      // An answer overtaking its confirm: the broker stored the message all the same.
+      if (auto it = pending.find(event.id); it != pending.end()) confirm(it->second, event.id);
       Answer a;
       a.id = event.id;
       a.status = to_public(event.status);
@@ -204,6 +221,9 @@ void Producer::Impl::on_event(const mq::ProducerEvent& event) {
     }
     case mq::ProducerEvent::Kind::confirmed: {
       auto it = pending.find(event.id);
+      if (it == pending.end()) break;
+      confirm(it->second, event.id);  // may publish: `it` may be invalid after this
+      it = pending.find(event.id);
       if (it == pending.end() || it->second.want_answer) break;
       Answer a;
       a.id = event.id;
@@ -248,6 +268,10 @@ Producer::~Producer() = default;
 
 void Producer::on_failure(FailureCallback callback) {
   impl_->on_failure = std::move(callback);
+}
+
+void Producer::on_confirm(ConfirmCallback callback) {
+  impl_->on_confirm = std::move(callback);
 }
 
 Result<Address> Producer::load_identity(std::string* detail) {

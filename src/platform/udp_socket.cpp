@@ -239,13 +239,13 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
 void UdpSocket::init_state(State& s, const Metrics& metrics, const UdpOptions& options) {
   s.metrics = metrics;
   s.max_receive = options.max_receive_datagram;
-  s.slab.resize(kReceiveChunk * kReceiveChunks);
+  s.slab = std::make_unique_for_overwrite<std::uint8_t[]>(kReceiveChunk * kReceiveChunks);
   s.sources.resize(kReceiveChunks);
   s.receive_control.resize(kReceiveChunks * kReceiveControlWords);
   s.receive_iovecs.resize(kReceiveChunks);
   s.receive_messages.resize(kReceiveChunks);
   for (std::size_t i = 0; i < kReceiveChunks; ++i) {
-    s.receive_iovecs[i] = {s.slab.data() + i * kReceiveChunk, kReceiveChunk};
+    s.receive_iovecs[i] = {s.slab.get() + i * kReceiveChunk, kReceiveChunk};
     msghdr& h = s.receive_messages[i].msg_hdr;
     h.msg_name = &s.sources[i];
     h.msg_iov = &s.receive_iovecs[i];
@@ -255,11 +255,11 @@ void UdpSocket::init_state(State& s, const Metrics& metrics, const UdpOptions& o
 
   s.slot_size = options.max_send_datagram;
   s.slots = options.send_queue_datagrams;
-  s.arena.resize(s.slots * s.slot_size);
+  s.arena = std::make_unique_for_overwrite<std::uint8_t[]>(s.slots * s.slot_size);
   s.addresses.resize(s.slots);
   s.address_lengths.resize(s.slots);
   s.iovecs.resize(s.slots);
-  for (std::size_t i = 0; i < s.slots; ++i) s.iovecs[i] = {s.arena.data() + i * s.slot_size, 0};
+  for (std::size_t i = 0; i < s.slots; ++i) s.iovecs[i] = {s.arena.get() + i * s.slot_size, 0};
   s.batch.resize(kSendBatch);
   s.outgoing.resize(kSendBatch);
 #ifdef PEERMQ_UDP_OFFLOAD
@@ -500,7 +500,7 @@ bool UdpSocket::deliver(uv_poll_t* handle, const Message& message, std::size_t c
     }
   }
 #endif
-  const std::uint8_t* data = s->slab.data() + chunk * kReceiveChunk;
+  const std::uint8_t* data = s->slab.get() + chunk * kReceiveChunk;
   std::size_t offset = 0;
   do {  // a zero-length datagram is delivered too
     const std::size_t size = std::min(segment, length - offset);
@@ -531,7 +531,7 @@ bool UdpSocket::send(const Endpoint& to, std::span<const std::uint8_t> data) {
   if (s.count == s.slots) return false;
   std::size_t slot = s.head + s.count;
   if (slot >= s.slots) slot -= s.slots;
-  if (!data.empty()) std::memcpy(s.arena.data() + slot * s.slot_size, data.data(), data.size());
+  if (!data.empty()) std::memcpy(s.arena.get() + slot * s.slot_size, data.data(), data.size());
   s.iovecs[slot].iov_len = data.size();
   s.address_lengths[slot] = to_sockaddr(to, s.addresses[slot], s.v6_socket && to.is_v4());
   ++s.count;

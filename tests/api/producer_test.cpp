@@ -1,5 +1,6 @@
 #include <peermq/producer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <ostream>  // doctest prints std::error_code through it
@@ -192,6 +193,58 @@ TEST_CASE("a message that needs no answer completes once the broker has stored i
   REQUIRE_MESSAGE(stored, stored.error().message());
   CHECK(stored->status == AnswerStatus::stored);
   CHECK(broker.stats().ready == 1);
+}
+
+TEST_CASE("on_confirm tells each message stored once, before its answer or its stored outcome") {
+  Scene scene("confirm");
+  EventLoop loop;
+  Broker broker(loop, scene.broker());
+  REQUIRE(broker.start());
+  Consumer consumer(loop, scene.consumer(broker.address(), {"echo"}));
+  consumer.on_message([](const Message& m) { return Reply::answer(m.payload); });
+  REQUIRE(consumer.start());
+  Producer producer(loop, scene.producer(broker.address()));
+  REQUIRE(producer.start());
+
+  std::vector<std::string> events;  // "confirm <id>", "answer <id>", "stored <id>"
+  producer.on_confirm([&](std::uint64_t id) { events.push_back("confirm " + std::to_string(id)); });
+  int outcomes = 0;
+  auto on_outcome = [&](Result<Answer> a) {
+    REQUIRE(a);
+    events.push_back((a->status == AnswerStatus::stored ? "stored " : "answer ") +
+                     std::to_string(a->id));
+    if (++outcomes == 4) loop.stop();
+  };
+  PublishOptions no_answer;
+  no_answer.want_answer = false;
+  std::vector<std::uint64_t> answered, stored;
+  for (int i = 0; i < 2; ++i) {
+    auto a = producer.publish("echo", "a", on_outcome);
+    REQUIRE(a);
+    answered.push_back(*a);
+    auto s = producer.publish("nobody", "s", on_outcome, no_answer);
+    REQUIRE(s);
+    stored.push_back(*s);
+  }
+  Watchdog watchdog(loop, 10s);
+  REQUIRE(loop.run());
+  CHECK_FALSE(watchdog.fired());
+  REQUIRE(events.size() == 8);
+  auto position = [&](const std::string& e) {
+    return std::count(events.begin(), events.end(), e) == 1
+               ? std::find(events.begin(), events.end(), e) - events.begin()
+               : -1;
+  };
+  for (std::uint64_t id : answered) {
+    const auto c = position("confirm " + std::to_string(id));
+    CHECK(c >= 0);
+    CHECK(c < position("answer " + std::to_string(id)));
+  }
+  for (std::uint64_t id : stored) {
+    const auto c = position("confirm " + std::to_string(id));
+    CHECK(c >= 0);
+    CHECK(c < position("stored " + std::to_string(id)));
+  }
 }
 
 TEST_CASE("stop() hands every waiting callback QueueError::stopped, and publish fails after") {
