@@ -44,7 +44,7 @@ for sync in none always; do
     -listen=127.0.0.1:0 -log=info -stat || lib_die "the -sync=$sync broker did not start"
   pm_broker[$sync]=$LIB_PID
   pm_addr[$sync]=$LIB_ADDRESS
-  lib_start "consumer-$sync" "$peermq" consumer -broker="${pm_addr[$sync]}" -quiet -prefetch=1024 \
+  lib_start "consumer-$sync" "$peermq" consumer -broker="${pm_addr[$sync]}" \
     -log=info -listen=127.0.0.1:0
   lib_wait_line "consumer-$sync" err "connected to broker" || lib_die "a consumer did not connect"
 done
@@ -89,7 +89,7 @@ requester() {  # SYSTEM COUNT INFLIGHT: runs one requester in the foreground
     pm_none | pm_always)
       local sync=${1#pm_}
       PEERMQ_RUNTIME_DIR="$work/run-$sync" "$peermq" producer -broker="${pm_addr[$sync]}" \
-        -count="$2" -inflight="$3" -size=100 -quiet -timeout=60 -log=warn -listen=127.0.0.1:0 ;;
+        -count="$2" -inflight="$3" -size=100 -timeout=60 -log=warn -listen=127.0.0.1:0 ;;
     nats)
       "$nats_peer" requester -url="$nats_url" -count="$2" -inflight="$3" -size=100 -timeout=60 \
         -flush="$(nats_requester_flush "$3")" ;;
@@ -101,9 +101,12 @@ requester() {  # SYSTEM COUNT INFLIGHT: runs one requester in the foreground
 run_once() {  # SYSTEM COUNT INFLIGHT -> "rate p50 p99 seconds"
   local s e out
   s=$(lib_now_us)
-  out=$(requester "$1" "$2" "$3" 2>"$work/requester.err") ||
-    lib_die "$1 with $3 in flight failed: $out $(cat "$work/requester.err")"
+  # Into a file, as a user's script would keep it (peermq prints a line per answer; the
+  # shell does not have to hold them), then its last lines.
+  requester "$1" "$2" "$3" >"$work/requester.out" 2>"$work/requester.err" ||
+    lib_die "$1 with $3 in flight failed: $(tail -3 "$work/requester.out") $(cat "$work/requester.err")"
   e=$(lib_now_us)
+  out=$(tail -n 3 "$work/requester.out")
   [[ "$out" == *"answers: $2/$2"* ]] || lib_die "$1 with $3 in flight: $out"
   local p50 p99
   p50=$(echo "$out" | sed -n 's/^latency: p50=\([0-9]*\)us.*/\1/p')

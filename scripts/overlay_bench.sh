@@ -32,9 +32,9 @@ scenario() {
   pmq_add_nat_site d 203.0.113.4 10.0.4.0/24 || ov_die "site d"
   ov_relay
   start_broker a sym-broker; sym_broker=$BROKER
-  ov_spawn b sym-consumer consumer -broker="$sym_broker" -relay="$OV_RELAY_SPEC" -quiet
+  ov_spawn b sym-consumer consumer -broker="$sym_broker" -relay="$OV_RELAY_SPEC"
   start_broker c cone-broker; cone_broker=$BROKER
-  ov_spawn d cone-consumer consumer -broker="$cone_broker" -relay="$OV_RELAY_SPEC" -quiet
+  ov_spawn d cone-consumer consumer -broker="$cone_broker" -relay="$OV_RELAY_SPEC"
   lib_wait_line sym-consumer err 'connected to broker' 20 || ov_die "consumer b connects"
   lib_wait_line cone-consumer err 'connected to broker' 20 || ov_die "consumer d connects"
 
@@ -42,12 +42,12 @@ scenario() {
   for ((i = 1; i <= RUNS; i++)); do
     local s e
     s=$(now_ms)
-    ov_run b "p-sym-$i" 30 producer -broker="$sym_broker" -relay="$OV_RELAY_SPEC" -count=1 -quiet -timeout=25
+    ov_run b "p-sym-$i" 30 producer -broker="$sym_broker" -relay="$OV_RELAY_SPEC" -count=1 -timeout=25
     e=$(now_ms)
     grep -q '^answers: 1/1' "$(lib_log "p-sym-$i" out)" && relayed+=($((e - s)))
     s=$(now_ms)
     ov_run d "p-cone-$i" 30 producer -broker="$cone_broker" -relay="$OV_RELAY_SPEC" -count=100 \
-      -delay=20 -quiet -timeout=25
+      -delay=20 -timeout=25
     local line
     line=$(grep -m1 -E "path: $cone_broker: .* -> direct" "$(lib_log "p-cone-$i" err)")
     [ -n "$line" ] && to_direct+=($(( $(ms_of_log_line "$line") - s )))
@@ -65,7 +65,7 @@ scenario() {
   local s e
   s=$(now_ms)
   ov_run b p-flood 120 producer -broker="$sym_broker" -relay="$OV_RELAY_SPEC" -count=20000 \
-    -inflight=256 -size=100 -quiet -timeout=110
+    -inflight=256 -size=100 -timeout=110
   e=$(now_ms)
   cpu1=$(lib_cpu_ms "$OV_RELAY_PID")
   pk1=$(pmq_exec relay iptables -L INPUT -v -x -n | awk -v p="dpt:$OV_RELAY_PORT" '$0 ~ p { print $1; exit }')

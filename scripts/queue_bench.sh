@@ -31,9 +31,10 @@ stop_broker() { lib_stop "$broker_pid" 30 || echo "queue_bench: the broker neede
 produce() {
   local s e out
   s=$(lib_now_us)
-  out=$("$peermq" producer -broker="$addr" -count="$1" -inflight="$2" -size=100 -quiet \
-    -timeout=120 -log=warn -listen=127.0.0.1:0)
+  "$peermq" producer -broker="$addr" -count="$1" -inflight="$2" -size=100 \
+    -timeout=120 -log=warn -listen=127.0.0.1:0 >"$work/produce.out"
   e=$(lib_now_us)
+  out=$(tail -n 3 "$work/produce.out")
   grep -q "^answers: $1/$1" <<<"$out" || lib_die "producer failed: $out"
   local p50 p99
   p50=$(sed -n 's/^latency: p50=\([0-9]*\)us.*/\1/p' <<<"$out")
@@ -47,7 +48,7 @@ if [ "${QUEUE_BENCH_ONLY:-}" != memory ]; then  # memory only: bench.sh times ro
   fsync_note=""
   for sync in none always; do
     start_broker "$work/data-$sync" "$sync"
-    lib_start consumer "$peermq" consumer -broker="$addr" -quiet -prefetch=1024 -log=warn \
+    lib_start consumer "$peermq" consumer -broker="$addr" -log=warn \
       -listen=127.0.0.1:0
     consumer_pid=$LIB_PID
     produce 200 1 >/dev/null  # warm-up: sessions, first segment
@@ -72,8 +73,8 @@ fi
 start_broker "$work/data-stored" none
 rss_before=$(lib_rss_kib "$broker_pid")
 "$peermq" producer -broker="$addr" -count="$stored" -inflight=4096 -size=100 -wait=confirm \
-  -quiet -timeout=600 -log=warn -listen=127.0.0.1:0 >"$work/fill.out"
-grep -q "^confirmed: $stored/$stored" "$work/fill.out" || lib_die "fill failed: $(cat "$work/fill.out")"
+  -timeout=600 -log=warn -listen=127.0.0.1:0 >"$work/fill.out"
+grep -q "^confirmed: $stored/$stored" "$work/fill.out" || lib_die "fill failed: $(tail -3 "$work/fill.out")"
 sleep 0.5  # the broker settles (frees what the fill's bursts held) before its memory is read
 rss_after=$(lib_rss_kib "$broker_pid")
 stop_broker

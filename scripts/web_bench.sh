@@ -13,8 +13,8 @@
 # Set-up: `peermq relay -listen=127.0.0.1:0 -web=127.0.0.1:0`, a broker (defaults: -sync=always)
 # registered with it by -relay=, and on the same relay either the page, opened as
 # WEB_URL?broker=ADDR&commands=bench (WebSocket to the relay, relayed to the broker's UDP), or
-# `peermq consumer -broker=ADDR -relay=RELAY@IP:PORT -command=bench -quiet`. The producer is
-# `peermq producer -broker=ADDR -command=bench -count=N -inflight=K -size=100 -quiet` (it finds
+# `peermq consumer -broker=ADDR -relay=RELAY@IP:PORT -command=bench`. The producer is
+# `peermq producer -broker=ADDR -command=bench -count=N -inflight=K -size=100` (it finds
 # the broker on this host through the runtime directory, as `peermq` does without -relay).
 # Rate = N / the producer's wall time (start-up and connection included, as in
 # scripts/compare_bench.sh); p50/p99 from its latency: line; each a median of RUNS runs after
@@ -65,10 +65,11 @@ producer_flags=(-listen=127.0.0.1:0 -timeout=300)
 producer() {  # COUNT INFLIGHT: one producer in the foreground -> "rate p50 p99 seconds"
   local s e out
   s=$(lib_now_us)
-  out=$("$peermq" producer -broker="$broker" -command=bench -count="$1" -inflight="$2" -size=100 \
-    -quiet "${producer_flags[@]}" 2>"$work/producer.err") ||
-    lib_die "the producer ($2 in flight) failed: $out $(cat "$work/producer.err")"
+  "$peermq" producer -broker="$broker" -command=bench -count="$1" -inflight="$2" -size=100 \
+    "${producer_flags[@]}" >"$work/producer.out" 2>"$work/producer.err" ||
+    lib_die "the producer ($2 in flight) failed: $(tail -3 "$work/producer.out") $(cat "$work/producer.err")"
   e=$(lib_now_us)
+  out=$(tail -n 3 "$work/producer.out")
   [[ "$out" == *"answers: $1/$1"* ]] || lib_die "the producer ($2 in flight): $out"
   awk -v n="$1" -v us=$((e - s)) \
     -v a="$(sed -n 's/^latency: p50=\([0-9]*\)us.*/\1/p' <<<"$out")" \
@@ -77,7 +78,7 @@ producer() {  # COUNT INFLIGHT: one producer in the foreground -> "rate p50 p99 
 }
 
 # ---------------------------------------------------------------- the CLI consumer's rows
-lib_start cli "$peermq" consumer -broker="$broker" -relay="$relay_spec" -command=bench -quiet \
+lib_start cli "$peermq" consumer -broker="$broker" -relay="$relay_spec" -command=bench \
   -listen=127.0.0.1:0
 lib_wait_line cli err "connected to broker" || lib_die "the CLI consumer did not connect"
 declare -A rate p50 p99
