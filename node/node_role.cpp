@@ -1,5 +1,6 @@
 #include "node_role.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <memory>
 #include <ostream>
@@ -132,17 +133,21 @@ void on_stop_signal(EventLoop& loop, std::function<void()> on_stop) {
 
 std::string printable(std::span<const std::uint8_t> bytes) {
   constexpr std::size_t kShown = 200;
+  const auto shown = bytes.first(std::min(bytes.size(), kShown));
+  const auto plain = [](std::uint8_t c) { return c >= 0x20 && c < 0x7f && c != '\\'; };
   std::string out;
-  for (std::size_t i = 0; i < bytes.size() && i < kShown; ++i) {
-    const auto c = bytes[i];
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
+  out.reserve(shown.size() + 16);
+  // Runs of plain text go in whole (a consumer prints every message it takes).
+  for (std::size_t i = 0; i < shown.size();) {
+    std::size_t j = i;
+    while (j < shown.size() && plain(shown[j])) ++j;
+    out.append(reinterpret_cast<const char*>(shown.data() + i), j - i);
+    if (j == shown.size()) break;
+    static const char* hex = "0123456789abcdef";
+    const auto c = shown[j];
+    const char escaped[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+    out.append(escaped, 4);
+    i = j + 1;
   }
   if (bytes.size() > kShown) out += "... (" + std::to_string(bytes.size()) + " bytes)";
   return out;

@@ -12,6 +12,7 @@ void CreditTuner::set_cap(std::uint32_t cap) noexcept {
   window_ = cap == 0 ? 0 : base_;
   probe_ = Probe::none;
   next_ = Probe::up;
+  ramping_ = true;
   hold_ = 0;
   base_rate_ = 0;
   round_open_ = false;
@@ -30,7 +31,7 @@ void CreditTuner::on_settled(bool limited, Instant now) noexcept {
   if (limited) ++round_limited_;
   if (round_settled_ < std::max(4 * window_, kMinRoundSettlements)) return;
   const Duration elapsed = now - round_start_;
-  if (elapsed < kMinRoundTime) return;
+  if (elapsed < (ramping_ ? kMinRampRoundTime : kMinRoundTime)) return;
   const bool was_limited = 2 * round_limited_ >= round_settled_;
   const double rate =
       double(round_settled_) / std::chrono::duration<double>(elapsed).count();
@@ -70,6 +71,7 @@ void CreditTuner::end_round(double rate) noexcept {
         probe_ = Probe::none;
         next_ = Probe::down;
         hold_ = kHoldRounds;
+        ramping_ = false;
       }
       return;
     case Probe::down:
@@ -93,6 +95,7 @@ void CreditTuner::start_probe(Probe direction) noexcept {
   if (direction == Probe::up && !can_up) direction = can_down ? Probe::down : Probe::none;
   if (direction == Probe::down && !can_down) direction = can_up ? Probe::up : Probe::none;
   probe_ = direction;
+  if (direction != Probe::up) ramping_ = false;  // the ramp ends where it stops going up
   switch (direction) {
     case Probe::up: window_ = std::min(cap_, 2 * base_); break;
     case Probe::down: window_ = std::max<std::uint32_t>(1, base_ / 2); break;

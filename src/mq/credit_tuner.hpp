@@ -8,7 +8,10 @@
 // windows for the first reason; here the broker can see both sides, so it tunes:
 //
 // - Rounds. The tuner counts settlements (answers and rejects) of the consumer; a round is
-//   max(4 * window, kMinRoundSettlements) of them lasting at least kMinRoundTime, and its
+//   max(4 * window, kMinRoundSettlements) of them lasting at least kMinRoundTime (50 ms:
+//   long enough for a rate to mean something on a busy machine; kMinRampRoundTime, 5 ms,
+//   while the window ramps up from its start, until the first probe that does not pay,
+//   as slow start doubles per round trip), and its
 //   rate is settlements per second. A round counts only if the consumer was window
 //   limited at at least half of its settlements — it held its whole window, its link was
 //   not blocked (the pipe was not full) and messages for it were waiting — since
@@ -46,6 +49,7 @@ class CreditTuner {
   static constexpr std::uint32_t kInitialWindow = 16;
   static constexpr std::uint32_t kMinRoundSettlements = 256;
   static constexpr Duration kMinRoundTime = std::chrono::milliseconds(50);
+  static constexpr Duration kMinRampRoundTime = std::chrono::milliseconds(5);
   static constexpr unsigned kHoldRounds = 4;
   static constexpr double kGrowGain = 1.05;
   static constexpr double kShrinkKeep = 0.99;
@@ -74,6 +78,7 @@ class CreditTuner {
   double base_rate_ = 0;    // base_'s rate, from its latest limited round; 0: unknown
   Probe probe_ = Probe::none;
   Probe next_ = Probe::up;  // the direction of the next probe
+  bool ramping_ = true;     // no probe has failed since the start: short rounds
   unsigned hold_ = 0;       // limited rounds at base_ before the next probe
   bool round_open_ = false;  // a round has started: round_start_ is set
   Instant round_start_{};
