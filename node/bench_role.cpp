@@ -383,7 +383,7 @@ void define_bench_flags(FlagSet& flags) {
     return std::nullopt;
   });
   add_relay_flag(flags);
-  add_common_flags(flags);
+  add_common_flags(flags, "warn");  // not a line per node connected
 }
 
 int run_bench(const FlagSet& flags, Io& io) {

@@ -60,8 +60,8 @@ std::span<const Role> roles() {
   return kRoles;
 }
 
-void add_common_flags(FlagSet& flags) {
-  flags.add_string("log", "info", "log level: error, warn, info, debug or trace", "LEVEL",
+void add_common_flags(FlagSet& flags, std::string default_log) {
+  flags.add_string("log", std::move(default_log), "log level: error, warn, info, debug or trace", "LEVEL",
                    "PEERMQ_LOG");
   flags.check("log", [](std::string_view value) -> std::optional<std::string> {
     if (parse_log_level(value)) return std::nullopt;

@@ -38,7 +38,7 @@ struct Role {
 std::span<const Role> roles();
 
 // Flags every role takes (-log=LEVEL, ...). Roles call it from define_flags.
-void add_common_flags(FlagSet& flags);
+void add_common_flags(FlagSet& flags, std::string default_log = "info");
 
 // Runs `peermq args...` (args excludes the program name) and returns the exit code.
 int run(std::span<const std::string> args, Io& io);
