@@ -10,9 +10,9 @@
 // - A consumer subscribes to a set of commands (none: it takes messages without a command)
 //   and has credit while its link is not blocked and deliveries plus zombies are below its
 //   window: what its CreditTuner measured it can use, at most its prefetch (the cap the
-//   consumer asked for; credit_tuner.hpp says how). A zombie is a delivery that timed out but that the consumer may still be
-//   working on: it keeps its charge until the consumer answers anything (forgive()), so a
-//   slow consumer is not handed more than its prefetch.
+//   consumer asked for; credit_tuner.hpp says how). A zombie is a delivery that timed out
+//   but that the consumer may still be working on: it keeps its charge until the consumer
+//   answers anything (forgive()), so a slow consumer is not handed more than its window.
 // - take(command, ...) picks among the command's consumers with credit round-robin;
 //   take(consumer) picks, among the consumer's commands, the one with the highest ready
 //   priority, round-robin among equals. Both pop the message (state held): the owner then
