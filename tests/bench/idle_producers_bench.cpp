@@ -55,6 +55,7 @@
 #include "platform/loop.hpp"
 #include "platform/signal_watcher.hpp"
 #include "platform/timer.hpp"
+#include "service/broker_client.hpp"
 #include "session/session_endpoint.hpp"
 #include "wire/transport_frame.hpp"
 
@@ -90,6 +91,13 @@ struct Shared {
   std::size_t closed = 0;  // sessions the session layer closed (idle timeout, give-up)
 };
 
+// A real client's channel: it PINGs the broker after limits::kClientKeepaliveInterval of
+// silence, so an idle session stays up (without it both ends closed it after
+// kSessionIdleTimeout, and a fill that takes longer measured reconnects, not idling).
+channel::ChannelConfig client_channel_config() {
+  return service::client_host_options(overlay::HostOptions{}).channel;
+}
+
 // One producer: what overlay::Host + ProducerClient do for one peer (the broker).
 class Producer final : mq::MessageSink {
  public:
@@ -97,6 +105,7 @@ class Producer final : mq::MessageSink {
       : shared_(shared),
         sessions_(identity, session::SessionConfig{}, shared.loop.now(),
                   std::chrono::system_clock::now()),
+        channel_(client_channel_config()),
         core_(mq::ProducerConfig{}, *this, std::chrono::system_clock::now()),
         timer_(shared.loop),
         incarnation_(new_incarnation()) {}
@@ -213,7 +222,7 @@ class Producer final : mq::MessageSink {
       const bool restarted = broker_incarnation_ != 0;
       broker_incarnation_ = frame->sender_incarnation;
       if (restarted) {  // a fresh channel on both sides, and hello again
-        channel_ = channel::Channel{};
+        channel_ = channel::Channel{client_channel_config()};
         reconnect(now);
       }
     }
