@@ -9,7 +9,7 @@
 // Timers (all folded into next_deadline()):
 //   loss timer  a packet crosses the 9/8 RTT time threshold          (LossDetector)
 //   PTO         no ACK for a while: send up to two probes             (LossDetector)
-//   ack delay   an ACK owed for at most max_ack_delay (5 ms)             (AckTracker)
+//   ack delay   an ACK owed for at most max_ack_delay (5 ms); a lone PING at once (AckTracker)
 //   pacing      the next packet may leave at the pacer's rate          (Pacer)
 //   keepalive   nothing ack-eliciting sent for keepalive_interval: PING (if configured)
 //
