@@ -73,6 +73,7 @@ Result<void> Channel::on_packet(std::span<const std::uint8_t> plaintext, Instant
   PacketReader r(plaintext);
   std::uint64_t pn = 0;
   (void)r.read_packet_number(pn);
+  last_received_eliciting_ = eliciting;
   if (!acks_.on_packet(pn, eliciting, now)) {
     ++stats_.packets_duplicate;
     return {};
@@ -268,6 +269,7 @@ std::size_t Channel::poll_packet(std::span<std::uint8_t> out, Instant now) {
   }
   ++next_pn_;
   ++stats_.packets_sent;
+  last_sent_eliciting_ = eliciting;
   stats_.bytes_sent += w.size();
   if (eliciting) {
     if (probe) --probes_;

@@ -126,15 +126,23 @@ Result<void> SessionEndpoint::rehandshake(const PublicKey& peer, Instant now) {
   return {};
 }
 
-Result<void> SessionEndpoint::send(const PublicKey& peer, Bytes plaintext, Instant now) {
+Result<void> SessionEndpoint::send(const PublicKey& peer, Bytes plaintext, Instant now,
+                                   Elicits elicits) {
   if (plaintext.size() > kMaxPlaintext) return SessionError::message_too_long;
   auto s = session_for(peer, now);
   if (!s) return s.error();
   std::vector<SessionEvent> events;
   SessionContext ctx = context(events);
-  auto sent = (*s)->send(ctx, plaintext, now);
+  auto sent = (*s)->send(ctx, plaintext, now, elicits);
   rearm(**s);
   return sent;
+}
+
+void SessionEndpoint::owe_nothing(const PublicKey& peer) {
+  auto it = sessions_.find(peer);
+  if (it == sessions_.end()) return;
+  it->second.owe_nothing();
+  rearm(it->second);
 }
 
 std::optional<Datagram> SessionEndpoint::poll_transmit() {

@@ -74,7 +74,12 @@ class SessionEndpoint {
   Result<void> rehandshake(const PublicKey& peer, Instant now);
   // Sends `plaintext` to `peer` (copied), starting a handshake if needed. Errors:
   // invalid_peer_key, message_too_long (over kMaxPlaintext), queue_full, too_many_peers.
-  Result<void> send(const PublicKey& peer, std::span<const std::uint8_t> plaintext, Instant now);
+  // Elicits::nothing: the peer will not answer it, so its silence proves nothing.
+  Result<void> send(const PublicKey& peer, std::span<const std::uint8_t> plaintext, Instant now,
+                    Elicits elicits = Elicits::answer);
+  // The data `peer` just delivered asks for no answer (the caller read it): no keepalive is
+  // sent for it.
+  void owe_nothing(const PublicKey& peer);
 
   // One received datagram. The bytes are only read during the call.
   std::vector<SessionEvent> on_datagram(std::span<const std::uint8_t> bytes,

@@ -211,7 +211,7 @@ class Producer final : mq::MessageSink {
     std::array<std::uint8_t, kHeader> header{};
     wire::encode_transport_frame_header(wire::FrameKind::channel, incarnation_, broker_incarnation_,
                                         header);
-    (void)sessions_.send(shared_.broker, header, now);
+    (void)sessions_.send(shared_.broker, header, now, session::Elicits::nothing);
   }
 
   void deliver(std::span<const std::uint8_t> packet, Instant now) {
@@ -227,8 +227,13 @@ class Producer final : mq::MessageSink {
       }
     }
     if (frame->receiver_incarnation != 0 && frame->receiver_incarnation != incarnation_) return;
-    if (frame->kind != wire::FrameKind::channel || frame->body.empty()) return;
+    if (frame->kind != wire::FrameKind::channel) return;
+    if (frame->body.empty()) {  // incarnations only: no answer owed, as in overlay::Host
+      sessions_.owe_nothing(shared_.broker);
+      return;
+    }
     if (!channel_.on_packet(frame->body, now)) return;
+    if (!channel_.last_received_eliciting()) sessions_.owe_nothing(shared_.broker);
     while (auto message = channel_.poll_message()) {
       auto event = core_.on_message(*message, now);
       if (!event) continue;
@@ -257,7 +262,9 @@ class Producer final : mq::MessageSink {
         wire::encode_transport_frame_header(wire::FrameKind::channel, incarnation_,
                                             broker_incarnation_,
                                             std::span(g_packet).first<kHeader>());
-        (void)sessions_.send(shared_.broker, std::span(g_packet).first(kHeader + n), now);
+        (void)sessions_.send(shared_.broker, std::span(g_packet).first(kHeader + n), now,
+                             channel_.last_sent_eliciting() ? session::Elicits::answer
+                                                            : session::Elicits::nothing);
       }
     } else {
       const bool waiting = s != nullptr && (s->handshake_pending() || s->keypair_count() > 0);

@@ -128,6 +128,33 @@ TEST_CASE("a keepalive follows received data when there is nothing to send") {
   CHECK(net.a().endpoint.stats().keepalives_sent == before + 1);
 }
 
+TEST_CASE("data that asks for no answer arms neither the peer's keepalive nor our handshake") {
+  Network net;
+  REQUIRE(net.a().endpoint.connect(net.b().key(), net.now));
+  net.pump();
+  net.advance(1s);  // the confirming keepalive settles
+  const auto keepalives = net.a().endpoint.stats().keepalives_sent;
+  const auto handshakes = net.b().endpoint.stats().handshakes_initiated;
+  // b acknowledges something (an ACK-only channel packet): it waits for nothing back.
+  REQUIRE(net.b().endpoint.send(net.a().key(), bytes_of("ack"), net.now, Elicits::nothing));
+  net.pump();
+  REQUIRE(net.a().delivered().size() == 1);
+  net.a().endpoint.owe_nothing(net.b().key());  // a's reader saw it asks for nothing
+  // Well past keepalive_interval + rekey_timeout: a sent no keepalive, and b, hearing
+  // nothing, did not take its keys for dead.
+  net.advance(limits::kKeepaliveInterval + limits::kRekeyTimeout + 1s);
+  CHECK(net.a().endpoint.stats().keepalives_sent == keepalives);
+  CHECK(net.b().endpoint.stats().handshakes_initiated == handshakes);
+  // Data that asks for an answer still gets its keepalive, even if data asking for nothing
+  // came after it: owe_nothing() takes back only the keepalive the last delivery armed.
+  REQUIRE(net.b().endpoint.send(net.a().key(), bytes_of("ping"), net.now));
+  REQUIRE(net.b().endpoint.send(net.a().key(), bytes_of("ack"), net.now, Elicits::nothing));
+  net.pump();
+  net.a().endpoint.owe_nothing(net.b().key());
+  net.advance(limits::kKeepaliveInterval + 1ms);
+  CHECK(net.a().endpoint.stats().keepalives_sent == keepalives + 1);
+}
+
 TEST_CASE("a silent peer's session is torn down after the idle timeout") {
   Network net;
   REQUIRE(net.a().endpoint.connect(net.b().key(), net.now));
