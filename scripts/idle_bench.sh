@@ -27,9 +27,9 @@ processes="${4:-$(( (total + 12499) / 12500 > 4 ? (total + 12499) / 12500 : 4 ))
 # (limits::kUnderLoadHandshakesPerSecond = 1000); cookies are handled anyway.
 rate_total="${IDLE_BENCH_DIALS_PER_SECOND:-800}"
 settle_s="${IDLE_BENCH_SETTLE_SECONDS:-3}"
-# Dialing takes TOTAL / rate seconds; retries, cookies and a busy machine get half as long
+# Dialing takes TOTAL / rate seconds; retries, cookies and a busy machine get as long
 # again and 30 s more.
-timeout_s=$(awk -v n="$total" -v r="$rate_total" 'BEGIN { printf "%d", n / r * 1.5 + 30 }')
+timeout_s=$(awk -v n="$total" -v r="$rate_total" 'BEGIN { printf "%d", n / r * 2 + 30 }')
 
 source "$(dirname "$0")/lib.sh"
 work=$LIB_TMP
@@ -66,7 +66,7 @@ done
 # Every process prints "connected: K/N" once all N are connected, or at its timeout.
 connected=0
 for i in $(seq 0 $((processes - 1))); do
-  lib_wait_line "bench$i" out "^connected: " $((timeout_s + 5)) ||
+  lib_wait_line "bench$i" out "^connected: " $((timeout_s + 30)) ||
     lib_die "producer process $i did not finish connecting"
   k=${LIB_LINE#connected: }
   k=${k%/*}

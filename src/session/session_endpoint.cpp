@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -200,8 +201,13 @@ void SessionEndpoint::count_handshake(Instant now) {
 }
 
 bool SessionEndpoint::under_load() const noexcept {
-  return forced_load_ || window_count_ > config_.under_load_handshakes_per_second ||
-         last_window_count_ > config_.under_load_handshakes_per_second;
+  // The table is bounded (max_peers), and only completed handshakes grow it, so neither is
+  // the allowance for rekeys.
+  const auto rekey_seconds = std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(config_.rekey_after_time).count());
+  const std::size_t threshold = config_.under_load_handshakes_per_second +
+                                sessions_.size() / static_cast<std::size_t>(rekey_seconds);
+  return forced_load_ || window_count_ > threshold || last_window_count_ > threshold;
 }
 
 bool SessionEndpoint::admit_handshake(SessionContext& ctx, Bytes packet, std::uint32_t sender_index,

@@ -92,6 +92,8 @@ class SessionEndpoint {
 
   // Forces cookie mode on (or back to the handshake rate's verdict).
   void set_under_load(bool on) noexcept { forced_load_ = on; }
+  // More handshakes with a valid mac1 in the last second than the configured rate plus
+  // the rekeys the table's sessions are due (sessions / rekey_after_time), or forced.
   bool under_load() const noexcept;
 
   const SessionStats& stats() const noexcept { return stats_; }

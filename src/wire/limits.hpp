@@ -163,7 +163,10 @@ inline constexpr std::size_t kRateLimiterSources = 8192;
 // limit and cookies), so filling it is not free either.
 inline constexpr std::size_t kMaxPeers = 131072;
 // Handshake initiations with a valid mac1 per second above which the endpoint considers
-// itself under load and demands cookies (mac2) from everyone.
+// itself under load and demands cookies (mac2) from everyone. On top of it come the rekeys
+// its own sessions are due (one per session per kRekeyAfterTime): 100,000 idle clients
+// rekey ~833 times a second, which alone kept a broker at a fixed 1,000 in cookie mode,
+// every new client a retry (a second) late.
 inline constexpr unsigned kUnderLoadHandshakesPerSecond = 1000;
 // A cookie is used only while it is this much younger than the secret's lifetime, so it is
 // not refused for having expired in flight (WireGuard COOKIE_SECRET_LATENCY).
