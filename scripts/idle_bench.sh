@@ -60,12 +60,7 @@ rate=$(awk -v r="$rate_total" -v p="$processes" 'BEGIN { print r / p }')
 for i in $(seq 0 $((processes - 1))); do
   n=$per
   [ "$i" = $((processes - 1)) ] && n=$((total - per * (processes - 1)))
-  # Niced: the producers are the load, the broker is measured. At 100,000 they rekey ~833
-  # times a second (every session every 2 minutes, both ends' X25519), and at equal
-  # priority 8 busy producer processes left the broker ~20% of a core, its socket
-  # overflowed and handshakes fell into retries.
-  lib_start "bench$i" nice -n 10 "$bench" "$addr" "$hostport" "$n" "127.$((10 + i))" "$rate" \
-    "$timeout_s"
+  lib_start "bench$i" "$bench" "$addr" "$hostport" "$n" "127.$((10 + i))" "$rate" "$timeout_s"
 done
 
 # Every process prints "connected: K/N" once all N are connected, or at its timeout.
