@@ -54,6 +54,12 @@ bool AckTracker::on_packet(std::uint64_t pn, bool ack_eliciting, Instant now) {
   return true;
 }
 
+void AckTracker::ack_now(Instant now) noexcept {
+  if (unacked_eliciting_ == 0) return;
+  ack_deadline_ = std::min(ack_deadline_, now);
+  immediate_ = true;
+}
+
 bool AckTracker::ack_due(Instant now) const noexcept {
   return immediate_ || (unacked_eliciting_ > 0 && now >= ack_deadline_);
 }

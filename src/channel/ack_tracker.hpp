@@ -6,7 +6,8 @@
 // Ranges wholly below ack_from_ are not sent again: the peer acknowledged an ACK frame that
 // covered them, so it knows (RFC 9000 §13.2.4). They are still kept to spot duplicates.
 // An ACK is due at once after ack_eliciting_threshold ack-eliciting packets or on any
-// out-of-order arrival, otherwise max_ack_delay after the first unacknowledged one.
+// out-of-order arrival or a lone PING (ack_now), otherwise max_ack_delay after the first
+// unacknowledged one.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,9 @@ class AckTracker {
   // Records a packet; false when it is a duplicate (or too old to tell), which the caller
   // drops without acting on its frames.
   bool on_packet(std::uint64_t pn, bool ack_eliciting, Instant now);
+  // The packet just recorded asked for its ACK and nothing else (a lone PING): the ACK is
+  // due now, not max_ack_delay later (see Channel::on_packet).
+  void ack_now(Instant now) noexcept;
 
   // Something arrived since the last ACK was sent: worth piggybacking on a packet.
   bool has_new() const noexcept { return new_since_ack_; }

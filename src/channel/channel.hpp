@@ -9,7 +9,7 @@
 // Timers (all folded into next_deadline()):
 //   loss timer  a packet crosses the 9/8 RTT time threshold          (LossDetector)
 //   PTO         no ACK for a while: send up to two probes             (LossDetector)
-//   ack delay   an ACK owed for at most max_ack_delay (5 ms)             (AckTracker)
+//   ack delay   an ACK owed for at most max_ack_delay (5 ms); a lone PING at once (AckTracker)
 //   pacing      the next packet may leave at the pacer's rate          (Pacer)
 //   keepalive   nothing ack-eliciting sent for keepalive_interval: PING (if configured)
 //
@@ -105,6 +105,11 @@ class Channel {
   // given) and returns its size; 0 when nothing may go now (pacing, congestion window,
   // nothing to send).
   std::size_t poll_packet(std::span<std::uint8_t> out, Instant now);
+  // Whether the last packet poll_packet() wrote, or on_packet() took, asks for an ACK: one
+  // that does not (ACKs only) expects no answer, which the session below is told
+  // (session::Elicits), so that neither end sends or waits for anything on its account.
+  bool last_sent_eliciting() const noexcept { return last_sent_eliciting_; }
+  bool last_received_eliciting() const noexcept { return last_received_eliciting_; }
   void on_timeout(Instant now);
   // The next time on_timeout() (or poll_packet()) has work; Instant::max() when idle. It may
   // lie in the past (an ACK or probe is due now): then call on_timeout() and poll at once.
@@ -163,6 +168,8 @@ class Channel {
   Instant probe_due_{};     // when the PTO that asked for them fired
   Instant last_eliciting_sent_ = Instant::max();  // max: nothing ack-eliciting sent yet
   bool keepalive_due_ = false;  // keepalive_interval passed: the next packet carries a PING
+  bool last_sent_eliciting_ = false;
+  bool last_received_eliciting_ = false;
   bool closed_ = false;
   bool close_pending_ = false;
   std::uint64_t close_code_ = 0;

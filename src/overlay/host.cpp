@@ -488,11 +488,17 @@ void Host::deliver(const PublicKey& key, std::span<const std::uint8_t> packet,
     on_overlay(key, frame->body, arrival, at);
     return;
   }
-  if (frame->body.empty()) return;  // a header-only frame: it carried incarnations only
+  if (frame->body.empty()) {  // a header-only frame: it carried incarnations only
+    sessions_.owe_nothing(key);
+    return;
+  }
   if (!peer.channel.on_packet(frame->body, at)) {
     metrics_.packets_malformed->inc();
     return;
   }
+  // ACKs only: the peer waits for nothing, so no session keepalive answers them (an idle
+  // client's PING then costs the broker one packet in and its ACK out, nothing more).
+  if (!peer.channel.last_received_eliciting()) sessions_.owe_nothing(key);
   while (auto message = peer.channel.poll_message()) {
     metrics_.messages_received->inc();
     if (on_message_) on_message_(key, *message);
@@ -638,7 +644,9 @@ void Host::send_hint(const PublicKey& key, Peer& peer, Instant at) {
   std::array<std::uint8_t, limits::kTransportFrameHeaderSize> header{};
   wire::encode_transport_frame_header(wire::FrameKind::channel, incarnation_, peer.incarnation,
                                       header);
-  if (!sessions_.send(key, header, at)) metrics_.session_send_errors->inc();
+  if (!sessions_.send(key, header, at, session::Elicits::nothing)) {
+    metrics_.session_send_errors->inc();
+  }
 }
 
 // ---- output ----------------------------------------------------------------------------------
@@ -803,8 +811,10 @@ bool Host::pump_peer(const PublicKey& key, Peer& peer, Instant at) {
         wire::FrameKind::channel, incarnation_, peer.incarnation,
         std::span(packet_).first<limits::kTransportFrameHeaderSize>());
     metrics_.packets_sent->inc();
-    if (!sessions_.send(key, std::span(packet_).first(limits::kTransportFrameHeaderSize + n),
-                        at)) {
+    const auto elicits =
+        peer.channel.last_sent_eliciting() ? session::Elicits::answer : session::Elicits::nothing;
+    if (!sessions_.send(key, std::span(packet_).first(limits::kTransportFrameHeaderSize + n), at,
+                        elicits)) {
       metrics_.session_send_errors->inc();  // the channel's loss recovery resends it
     }
     if (!transmit()) return false;

@@ -41,9 +41,9 @@ void Session::connect(SessionContext& ctx, Instant now) {
 }
 
 Result<void> Session::send(SessionContext& ctx, std::span<const std::uint8_t> plaintext,
-                           Instant now) {
+                           Instant now, Elicits elicits) {
   if (can_send(now) && queue_.empty()) {
-    send_transport(ctx, plaintext, now);
+    send_transport(ctx, plaintext, now, elicits);
     return {};
   }
   if (queue_.size() >= config_.max_queued_per_peer) return SessionError::queue_full;
@@ -212,7 +212,7 @@ void Session::authenticated_receive(Instant now) {
 }
 
 void Session::send_transport(SessionContext& ctx, std::span<const std::uint8_t> plaintext,
-                             Instant now) {
+                             Instant now, Elicits elicits) {
   Keypair& k = *current_;
   const std::uint64_t counter = k.send_counter;
   std::vector<std::uint8_t> packet;
@@ -226,9 +226,10 @@ void Session::send_transport(SessionContext& ctx, std::span<const std::uint8_t> 
   ++k.send_counter;
   ctx.transmit.push_back(Datagram{remote_, std::nullopt, std::move(packet)});
   keepalive_at_ = kNever;
+  keepalive_for_last_ = false;
   if (plaintext.empty()) {
     ++ctx.stats.keepalives_sent;
-  } else if (new_handshake_at_ == kNever) {
+  } else if (elicits == Elicits::answer && new_handshake_at_ == kNever) {
     new_handshake_at_ = now + config_.keepalive_interval + config_.rekey_timeout;
   }
   if (k.initiator && (now - k.created >= config_.rekey_after_time ||
@@ -273,7 +274,8 @@ void Session::on_transport(SessionContext& ctx, const Transport& packet,
     flush_queue(ctx, now);
   }
   if (!plaintext.empty()) {
-    if (keepalive_at_ == kNever) keepalive_at_ = now + config_.keepalive_interval;
+    keepalive_for_last_ = keepalive_at_ == kNever;
+    if (keepalive_for_last_) keepalive_at_ = now + config_.keepalive_interval;
     SessionEvent e;
     e.kind = SessionEvent::Kind::delivered;
     e.peer = remote_;
@@ -286,6 +288,12 @@ void Session::on_transport(SessionContext& ctx, const Transport& packet,
           config_.reject_after_time - config_.keepalive_interval - config_.rekey_timeout) {
     start_handshake(ctx, now);
   }
+}
+
+void Session::owe_nothing() noexcept {
+  // Only the keepalive this delivery armed: one owed for earlier data stays.
+  if (keepalive_for_last_) keepalive_at_ = kNever;
+  keepalive_for_last_ = false;
 }
 
 // ---- timers ------------------------------------------------------------------------------------

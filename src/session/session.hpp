@@ -8,8 +8,10 @@
 //                         (handshake_failed event, queued data dropped).
 //   send_keepalive        authenticated data received and nothing sent since: after
 //                         keepalive_interval send an empty packet, so the peer knows the
-//                         session lives without waiting for our next message.
-//   new_handshake         data sent and nothing authenticated received since: after
+//                         session lives without waiting for our next message (not for
+//                         data the caller says asks for nothing: owe_nothing()).
+//   new_handshake         data sent (that asks for an answer: Elicits) and nothing
+//                         authenticated received since: after
 //                         keepalive_interval + rekey_timeout assume the keys are dead and
 //                         start a handshake.
 //   expire                a keypair reaches reject_after_time: destroy it (keys wiped).
@@ -84,8 +86,11 @@ class Session {
   // A new handshake even though keys may still work: the peer may have restarted.
   void rehandshake(SessionContext& ctx, Instant now) { start_handshake(ctx, now); }
   // Encrypts and emits `plaintext`, or queues it (bounded) and starts a handshake.
-  // Errors: queue_full.
-  Result<void> send(SessionContext& ctx, std::span<const std::uint8_t> plaintext, Instant now);
+  // Errors: queue_full. Queued data counts as asking for an answer.
+  Result<void> send(SessionContext& ctx, std::span<const std::uint8_t> plaintext, Instant now,
+                    Elicits elicits = Elicits::answer);
+  // The data just delivered asks for no answer: no keepalive is owed for it.
+  void owe_nothing() noexcept;
 
   // Packets, after the endpoint's decoding and DoS checks.
   void on_initiation(SessionContext& ctx, ConsumedInitiation initiation,
@@ -123,7 +128,8 @@ class Session {
   Duration retry_delay() const;
   void give_up(SessionContext& ctx);
   void forget_handshake(SessionContext& ctx);
-  void send_transport(SessionContext& ctx, std::span<const std::uint8_t> plaintext, Instant now);
+  void send_transport(SessionContext& ctx, std::span<const std::uint8_t> plaintext, Instant now,
+                      Elicits elicits = Elicits::answer);
   void flush_queue(SessionContext& ctx, Instant now);
   void became_current(SessionContext& ctx, const Endpoint& source);
   void retire(SessionContext& ctx, std::unique_ptr<Keypair>& slot);
@@ -146,6 +152,7 @@ class Session {
   // Timer deadlines; kNever when not armed.
   static constexpr Instant kNever = Instant::max();
   Instant retransmit_at_ = kNever, keepalive_at_ = kNever, new_handshake_at_ = kNever;
+  bool keepalive_for_last_ = false;  // the last delivered data armed keepalive_at_
 };
 
 }  // namespace peermq::session

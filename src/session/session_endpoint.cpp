@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -126,15 +127,23 @@ Result<void> SessionEndpoint::rehandshake(const PublicKey& peer, Instant now) {
   return {};
 }
 
-Result<void> SessionEndpoint::send(const PublicKey& peer, Bytes plaintext, Instant now) {
+Result<void> SessionEndpoint::send(const PublicKey& peer, Bytes plaintext, Instant now,
+                                   Elicits elicits) {
   if (plaintext.size() > kMaxPlaintext) return SessionError::message_too_long;
   auto s = session_for(peer, now);
   if (!s) return s.error();
   std::vector<SessionEvent> events;
   SessionContext ctx = context(events);
-  auto sent = (*s)->send(ctx, plaintext, now);
+  auto sent = (*s)->send(ctx, plaintext, now, elicits);
   rearm(**s);
   return sent;
+}
+
+void SessionEndpoint::owe_nothing(const PublicKey& peer) {
+  auto it = sessions_.find(peer);
+  if (it == sessions_.end()) return;
+  it->second.owe_nothing();
+  rearm(it->second);
 }
 
 std::optional<Datagram> SessionEndpoint::poll_transmit() {
@@ -192,8 +201,13 @@ void SessionEndpoint::count_handshake(Instant now) {
 }
 
 bool SessionEndpoint::under_load() const noexcept {
-  return forced_load_ || window_count_ > config_.under_load_handshakes_per_second ||
-         last_window_count_ > config_.under_load_handshakes_per_second;
+  // The table is bounded (max_peers), and only completed handshakes grow it, so neither is
+  // the allowance for rekeys.
+  const auto rekey_seconds = std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(config_.rekey_after_time).count());
+  const std::size_t threshold = config_.under_load_handshakes_per_second +
+                                sessions_.size() / static_cast<std::size_t>(rekey_seconds);
+  return forced_load_ || window_count_ > threshold || last_window_count_ > threshold;
 }
 
 bool SessionEndpoint::admit_handshake(SessionContext& ctx, Bytes packet, std::uint32_t sender_index,

@@ -74,7 +74,12 @@ class SessionEndpoint {
   Result<void> rehandshake(const PublicKey& peer, Instant now);
   // Sends `plaintext` to `peer` (copied), starting a handshake if needed. Errors:
   // invalid_peer_key, message_too_long (over kMaxPlaintext), queue_full, too_many_peers.
-  Result<void> send(const PublicKey& peer, std::span<const std::uint8_t> plaintext, Instant now);
+  // Elicits::nothing: the peer will not answer it, so its silence proves nothing.
+  Result<void> send(const PublicKey& peer, std::span<const std::uint8_t> plaintext, Instant now,
+                    Elicits elicits = Elicits::answer);
+  // The data `peer` just delivered asks for no answer (the caller read it): no keepalive is
+  // sent for it.
+  void owe_nothing(const PublicKey& peer);
 
   // One received datagram. The bytes are only read during the call.
   std::vector<SessionEvent> on_datagram(std::span<const std::uint8_t> bytes,
@@ -87,6 +92,8 @@ class SessionEndpoint {
 
   // Forces cookie mode on (or back to the handshake rate's verdict).
   void set_under_load(bool on) noexcept { forced_load_ = on; }
+  // More handshakes with a valid mac1 in the last second than the configured rate plus
+  // the rekeys the table's sessions are due (sessions / rekey_after_time), or forced.
   bool under_load() const noexcept;
 
   const SessionStats& stats() const noexcept { return stats_; }

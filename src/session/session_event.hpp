@@ -13,6 +13,13 @@
 
 namespace peermq::session {
 
+// Whether a payload asks its receiver for an answer. A sender that waits for one starts a
+// handshake when none comes (the keys may be dead: WireGuard's new_handshake timer); the
+// receiver of one sends a keepalive when it has nothing else to say. A payload that asks
+// for nothing (an acknowledgement, a notice) arms neither: an idle client's keepalive
+// then costs one packet each way, not three.
+enum class Elicits { answer, nothing };
+
 struct SessionEvent {
   enum class Kind {
     established,       // a keypair with `peer` is usable for sending (queued data went out)

@@ -155,10 +155,18 @@ inline constexpr unsigned kHandshakeBurstPerSource = 5;
 // idle ones age out, so a spoofed flood cannot grow memory.
 inline constexpr std::size_t kRateLimiterSources = 8192;
 // Peers with a session (or its remembered timestamp). Sessions without keys, handshake or
-// queued data are forgotten to make room; live ones are never evicted.
-inline constexpr std::size_t kMaxPeers = 65536;
+// queued data are forgotten to make room; live ones are never evicted. 2^17: a broker holds
+// 100,000 idle clients (issue 14) with room to spare, and the table still bounds what
+// authenticated peers can make it keep: an idle peer costs the broker under 2 KiB in all
+// (session, channel, host and queue entries), so a full table of idle peers is about
+// 256 MiB. Each new peer costs the broker a handshake (X25519, under the per-source rate
+// limit and cookies), so filling it is not free either.
+inline constexpr std::size_t kMaxPeers = 131072;
 // Handshake initiations with a valid mac1 per second above which the endpoint considers
-// itself under load and demands cookies (mac2) from everyone.
+// itself under load and demands cookies (mac2) from everyone. On top of it come the rekeys
+// its own sessions are due (one per session per kRekeyAfterTime): 100,000 idle clients
+// rekey ~833 times a second, which alone kept a broker at a fixed 1,000 in cookie mode,
+// every new client a retry (a second) late.
 inline constexpr unsigned kUnderLoadHandshakesPerSecond = 1000;
 // A cookie is used only while it is this much younger than the secret's lifetime, so it is
 // not refused for having expired in flight (WireGuard COOKIE_SECRET_LATENCY).

@@ -55,6 +55,7 @@
 #include "platform/loop.hpp"
 #include "platform/signal_watcher.hpp"
 #include "platform/timer.hpp"
+#include "service/broker_client.hpp"
 #include "session/session_endpoint.hpp"
 #include "wire/transport_frame.hpp"
 
@@ -90,6 +91,13 @@ struct Shared {
   std::size_t closed = 0;  // sessions the session layer closed (idle timeout, give-up)
 };
 
+// A real client's channel: it PINGs the broker after limits::kClientKeepaliveInterval of
+// silence, so an idle session stays up (without it both ends closed it after
+// kSessionIdleTimeout, and a fill that takes longer measured reconnects, not idling).
+channel::ChannelConfig client_channel_config() {
+  return service::client_host_options(overlay::HostOptions{}).channel;
+}
+
 // One producer: what overlay::Host + ProducerClient do for one peer (the broker).
 class Producer final : mq::MessageSink {
  public:
@@ -97,6 +105,7 @@ class Producer final : mq::MessageSink {
       : shared_(shared),
         sessions_(identity, session::SessionConfig{}, shared.loop.now(),
                   std::chrono::system_clock::now()),
+        channel_(client_channel_config()),
         core_(mq::ProducerConfig{}, *this, std::chrono::system_clock::now()),
         timer_(shared.loop),
         incarnation_(new_incarnation()) {}
@@ -202,7 +211,7 @@ class Producer final : mq::MessageSink {
     std::array<std::uint8_t, kHeader> header{};
     wire::encode_transport_frame_header(wire::FrameKind::channel, incarnation_, broker_incarnation_,
                                         header);
-    (void)sessions_.send(shared_.broker, header, now);
+    (void)sessions_.send(shared_.broker, header, now, session::Elicits::nothing);
   }
 
   void deliver(std::span<const std::uint8_t> packet, Instant now) {
@@ -213,13 +222,18 @@ class Producer final : mq::MessageSink {
       const bool restarted = broker_incarnation_ != 0;
       broker_incarnation_ = frame->sender_incarnation;
       if (restarted) {  // a fresh channel on both sides, and hello again
-        channel_ = channel::Channel{};
+        channel_ = channel::Channel{client_channel_config()};
         reconnect(now);
       }
     }
     if (frame->receiver_incarnation != 0 && frame->receiver_incarnation != incarnation_) return;
-    if (frame->kind != wire::FrameKind::channel || frame->body.empty()) return;
+    if (frame->kind != wire::FrameKind::channel) return;
+    if (frame->body.empty()) {  // incarnations only: no answer owed, as in overlay::Host
+      sessions_.owe_nothing(shared_.broker);
+      return;
+    }
     if (!channel_.on_packet(frame->body, now)) return;
+    if (!channel_.last_received_eliciting()) sessions_.owe_nothing(shared_.broker);
     while (auto message = channel_.poll_message()) {
       auto event = core_.on_message(*message, now);
       if (!event) continue;
@@ -248,7 +262,9 @@ class Producer final : mq::MessageSink {
         wire::encode_transport_frame_header(wire::FrameKind::channel, incarnation_,
                                             broker_incarnation_,
                                             std::span(g_packet).first<kHeader>());
-        (void)sessions_.send(shared_.broker, std::span(g_packet).first(kHeader + n), now);
+        (void)sessions_.send(shared_.broker, std::span(g_packet).first(kHeader + n), now,
+                             channel_.last_sent_eliciting() ? session::Elicits::answer
+                                                            : session::Elicits::nothing);
       }
     } else {
       const bool waiting = s != nullptr && (s->handshake_pending() || s->keypair_count() > 0);

@@ -35,6 +35,23 @@ TEST_CASE("ack tracker acks every second ack-eliciting packet at once") {
   CHECK_FALSE(t.ack_due(t0 + 1h));
 }
 
+TEST_CASE("ack tracker acks a lone PING at once, and nothing when nothing asked for one") {
+  AckTracker t;
+  t.ack_now(t0);  // nothing ack-eliciting arrived: no ACK is owed
+  CHECK_FALSE(t.ack_due(t0));
+  CHECK(t.deadline() == Instant::max());
+  CHECK(t.on_packet(0, false, t0));  // an ACK-only packet
+  t.ack_now(t0);
+  CHECK_FALSE(t.ack_due(t0));
+  CHECK(t.on_packet(1, true, t0 + 1ms));  // a PING
+  t.ack_now(t0 + 1ms);
+  CHECK(t.ack_due(t0 + 1ms));
+  CHECK(t.deadline() == t0 + 1ms);
+  t.on_ack_sent();
+  CHECK_FALSE(t.ack_due(t0 + 1h));
+  CHECK(t.deadline() == Instant::max());
+}
+
 TEST_CASE("ack tracker drops duplicates and acks out-of-order arrivals at once") {
   AckTracker t;
   CHECK(t.on_packet(0, true, t0));

@@ -300,7 +300,10 @@ TEST_CASE("a channel with a keepalive interval pings a silent peer, whose ACKs a
   // One PING per 15 s since the message (its ACK came ~20 ms after it): 4 in the minute.
   CHECK(a1.keepalives - a0.keepalives == 4);
   CHECK(b1.packets_received - b0.packets_received == 4);
-  CHECK(b1.packets_sent - b0.packets_sent == 4);  // an ACK for each: a hears from b too
+  // An ACK for each, so a hears from b too: sent at once (a lone PING is not held for
+  // max_ack_delay), so the 4th PING, arriving as the minute ends, is answered within it;
+  // and the message's own ACK, held max_ack_delay past the delivery the minute starts at.
+  CHECK(b1.packets_sent - b0.packets_sent == 5);
   CHECK(a1.packets_received - a0.packets_received == 4);
   CHECK(b1.keepalives == 0);  // b has no interval: it only answers
   CHECK(pair.a.channel.all_acked());
@@ -312,6 +315,27 @@ TEST_CASE("a channel with a keepalive interval pings a silent peer, whose ACKs a
   REQUIRE(pair.sim.run_until(acked, 1s) == NetworkSimulator::Outcome::done);
   CHECK(pair.a.channel.next_deadline() >= sent + 15s);
   CHECK(pair.a.channel.next_deadline() <= sent + 15s + 1ms);
+}
+
+TEST_CASE("a lone PING is acknowledged at once, a message within max_ack_delay") {
+  Instant now = ManualClock::kDefaultStart;
+  Channel a, b;
+  std::vector<std::uint8_t> packet(limits::kMaxPacketSize);
+  a.ping();
+  std::size_t n = a.poll_packet(packet, now);
+  REQUIRE(n > 0);
+  REQUIRE(b.on_packet(std::span(packet).first(n), now));
+  CHECK(b.next_deadline() == now);  // its ACK leaves with this input
+  n = b.poll_packet(packet, now);
+  REQUIRE(n > 0);
+  REQUIRE(a.on_packet(std::span(packet).first(n), now));
+  CHECK(a.all_acked());
+  CHECK(b.next_deadline() == Instant::max());  // an ACK-only packet asks for nothing
+  REQUIRE(a.send(Bytes(10, 1)));
+  n = a.poll_packet(packet, now);
+  REQUIRE(n > 0);
+  REQUIRE(b.on_packet(std::span(packet).first(n), now));
+  CHECK(b.next_deadline() == now + limits::kMaxAckDelay);  // more may come to share it
 }
 
 TEST_CASE("without a keepalive interval an idle channel sends nothing, however long") {

@@ -348,6 +348,28 @@ TEST_CASE("a handshake rate above the threshold turns cookie mode on by itself")
   CHECK(drops(net.b(), SessionError::cookie_needed) == 1);
 }
 
+TEST_CASE("the cookie threshold leaves room for the rekeys of the sessions already up") {
+  // Two a second for newcomers, and sessions / rekey_after_time for rekeys: with three
+  // sessions rekeying every second, b takes five handshakes a second without cookies.
+  SessionConfig config;
+  config.under_load_handshakes_per_second = 2;
+  config.rekey_after_time = std::chrono::seconds(1);
+  Network net(config, 6);
+  for (std::size_t i = 2; i < 5; ++i) {
+    REQUIRE(net.node(i).endpoint.connect(net.b().key(), net.now));
+    net.pump();
+    net.now += std::chrono::milliseconds(400);  // three seconds' worth: no cookie yet
+  }
+  CHECK(drops(net.b(), SessionError::cookie_needed) == 0);
+  net.now += std::chrono::seconds(3);  // a quiet window
+  for (std::size_t i : {0u, 2u, 3u, 4u, 5u}) {  // five in one second: 2 + 3 sessions
+    REQUIRE(net.node(i).endpoint.rehandshake(net.b().key(), net.now));
+  }
+  net.pump();
+  CHECK(drops(net.b(), SessionError::cookie_needed) == 0);
+  CHECK_FALSE(net.b().endpoint.under_load());
+}
+
 TEST_CASE("the peer table is bounded: live sessions stay, dormant ones make room") {
   SessionConfig config;
   config.max_peers = 2;

@@ -128,6 +128,58 @@ TEST_CASE("a keepalive follows received data when there is nothing to send") {
   CHECK(net.a().endpoint.stats().keepalives_sent == before + 1);
 }
 
+TEST_CASE("data that asks for no answer arms neither the peer's keepalive nor our handshake") {
+  Network net;
+  REQUIRE(net.a().endpoint.connect(net.b().key(), net.now));
+  net.pump();
+  net.advance(1s);  // the confirming keepalive settles
+  const auto keepalives = net.a().endpoint.stats().keepalives_sent;
+  const auto handshakes = net.b().endpoint.stats().handshakes_initiated;
+  // b acknowledges something (an ACK-only channel packet): it waits for nothing back.
+  REQUIRE(net.b().endpoint.send(net.a().key(), bytes_of("ack"), net.now, Elicits::nothing));
+  net.pump();
+  REQUIRE(net.a().delivered().size() == 1);
+  net.a().endpoint.owe_nothing(net.b().key());  // a's reader saw it asks for nothing
+  // Well past keepalive_interval + rekey_timeout: a sent no keepalive, and b, hearing
+  // nothing, did not take its keys for dead.
+  net.advance(limits::kKeepaliveInterval + limits::kRekeyTimeout + 1s);
+  CHECK(net.a().endpoint.stats().keepalives_sent == keepalives);
+  CHECK(net.b().endpoint.stats().handshakes_initiated == handshakes);
+  // Data that asks for an answer still gets its keepalive, even if data asking for nothing
+  // came after it: owe_nothing() takes back only the keepalive the last delivery armed.
+  REQUIRE(net.b().endpoint.send(net.a().key(), bytes_of("ping"), net.now));
+  REQUIRE(net.b().endpoint.send(net.a().key(), bytes_of("ack"), net.now, Elicits::nothing));
+  net.pump();
+  net.a().endpoint.owe_nothing(net.b().key());
+  net.advance(limits::kKeepaliveInterval + 1ms);
+  CHECK(net.a().endpoint.stats().keepalives_sent == keepalives + 1);
+}
+
+TEST_CASE("an idle client's keepalives cost a packet each way, rekeys a handshake per two minutes") {
+  // a PINGs every 15 s (asks for an answer); b answers with an ACK that asks for nothing.
+  Network net;
+  REQUIRE(net.a().endpoint.connect(net.b().key(), net.now));
+  net.pump();
+  const std::size_t start = net.wire.size();
+  for (int i = 0; i < 40; ++i) {  // ten minutes
+    net.advance(15s);
+    REQUIRE(net.a().endpoint.send(net.b().key(), bytes_of("ping"), net.now));
+    net.pump();
+    REQUIRE(net.b().endpoint.send(net.a().key(), bytes_of("ack"), net.now, Elicits::nothing));
+    net.pump();
+    net.a().endpoint.owe_nothing(net.b().key());  // a's reader: the ACK asks for nothing
+  }
+  net.advance(1s);
+  const std::size_t packets = net.wire.size() - start;
+  MESSAGE(packets << " datagrams in ten idle minutes, "
+                  << net.a().endpoint.stats().handshakes_initiated << " handshakes");
+  // 80 for the PINGs and ACKs; a rekey every 120 s: initiation, response and the
+  // initiator's confirming keepalive.
+  CHECK(net.a().endpoint.stats().handshakes_initiated <= 1 + 5);
+  CHECK(packets <= 80 + 5 * 3);
+  CHECK(net.b().endpoint.stats().handshakes_initiated == 0);
+}
+
 TEST_CASE("a silent peer's session is torn down after the idle timeout") {
   Network net;
   REQUIRE(net.a().endpoint.connect(net.b().key(), net.now));
