@@ -1,5 +1,5 @@
 // peer_common.hpp: what the peer clients of the comparison scripts share (nats_peer,
-// rabbitmq_peer): -name=value flags, a monotonic clock, and the two result lines the
+// rabbitmq_peer, zmq_peer): -name=value flags, a monotonic clock, and the two result lines the
 // peermq producer prints, `latency: p50=Nus p99=Nus max=Nus` and `WORD: K/N` (WORD is
 // "answers" or "confirmed"), so the scripts read every system's output alike.
 #pragma once

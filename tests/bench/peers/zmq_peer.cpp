@@ -19,6 +19,8 @@
 // thread per context (the default) is what libzmq recommends below a gigabyte a second.
 #include <zmq.h>
 
+#include "peer_common.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -35,37 +37,10 @@ namespace {
 
 constexpr int kHighWaterMark = 65'536;
 
-// -name=value flags; anything else is a usage error.
-struct Flags {
-  std::map<std::string, std::string, std::less<>> values;
-
-  bool parse(int argc, char** argv, int first) {
-    for (int i = first; i < argc; ++i) {
-      const std::string_view arg = argv[i];
-      const auto eq = arg.find('=');
-      if (arg.size() < 2 || arg[0] != '-' || eq == std::string_view::npos) {
-        std::fprintf(stderr, "zmq_peer: bad flag %s (use -name=value)\n", argv[i]);
-        return false;
-      }
-      values.emplace(std::string(arg.substr(1, eq - 1)), std::string(arg.substr(eq + 1)));
-    }
-    return true;
-  }
-  std::string text(std::string_view name, std::string_view fallback) const {
-    const auto it = values.find(name);
-    return it == values.end() ? std::string(fallback) : it->second;
-  }
-  std::int64_t integer(std::string_view name, std::int64_t fallback) const {
-    const auto it = values.find(name);
-    return it == values.end() ? fallback : std::strtoll(it->second.c_str(), nullptr, 10);
-  }
-};
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using bench_peer::Flags;
+using bench_peer::Load;
+using bench_peer::now_ns;
+using bench_peer::print_result;
 
 bool check(int rc, const char* what) {
   if (rc >= 0) return true;
@@ -139,35 +114,16 @@ int run_worker(const Flags& flags) {
   return 1;  // the worker runs until killed; coming here means an error
 }
 
-void print_result(std::vector<std::int64_t>& latencies_us, std::uint64_t answers,
-                  std::uint64_t count) {
-  if (!latencies_us.empty()) {
-    std::sort(latencies_us.begin(), latencies_us.end());
-    const auto at = [&](double p) {
-      const auto i = static_cast<std::size_t>(p * static_cast<double>(latencies_us.size()));
-      return latencies_us[std::min(latencies_us.size() - 1, i)];
-    };
-    std::printf("latency: p50=%lldus p99=%lldus max=%lldus\n", static_cast<long long>(at(0.50)),
-                static_cast<long long>(at(0.99)), static_cast<long long>(latencies_us.back()));
-  }
-  std::printf("answers: %llu/%llu\n", static_cast<unsigned long long>(answers),
-              static_cast<unsigned long long>(count));
-  std::fflush(stdout);
-}
-
 int run_client(const Flags& flags) {
-  const auto count = static_cast<std::uint64_t>(std::max<std::int64_t>(0, flags.integer("count", 1000)));
-  const auto inflight = static_cast<std::uint64_t>(std::max<std::int64_t>(1, flags.integer("inflight", 1)));
-  const auto size = static_cast<std::size_t>(std::clamp<std::int64_t>(flags.integer("size", 100), 8, 1 << 20));
-  const std::int64_t timeout_ns = flags.integer("timeout", 60) * 1'000'000'000;
+  const Load load = Load::from(flags);
+  const auto [count, inflight, size, timeout_ns] = load;
 
   void* ctx = zmq_ctx_new();
   void* socket = make_socket(ctx, ZMQ_DEALER);
   bool ok = socket != nullptr &&
             check(zmq_connect(socket, flags.text("front", "tcp://127.0.0.1:5555").c_str()), "connect");
 
-  std::vector<char> payload(size);
-  for (std::size_t i = 0; i < size; ++i) payload[i] = static_cast<char>('a' + i % 26);
+  std::vector<char> payload = load.payload();
   std::vector<char> answer(size);
   std::vector<std::int64_t> sent_at(count, 0);  // by request id; 0: answered or not sent
   std::vector<std::int64_t> latencies_us;
@@ -235,7 +191,7 @@ int run_client(const Flags& flags) {
 int main(int argc, char** argv) {
   const std::string_view role = argc > 1 ? argv[1] : "";
   Flags flags;
-  if ((role != "broker" && role != "worker" && role != "client") || !flags.parse(argc, argv, 2)) {
+  if ((role != "broker" && role != "worker" && role != "client") || !flags.parse("zmq_peer", argc, argv, 2)) {
     std::fprintf(stderr,
                  "usage: zmq_peer broker -front=tcp://127.0.0.1:P1 -back=tcp://127.0.0.1:P2\n"
                  "       zmq_peer worker -back=ENDPOINT\n"
